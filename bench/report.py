@@ -1,0 +1,215 @@
+"""The Markdown report and PNG charts of a `make bench` run (bench/results/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS
+from bench.projection import project
+
+MIB = 1024 * 1024
+
+
+def _chart_ingest(ingest: dict[str, Any], plt: Any) -> str | None:
+    if "ours" not in ingest:
+        return None
+    labels = ["reference\n500-row INSERT", "ours\npipeline", "ceiling\nraw COPY"]
+    values = [
+        ingest["reference"]["rows_per_s"],
+        ingest["ours"]["rows_per_s"],
+        ingest["raw_copy"]["rows_per_s"],
+    ]
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    axis.bar(labels, values, color=["#999999", "#2b7bba", "#cccccc"])
+    axis.set_yscale("log")
+    axis.set_ylabel("rows/s (log)")
+    axis.set_title(f"Ingest, {ingest['file']['contacts']:,} contacts")
+    for index, value in enumerate(values):
+        axis.text(index, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=8)
+    return _save(figure, "ingest_rows_per_s.png", plt)
+
+
+def _chart_rss(ingest: dict[str, Any], plt: Any) -> str | None:
+    points = ingest.get("worker_rss") or []
+    if not points:
+        return None
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    axis.plot([p["chunk_mib"] for p in points], [p["peak_rss_mib"] for p in points], marker="o")
+    axis.set_xlabel("chunk size (MiB)")
+    axis.set_ylabel("peak RSS (MiB)")
+    axis.set_title("Chunk worker peak memory vs chunk size")
+    return _save(figure, "chunk_worker_rss.png", plt)
+
+
+def _chart_search(search: dict[str, Any], plt: Any) -> str | None:
+    queries = (search.get("with_indexes") or {}).get("queries") or {}
+    without = (search.get("without_indexes") or {}).get("queries") or {}
+    if not queries:
+        return None
+    names = list(queries)
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    positions = range(len(names))
+    axis.barh(
+        [p + 0.2 for p in positions],
+        [queries[n]["p95_ms"] for n in names],
+        height=0.4,
+        label="with indexes",
+        color="#2b7bba",
+    )
+    if without:
+        axis.barh(
+            [p - 0.2 for p in positions],
+            [without.get(n, {}).get("p95_ms", 0) for n in names],
+            height=0.4,
+            label="indexes dropped",
+            color="#cccccc",
+        )
+    axis.set_yticks(list(positions), names, fontsize=7)
+    axis.set_xscale("log")
+    axis.set_xlabel("p95 latency (ms, log)")
+    axis.axvline(50, color="red", linestyle="--", linewidth=1, label="50 ms target")
+    axis.legend(fontsize=7)
+    axis.set_title(f"Search p95, {search.get('contacts', 0):,} contacts")
+    figure.tight_layout()
+    return _save(figure, "search_p95.png", plt)
+
+
+def _chart_load(load: dict[str, Any], plt: Any) -> str | None:
+    levels = load.get("levels") or []
+    if not levels:
+        return None
+    figure, left = plt.subplots(figsize=(6, 3.5))
+    concurrency = [level["concurrency"] for level in levels]
+    left.plot(
+        concurrency, [level["throughput_rps"] for level in levels], marker="o", color="#2b7bba"
+    )
+    left.set_xlabel("concurrent clients")
+    left.set_ylabel("requests/s", color="#2b7bba")
+    right = left.twinx()
+    right.plot(concurrency, [level["p95_ms"] for level in levels], marker="s", color="#d95f02")
+    right.set_ylabel("p95 ms", color="#d95f02")
+    left.set_title("Search API under load (127.0.0.1)")
+    return _save(figure, "load.png", plt)
+
+
+def _save(figure: Any, name: str, plt: Any) -> str:
+    figure.savefig(RESULTS / name, dpi=110)
+    plt.close(figure)
+    return name
+
+
+def _load_section(body: dict[str, Any]) -> list[str]:
+    lines = [
+        "## load",
+        "",
+        f"Closed-loop clients against the API on 127.0.0.1 over {body.get('database', '?')}, "
+        f"{body.get('seconds_per_level')} s per level (the load generator shares the 2 CPUs).",
+        "",
+        "| clients | requests | req/s | vs 1 client | errors | p50 ms | p95 ms | p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for level in body.get("levels", []):
+        lines.append(
+            f"| {level['concurrency']} | {level['requests']} | {level['throughput_rps']} | "
+            f"{level['throughput_vs_1_client']} | {level['error_rate']:.2%} | "
+            f"{level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} |"
+        )
+    return [*lines, ""]
+
+
+def _section(name: str, body: dict[str, Any]) -> list[str]:
+    markdown = RESULTS / f"{name}.md"
+    if "error" in body:
+        return [f"## {name}", "", f"Failed: `{body['error']}`", ""]
+    if name == "load":
+        return _load_section(body)
+    if markdown.exists():
+        text = markdown.read_text().strip().splitlines()
+        # demote the benchmark's own title one level under the report
+        return [("#" + line if line.startswith("#") else line) for line in text] + [""]
+    lines = [f"## {name}", "", "| metric | value |", "|---|---|"]
+    for key, value in _flatten(body):
+        lines.append(f"| {key} | {value} |")
+    return [*lines, ""]
+
+
+def _flatten(body: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(body, dict):
+        items: list[tuple[str, Any]] = []
+        for key, value in body.items():
+            if key == "machine":
+                continue
+            items.extend(_flatten(value, f"{prefix}{key}."))
+        return items
+    if isinstance(body, list):
+        return [(prefix.rstrip("."), ", ".join(str(item) for item in body))]
+    return [(prefix.rstrip("."), body)]
+
+
+def _projection_section(ingest: dict[str, Any]) -> list[str]:
+    if "ours" not in ingest:
+        return []
+    ours = ingest["ours"]
+    per_worker = ours["rows_per_s"] / max(1, ours.get("workers", 1))
+    bytes_per_row = ingest["file"]["bytes"] / max(1, ingest["file"]["contacts"])
+    lines = ["## Projection for AWS", ""]
+    for backend in ("postgres", "opensearch"):
+        model = project(per_worker, bytes_per_row, 64 * MIB, backend)
+        lines += [
+            f"Search backend `{backend}`; per-worker rate measured here "
+            f"{model['inputs']['per_worker_rows_s_measured_here']:,} rows/s, "
+            f"{model['inputs']['bytes_per_row']} bytes/row, 64 MiB chunks "
+            f"({model['inputs']['chunk_seconds_on_lambda']} s each on Lambda).",
+            "",
+            "| file | rows | chunks | workers | rows/s | bottleneck | wall time |",
+            "|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        for case in model["cases"]:
+            lines.append(
+                f"| {case['file_gib']} GiB | {case['rows']:,} | {case['chunks']} | "
+                f"{case['parallel_workers']} | {case['rows_per_second']:,} | "
+                f"{case['bottleneck']} | {case['wall_minutes']} min |"
+            )
+        lines.append("")
+    assumptions = project(per_worker, bytes_per_row, 64 * MIB, "postgres")["assumptions"]
+    lines.append(
+        "Assumptions: "
+        + "; ".join(f"{key} = {value}" for key, value in assumptions.items())
+        + ". Beyond ~40 parallel workers the RDS write capacity, not Lambda, sets the pace; "
+        "with OpenSearch the bulk indexing rate does."
+    )
+    return [*lines, ""]
+
+
+def write_report(results: dict[str, Any]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    benchmarks = results.get("benchmarks", {})
+    ingest, search = benchmarks.get("ingest", {}), benchmarks.get("search", {})
+    charts = [
+        _chart_ingest(ingest, plt),
+        _chart_rss(ingest, plt),
+        _chart_search(search, plt),
+        _chart_load(benchmarks.get("load", {}), plt),
+    ]
+    machine = results.get("machine", {})
+    lines = [
+        "# Connectra benchmarks",
+        "",
+        f"{'Quick' if results.get('quick') else 'Full'} run on {machine.get('cpus')} CPUs, "
+        f"Python {machine.get('python')}, {machine.get('when')}. Every figure is set against a "
+        "baseline measured in the same run.",
+        "",
+    ]
+    lines += [f"![{chart}]({chart})" for chart in charts if chart]
+    lines.append("")
+    for name, body in benchmarks.items():
+        lines += _section(name, body)
+    lines += _projection_section(ingest)
+    report = RESULTS / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report

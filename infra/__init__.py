@@ -1,0 +1,1 @@
+"""Connectra Serverless CDK app: stacks compose constructs, one concern per construct."""

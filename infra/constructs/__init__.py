@@ -1,0 +1,1 @@
+"""Constructs, one concern each; stacks compose them."""

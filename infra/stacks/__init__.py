@@ -1,0 +1,1 @@
+"""Stacks: network, data (stateful) and app (stateless), composed from constructs."""

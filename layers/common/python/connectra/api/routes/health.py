@@ -1,0 +1,39 @@
+"""`GET /health`: unauthenticated liveness plus the status of each dependency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from connectra.api.deps import SettingsDep
+from connectra.api.routes.records import get_engine
+from connectra.db.pool import connection
+
+router = APIRouter(tags=["health"])
+
+
+def database_status() -> dict[str, Any]:
+    try:
+        with connection() as conn:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        revision = next(iter(row.values())) if isinstance(row, dict) else (row[0] if row else None)
+        return {"ok": True, "schema_revision": revision}
+    except Exception as exc:  # health must report, never raise
+        return {"ok": False, "error": type(exc).__name__}
+
+
+@router.get("/health", summary="Liveness and dependency status")
+def health(settings: SettingsDep) -> JSONResponse:
+    database = database_status()
+    search = get_engine().health()
+    healthy = database["ok"] and search.get("ok", False)
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "environment": settings.environment,
+        "search_backend": settings.search_backend,
+        "database": database,
+        "search": search,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

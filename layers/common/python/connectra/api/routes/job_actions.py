@@ -1,0 +1,106 @@
+"""Jobs: create (import or export, idempotent), list, retry, cancel.
+
+`GET /common/jobs/{id}` lives in routes/jobs.py. Every route sees only the caller's jobs:
+another caller's job id is a 404, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Response
+from pydantic import BaseModel, Field
+
+from connectra.api.deps import CallerDep, ConnDep
+from connectra.jobs import service
+from connectra.jobs.repository import JobStatus
+
+router = APIRouter(prefix="/common/jobs", tags=["jobs"])
+
+
+class JobSummary(BaseModel):
+    job_id: uuid.UUID
+    job_type: str
+    entity: str
+    status: str
+    total_rows: int
+    failed_rows: int
+    retry_count: int
+    max_retries: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> JobSummary:
+        return cls(job_id=row["uuid"], **{k: row[k] for k in cls.model_fields if k != "job_id"})
+
+
+class JobList(BaseModel):
+    data: list[JobSummary]
+    next_cursor: str | None = None
+    limit: int
+
+
+class JobListRequest(BaseModel):
+    status: list[JobStatus] | None = Field(default=None, max_length=20)
+    job_type: str | None = Field(default=None, pattern="^(import|export)$")
+    limit: int = Field(default=25, ge=1, le=service.MAX_LIST_LIMIT)
+    cursor: str | None = Field(default=None, max_length=500)
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.post(
+    "/create",
+    summary="Create an import (existing S3 key) or export (VQL + columns) job",
+    response_model=JobSummary,
+    status_code=201,
+    responses={200: {"description": "The job this Idempotency-Key already created"}},
+)
+def create_job(
+    body: Annotated[service.JobCreateRequest, Body()],
+    caller: CallerDep,
+    conn: ConnDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> JobSummary:
+    with conn.transaction():
+        job, created = service.create_job(
+            conn, body, owner_key_id=caller.key_id, idempotency_key=idempotency_key
+        )
+    if not created:
+        response.status_code = 200
+    return JobSummary.of(job)
+
+
+@router.post("", summary="List the caller's jobs (filters, cursor paging)", response_model=JobList)
+def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: ConnDep) -> JobList:
+    rows, next_cursor = service.list_jobs(
+        conn,
+        caller.key_id,
+        statuses=body.status,
+        job_type=body.job_type,
+        limit=body.limit,
+        cursor=body.cursor,
+    )
+    return JobList(
+        data=[JobSummary.of(row) for row in rows], next_cursor=next_cursor, limit=body.limit
+    )
+
+
+@router.post("/{job_id}/retry", summary="Retry a failed job", response_model=JobSummary)
+def retry_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep) -> JobSummary:
+    with conn.transaction():
+        return JobSummary.of(service.retry_job(conn, job_id, caller.key_id))
+
+
+@router.post(
+    "/{job_id}/cancel", summary="Cancel a job that has not ended", response_model=JobSummary
+)
+def cancel_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep) -> JobSummary:
+    with conn.transaction():
+        return JobSummary.of(service.cancel_job(conn, job_id, caller.key_id))

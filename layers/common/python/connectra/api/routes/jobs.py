@@ -1,0 +1,115 @@
+"""`GET /common/jobs/{id}`: a job's status, counts, chunk progress and error report link."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from connectra.api.deps import CallerDep, ConnDep, SettingsDep
+from connectra.errors import NotFound
+from connectra.jobs import repository as jobs
+from connectra.storage.s3 import get_store
+
+router = APIRouter(prefix="/common/jobs", tags=["jobs"])
+
+
+class ChunkProgress(BaseModel):
+    done: int
+    failed: int
+    total: int
+
+
+class JobCounts(BaseModel):
+    total: int
+    inserted: int
+    updated: int
+    failed: int
+    duplicates: int
+
+
+class JobView(BaseModel):
+    job_id: uuid.UUID
+    job_type: str
+    entity: str
+    status: str
+    source_key: str | None
+    counts: JobCounts
+    chunks: ChunkProgress
+    error: str | None
+    error_report_url: str | None
+    download_url: str | None = None  # an export's file, presigned afresh on every read
+    retry_count: int = 0
+    max_retries: int = 0
+    notices: list[dict[str, Any]]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@router.get("/{job_id}", summary="Inspect a job", response_model=JobView)
+def get_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: SettingsDep) -> JobView:
+    job = jobs.get_job(conn, job_id, owner_key_id=caller.key_id)
+    if job is None:  # another caller's job is as invisible as a missing one
+        raise NotFound(f"job {job_id} not found")
+    progress = jobs.chunk_totals(conn, job_id)
+    finished = job["finished_at"] is not None
+    # While running, counts are the sum of the chunks committed so far.
+    counts = (
+        {
+            "total": job["total_rows"],
+            "inserted": job["inserted_rows"],
+            "updated": job["updated_rows"],
+            "failed": job["failed_rows"],
+            "duplicates": job["duplicate_rows"],
+        }
+        if finished
+        else {
+            name: progress[name]
+            for name in ("total", "inserted", "updated", "failed", "duplicates")
+        }
+    )
+    report_key = (job["response"] or {}).get("error_report_key")
+    report_url = (
+        get_store().presigned_get(
+            settings.s3_bucket, report_key, settings.download_url_expiry_seconds, "errors.csv"
+        )
+        if report_key
+        else None
+    )
+    export_key = (job["response"] or {}).get("export_key")
+    download_url = (
+        get_store().presigned_get(
+            settings.s3_bucket,
+            export_key,
+            settings.download_url_expiry_seconds,
+            export_key.rsplit("/", 1)[-1],
+        )
+        if export_key and job["status"] == jobs.JobStatus.COMPLETED
+        else None
+    )
+    return JobView(
+        job_id=job["uuid"],
+        job_type=job["job_type"],
+        entity=job["entity"],
+        status=job["status"],
+        source_key=job["source_key"],
+        counts=JobCounts(**counts),
+        chunks=ChunkProgress(
+            done=progress["chunks_done"],
+            failed=progress["chunks_failed"],
+            total=max(job["chunks_total"], progress["chunks_total"]),
+        ),
+        error=job["error"],
+        error_report_url=report_url,
+        download_url=download_url,
+        retry_count=job["retry_count"],
+        max_retries=job["max_retries"],
+        notices=(job["response"] or {}).get("file_notices") or jobs.file_notices(conn, job_id),
+        created_at=job["created_at"],
+        started_at=job["started_at"],
+        finished_at=job["finished_at"],
+    )

@@ -1,0 +1,303 @@
+"""Search, count and CRUD routes, one router per entity built by `build_router`.
+
+Routes stay thin: parse VQL, call the search engine or the repository, keep filters_data
+current, shape the response. FastAPI needs the record model of each entity at definition
+time, so this module does not postpone annotations.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Response, status
+from psycopg import Connection, DataError, errors, sql
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connectra.api.deps import ConnDep, SettingsDep
+from connectra.db.filters import refresh_filter_values
+from connectra.db.records import RecordRepository
+from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
+from connectra.models.fields import Entity
+from connectra.models.records import RECORD_MODELS, RecordIn
+from connectra.search.engine import CountResult, SearchEngine, SearchPage
+from connectra.search.factory import get_search_engine
+from connectra.settings import get_settings
+from connectra.vql.models import VQLQuery
+from connectra.vql.parse import error_path, parse_query, validation_failed
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    details: Any = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": description}
+    for code, description in (
+        (400, "Invalid request: `details` lists each offending path"),
+        (401, "Missing or invalid X-API-Key"),
+        (404, "Not found"),
+        (409, "Conflict with an existing record"),
+        (413, "Too many records in one call"),
+        (429, "Rate limited: see Retry-After"),
+    )
+}
+
+
+class RecordEnvelope(BaseModel):
+    data: dict[str, Any]
+
+
+class UpsertResponse(BaseModel):
+    data: dict[str, Any]
+    status: Literal["inserted", "updated"]
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[dict[str, Any]] = Field(
+        description="Records to upsert (by uuid or natural key); at most BULK_MAX_RECORDS."
+    )
+
+
+class BulkItem(BaseModel):
+    index: int
+    uuid: UUID | None = None
+    status: Literal["inserted", "updated", "error"]
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class BulkResponse(BaseModel):
+    inserted: int
+    updated: int
+    failed: int
+    results: list[BulkItem]
+
+
+@lru_cache(maxsize=1)
+def _default_engine() -> SearchEngine:
+    return get_search_engine(get_settings())
+
+
+def get_engine() -> SearchEngine:
+    return _default_engine()
+
+
+EngineDep = Annotated[SearchEngine, Depends(get_engine)]
+
+
+def _record_problems(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "path": error_path([*([prefix] if prefix else []), *error["loc"]]),
+            "message": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors()
+    ]
+
+
+def _missing_companies(conn: Connection[Any], records: list[RecordIn]) -> set[uuid.UUID]:
+    wanted = {company for r in records if (company := getattr(r, "company_id", None))}
+    if not wanted:
+        return set()
+    rows = conn.execute(
+        "SELECT uuid FROM companies WHERE uuid = ANY(%s)", (list(wanted),)
+    ).fetchall()
+    return wanted - {row["uuid"] for row in rows}
+
+
+@contextmanager
+def readable_data_errors() -> Iterator[None]:
+    """Values PostgreSQL cannot store (a NUL character in text) are the caller's 400."""
+    try:
+        yield
+    except DataError as exc:
+        raise ValidationFailed(
+            f"a value cannot be stored: {exc}",
+            [{"path": "body", "message": str(exc), "type": "invalid_value"}],
+        ) from None
+
+
+def _require_companies(conn: Connection[Any], record: RecordIn) -> None:
+    if _missing_companies(conn, [record]):
+        raise ValidationFailed(
+            "company_id: no such company",
+            [{"path": "company_id", "message": "no such company", "type": "not_found"}],
+        )
+
+
+def build_router(entity: Entity) -> APIRouter:
+    record_model = RECORD_MODELS[entity]
+    singular = entity.value[:-1]
+    router = APIRouter(prefix=f"/{entity.value}", tags=[entity.value], responses=ERROR_RESPONSES)
+
+    def repo(settings: SettingsDep) -> RecordRepository:
+        return RecordRepository(entity, enqueue_search=settings.search_backend == "opensearch")
+
+    RepoDep = Annotated[RecordRepository, Depends(repo)]  # noqa: N806
+
+    @router.post("/", summary=f"Search {entity.value} with VQL", response_model=SearchPage)
+    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> SearchPage:
+        return engine.search(conn, entity, parse_query(body, entity))
+
+    @router.post("/count", summary=f"Count {entity.value} matching a VQL query")
+    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> CountResult:
+        return CountResult(count=engine.count(conn, entity, parse_query(body, entity)))
+
+    @router.post("/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}")
+    def create(body: record_model, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:  # type: ignore[valid-type]
+        _require_companies(conn, body)
+        with readable_data_errors():
+            row = repository.create(conn, body)
+        refresh_filter_values(conn, entity, [row])
+        return RecordEnvelope(data=row)
+
+    @router.post("/upsert", summary=f"Create or update a {singular} by uuid or natural key")
+    def upsert(body: record_model, conn: ConnDep, repository: RepoDep) -> UpsertResponse:  # type: ignore[valid-type]
+        _require_companies(conn, body)
+        before = repository.get(conn, body.record_uuid())  # type: ignore[attr-defined]
+        with readable_data_errors(), conn.transaction():
+            result = repository.upsert_many(conn, [body])
+        record_id = (result.inserted or result.updated)[0]
+        row = repository.require(conn, record_id)
+        refresh_filter_values(conn, entity, [row, *([before] if before else [])])
+        return UpsertResponse(data=row, status="inserted" if result.inserted else "updated")
+
+    @router.post(
+        "/bulk",
+        summary=f"Upsert up to BULK_MAX_RECORDS {entity.value}; each record reports its outcome",
+    )
+    def bulk(
+        body: BulkRequest, conn: ConnDep, repository: RepoDep, settings: SettingsDep
+    ) -> BulkResponse:
+        if len(body.records) > settings.bulk_max_records:
+            raise PayloadTooLarge(
+                f"at most {settings.bulk_max_records} records per call",
+                {"records": len(body.records), "max": settings.bulk_max_records},
+            )
+        results: dict[int, BulkItem] = {}
+        valid: list[tuple[int, RecordIn]] = []
+        for index, raw in enumerate(body.records):
+            try:
+                valid.append((index, record_model.model_validate(raw)))
+            except ValidationError as exc:
+                results[index] = BulkItem(
+                    index=index, status="error", errors=_record_problems(exc, f"records[{index}]")
+                )
+        missing = _missing_companies(conn, [record for _, record in valid])
+        for index, record in list(valid):
+            if getattr(record, "company_id", None) in missing:
+                results[index] = BulkItem(
+                    index=index,
+                    uuid=record.record_uuid(),
+                    status="error",
+                    errors=[
+                        {
+                            "path": f"records[{index}].company_id",
+                            "message": "no such company",
+                            "type": "not_found",
+                        }
+                    ],
+                )
+                valid.remove((index, record))
+        records = [record for _, record in valid]
+        ids = [record.record_uuid() for record in records]
+        before = [row for record_id in ids if (row := repository.get(conn, record_id))]
+        try:
+            with readable_data_errors(), conn.transaction():
+                outcome = repository.upsert_many(conn, records)
+        except errors.UniqueViolation as exc:
+            raise Conflict("two records of the batch share an email or domain") from exc
+        inserted = set(outcome.inserted)
+        written = set(outcome.inserted) | set(outcome.updated)
+        resolved = _resolve_by_natural_key(conn, entity, records, written)
+        for position, ((index, _record), record_id) in enumerate(zip(valid, ids, strict=True)):
+            final = record_id if record_id in written else resolved.get(position, record_id)
+            results[index] = BulkItem(
+                index=index, uuid=final, status="inserted" if final in inserted else "updated"
+            )
+        refresh_filter_values(conn, entity, [*before, *(record.to_row() for record in records)])
+        ordered = [results[index] for index in sorted(results)]
+        return BulkResponse(
+            inserted=sum(item.status == "inserted" for item in ordered),
+            updated=sum(item.status == "updated" for item in ordered),
+            failed=sum(item.status == "error" for item in ordered),
+            results=ordered,
+        )
+
+    @router.get("/{record_id}", summary=f"Get a {singular}")
+    def get(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:
+        return RecordEnvelope(data=repository.require(conn, record_id))
+
+    @router.put("/{record_id}", summary=f"Update some fields of a {singular}")
+    def update(
+        record_id: uuid.UUID, body: dict[str, Any], conn: ConnDep, repository: RepoDep
+    ) -> RecordEnvelope:
+        unknown = [key for key in body if key not in record_model.model_fields or key == "uuid"]
+        if unknown:
+            raise validation_failed(
+                [
+                    {
+                        "path": key,
+                        "message": "unknown or read-only field",
+                        "type": "extra_forbidden",
+                    }
+                    for key in unknown
+                ]
+            )
+        before = repository.require(conn, record_id)
+        try:
+            current = {k: v for k, v in before.items() if k not in ("created_at", "updated_at")}
+            changed = record_model.model_validate({**current, **body, "uuid": record_id})
+        except ValidationError as exc:
+            raise validation_failed(_record_problems(exc)) from None
+        _require_companies(conn, changed)
+        with readable_data_errors():
+            row = repository.update(conn, record_id, body)
+        refresh_filter_values(conn, entity, [before, row])
+        return RecordEnvelope(data=row)
+
+    @router.delete(
+        "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {singular}"
+    )
+    def delete(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> Response:
+        before = repository.require(conn, record_id)
+        repository.soft_delete(conn, record_id)
+        refresh_filter_values(conn, entity, [before])
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router
+
+
+def _resolve_by_natural_key(
+    conn: Connection[Any], entity: Entity, records: list[RecordIn], written: set[uuid.UUID]
+) -> dict[int, uuid.UUID]:
+    """Records merged into an existing record with the same email/domain: that record's id,
+    by position in `records`."""
+    column = "email" if entity is Entity.CONTACTS else "normalized_domain"
+    keys = {
+        index: str(getattr(record, column)).lower()
+        for index, record in enumerate(records)
+        if record.record_uuid() not in written and getattr(record, column, None)
+    }
+    if not keys:
+        return {}
+    statement = sql.SQL(
+        "SELECT lower({col}) AS key, uuid FROM {table} WHERE lower({col}) = ANY(%s)"
+    )
+    rows = conn.execute(
+        statement.format(col=sql.Identifier(column), table=sql.Identifier(entity.value)),
+        (list(keys.values()),),
+    ).fetchall()
+    owner = {row["key"]: row["uuid"] for row in rows}
+    return {index: owner[key] for index, key in keys.items() if key in owner}
+
+
+contacts_router = build_router(Entity.CONTACTS)
+companies_router = build_router(Entity.COMPANIES)

@@ -1,0 +1,1 @@
+"""The `connectra` command line."""

@@ -1,0 +1,151 @@
+"""`connectra import FILE --entity contacts`: presigned upload, then follow the job to its end."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from connectra.models.fields import Entity
+from connectra.settings import DEV_API_KEY
+
+FINISHED = {"completed", "completed_with_errors", "failed", "cancelled"}
+console = Console()
+
+
+class _ProgressReader:
+    """A file wrapper that advances a progress bar as httpx streams it."""
+
+    def __init__(self, handle: BinaryIO, progress: Progress, task: TaskID) -> None:
+        self.handle = handle
+        self.progress = progress
+        self.task = task
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.progress.advance(self.task, len(data))
+        return data
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def _check(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.is_success:
+        body: dict[str, Any] = response.json() if response.content else {}
+        return body
+    try:
+        detail = response.json().get("message", response.text)
+    except ValueError:
+        detail = response.text[:500]
+    raise _fail(f"{what} failed ({response.status_code}): {detail}")
+
+
+def upload(client: httpx.Client, path: Path, grant: dict[str, Any]) -> None:
+    size = path.stat().st_size
+    columns = (
+        TextColumn("upload"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress, path.open("rb") as handle:
+        task = progress.add_task("upload", total=size)
+        reader = _ProgressReader(handle, progress, task)
+        content_type = grant["fields"].get("Content-Type", "text/csv")
+        response = client.post(
+            grant["url"],
+            data=grant["fields"],
+            files={"file": (path.name, reader, content_type)},  # type: ignore[dict-item]
+            timeout=None,
+        )
+    if not response.is_success:
+        raise _fail(f"upload to S3 failed ({response.status_code}): {response.text[:500]}")
+
+
+def follow(client: httpx.Client, job_id: str, interval: float) -> dict[str, Any]:
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"))
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("import", total=None, detail="waiting for the upload event")
+        while True:
+            job = _check(client.get(f"/common/jobs/{job_id}"), "job status")
+            chunks, counts = job["chunks"], job["counts"]
+            progress.update(
+                task,
+                total=chunks["total"] or None,
+                completed=chunks["done"],
+                description=job["status"],
+                detail=(
+                    f"chunks {chunks['done']}/{chunks['total']}  rows {counts['total']:,}  "
+                    f"failed {counts['failed']:,}"
+                ),
+            )
+            if job["status"] in FINISHED:
+                return job
+            time.sleep(interval)
+
+
+def print_summary(job: dict[str, Any]) -> None:
+    table = Table(title=f"import {job['job_id']}: {job['status']}")
+    for name in ("total", "inserted", "updated", "duplicates", "failed"):
+        table.add_column(name, justify="right")
+    counts = job["counts"]
+    table.add_row(
+        *(f"{counts[name]:,}" for name in ("total", "inserted", "updated", "duplicates", "failed"))
+    )
+    console.print(table)
+    for notice in job.get("notices") or []:
+        console.print(f"[yellow]note:[/yellow] column {notice['column']!r}: {notice['message']}")
+    if job.get("error"):
+        console.print(f"[red]error:[/red] {job['error']}")
+    if job.get("error_report_url"):
+        console.print(f"error report: {job['error_report_url']}")
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    entity: Annotated[Entity, typer.Option(help="contacts or companies")],
+    chunk_size: Annotated[
+        int | None, typer.Option(help="bytes per parallel chunk (default: the server's)")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="follow the job until it ends")] = True,
+    api_url: Annotated[str, typer.Option(envvar="CONNECTRA_API_URL")] = "http://127.0.0.1:8000",
+    api_key: Annotated[str | None, typer.Option(envvar="CONNECTRA_API_KEY")] = None,
+    interval: Annotated[float, typer.Option(help="seconds between status polls")] = 1.0,
+) -> None:
+    """Import a CSV or NDJSON file of contacts or companies."""
+    if file.stat().st_size == 0:
+        raise _fail(f"{file} is empty")
+    headers = {"X-API-Key": api_key or os.environ.get("CONNECTRA_API_KEY") or DEV_API_KEY}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=30) as api:
+        params: dict[str, Any] = {"filename": file.name, "entity": entity.value}
+        if chunk_size:
+            params["chunk_size"] = chunk_size
+        grant = _check(api.get("/common/upload-url", params=params), "upload URL request")
+        with httpx.Client(timeout=None) as s3:
+            upload(s3, file, grant)
+        console.print(f"uploaded {file} → job {grant['job_id']}")
+        if not wait:
+            return
+        job = follow(api, str(grant["job_id"]), interval)
+    print_summary(job)
+    if job["status"] in ("failed", "cancelled"):
+        raise typer.Exit(code=1)

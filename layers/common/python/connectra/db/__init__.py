@@ -1,0 +1,1 @@
+"""Data access: the connection pool, migrations and repositories."""

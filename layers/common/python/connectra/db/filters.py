@@ -1,0 +1,202 @@
+"""The filter catalogue and its dropdown values (`filters`, `filters_data`).
+
+`filters_data` holds, for each stored filter (direct_derived = false), every distinct value
+of the field among live records: `value` lower-cased (the key), `display_value` one
+original spelling, and `count` the live records holding it. Direct-derived filters are read
+from the record tables instead. A contact's `company_*` filter shows its companies' values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection, sql
+from psycopg.rows import dict_row
+
+from connectra.errors import ValidationFailed
+from connectra.models.fields import FIELDS_BY_ENTITY as FIELDS
+from connectra.models.fields import TABLE_COLUMNS, Entity, FieldKind, company_field_of
+
+# The companies' `uuid` filter lists companies by name ("Name" in the catalogue).
+_DISPLAY_COLUMN = {(Entity.COMPANIES, "uuid"): "name"}
+
+
+@dataclass(frozen=True)
+class FilterSource:
+    """Where a filter's values live: `filters_data` rows of (service, key), or a table column."""
+
+    service: Entity
+    key: str
+    direct_derived: bool
+
+
+def list_filters(conn: Connection[Any], service: Entity) -> list[dict[str, Any]]:
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT key, service, display_name, filter_type, direct_derived FROM filters "
+            "WHERE service = %s AND active ORDER BY id",
+            (service.value,),
+        )
+        .fetchall()
+    )
+
+
+def resolve_filter(conn: Connection[Any], service: Entity, key: str) -> FilterSource:
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT direct_derived FROM filters WHERE service = %s AND key = %s AND active",
+            (service.value, key),
+        )
+        .fetchone()
+    )
+    if row is None:
+        raise ValidationFailed(
+            f"filter_key: unknown filter {key!r} for {service.value}",
+            [{"path": "filter_key", "message": "unknown filter", "type": "unknown_field"}],
+        )
+    company_key = company_field_of(key) if service is Entity.CONTACTS else None
+    if company_key is not None:
+        return FilterSource(Entity.COMPANIES, company_key, row["direct_derived"])
+    return FilterSource(service, key, row["direct_derived"])
+
+
+def filter_values(
+    conn: Connection[Any],
+    source: FilterSource,
+    search_text: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """One page of (value, display_value, count), most frequent first, optionally searched
+    (case-insensitive contains)."""
+    pattern = f"%{_escape_like(search_text.strip().lower())}%" if search_text else None
+    params: dict[str, Any] = {
+        "service": source.service.value,
+        "key": source.key,
+        "pattern": pattern,
+        "limit": limit,
+        "offset": offset,
+    }
+    statement: sql.Composable
+    if not source.direct_derived:
+        statement = sql.SQL(
+            "SELECT value, display_value, count FROM filters_data "
+            "WHERE service = %(service)s AND filter_key = %(key)s AND count > 0 "
+            "AND (%(pattern)s::text IS NULL OR value LIKE %(pattern)s) "
+            "ORDER BY count DESC, value LIMIT %(limit)s OFFSET %(offset)s"
+        )
+    else:
+        counted = _grouped_values(source.service, source.key)
+        statement = sql.SQL(
+            "SELECT value, display_value, count FROM ({counted}) AS counted "
+            "WHERE %(pattern)s::text IS NULL OR value LIKE %(pattern)s "
+            "ORDER BY count DESC, value LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(counted=counted)
+    return conn.cursor(row_factory=dict_row).execute(statement, params).fetchall()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _grouped_values(entity: Entity, key: str, only: sql.Composable | None = None) -> sql.Composed:
+    """SELECT value, display_value, count over live rows (of the values in `only`, if given)."""
+    table = sql.Identifier(entity.value)
+    column = sql.Identifier(key)
+    display = sql.Identifier(_DISPLAY_COLUMN.get((entity, key), key))
+    field = FIELDS[entity][key]
+    if field.is_array:
+        restrict = sql.SQL("AND lower(item) = ANY({})").format(only) if only else sql.SQL("")
+        return sql.SQL(
+            "SELECT lower(item) AS value, min(item) AS display_value, count(*) AS count "
+            "FROM {table} AS t, unnest(t.{column}) AS item WHERE t.deleted_at IS NULL {restrict} "
+            "GROUP BY 1"
+        ).format(table=table, column=column, restrict=restrict)
+    text = sql.SQL("{}::text").format(column)
+    restrict = (
+        sql.SQL("AND lower({}) = ANY({})").format(text, only)
+        if only and field.kind is not FieldKind.UUID
+        else sql.SQL("AND {} = ANY({}::uuid[])").format(column, only)
+        if only
+        else sql.SQL("")
+    )
+    return sql.SQL(
+        "SELECT lower({text}) AS value, coalesce(min({display}::text), min({text})) "
+        "AS display_value, count(*) AS count FROM {table} "
+        "WHERE deleted_at IS NULL AND {column} IS NOT NULL {restrict} GROUP BY 1"
+    ).format(text=text, display=display, table=table, column=column, restrict=restrict)
+
+
+def stored_filter_keys(conn: Connection[Any], entity: Entity) -> list[str]:
+    """The entity's own columns whose values `filters_data` stores."""
+    rows = conn.execute(
+        "SELECT key FROM filters WHERE service = %s AND NOT direct_derived AND active",
+        (entity.value,),
+    ).fetchall()
+    keys = [row["key"] if isinstance(row, Mapping) else row[0] for row in rows]
+    return [key for key in keys if key in TABLE_COLUMNS[entity]]
+
+
+def _touched_values(rows: Iterable[Mapping[str, Any]], key: str, is_array: bool) -> list[str]:
+    values: set[str] = set()
+    for row in rows:
+        value = row.get(key)
+        items = (value or []) if is_array else [value]
+        values.update(str(item).lower() for item in items if item not in (None, ""))
+    return sorted(values)
+
+
+def refresh_filter_values(
+    conn: Connection[Any], entity: Entity, rows: Iterable[Mapping[str, Any]]
+) -> None:
+    """Recount in `filters_data` exactly the (filter, value) pairs that `rows` hold.
+
+    Call it in the writing transaction, after the write, with the rows written — for updates
+    and deletes also the rows as they were before, so values they no longer hold are
+    recounted too (pairs whose count drops to 0 are removed). `rows` are dicts of table
+    columns (e.g. `RecordIn.to_row()` or rows read back). Counts are recounts from the
+    table, so replays and retries are harmless; the cost grows with the number of live
+    rows holding the touched values, so call it once per batch, not per row.
+    """
+    materialized = list(rows)
+    if not materialized:
+        return
+    for key in stored_filter_keys(conn, entity):
+        field = FIELDS[entity][key]
+        values = _touched_values(materialized, key, field.is_array)
+        if not values:
+            continue
+        only = sql.Placeholder("values")
+        conn.execute(
+            sql.SQL(
+                "WITH counted AS ({counted}), "
+                "removed AS (DELETE FROM filters_data AS f WHERE f.service = %(service)s "
+                "AND f.filter_key = %(key)s AND f.value = ANY(%(values)s::text[]) "
+                "AND NOT EXISTS (SELECT 1 FROM counted WHERE counted.value = f.value)) "
+                "INSERT INTO filters_data (service, filter_key, value, display_value, count) "
+                "SELECT %(service)s, %(key)s, value, display_value, count FROM counted "
+                "ON CONFLICT (service, filter_key, value) DO UPDATE SET "
+                "display_value = excluded.display_value, count = excluded.count, "
+                "updated_at = now()"
+            ).format(counted=_grouped_values(entity, key, only)),
+            {"service": entity.value, "key": key, "values": values},
+        )
+
+
+def rebuild_filter_values(conn: Connection[Any], entity: Entity) -> None:
+    """Recount every stored filter of the entity from scratch (repair, or after a bulk load)."""
+    for key in stored_filter_keys(conn, entity):
+        conn.execute(
+            "DELETE FROM filters_data WHERE service = %s AND filter_key = %s", (entity.value, key)
+        )
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO filters_data (service, filter_key, value, display_value, count) "
+                "SELECT %(service)s, %(key)s, value, display_value, count FROM ({counted}) AS c"
+            ).format(counted=_grouped_values(entity, key)),
+            {"service": entity.value, "key": key},
+        )

@@ -1,0 +1,1 @@
+"""Bulk import: exact byte-range splitting, parsing, validation, batched loading, finalize."""

@@ -1,0 +1,149 @@
+"""Finalize: job totals, the error report in S3 and the final status.
+
+Status: `failed` when the run failed (a step gave up, or a chunk is not done),
+`completed_with_errors` when some rows were refused, else `completed`. The status change
+is a guarded lifecycle transition: a job cancelled meanwhile stays `cancelled` (its counts
+and report are still recorded), a failure schedules the next retry (`run_after`, back-off)
+and a replayed Finalize leaves a finished job as it is. A failed job keeps its key ledger
+so a retry of its failed chunks still resolves duplicates last-wins.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+import uuid
+from typing import Any
+
+from psycopg import Connection
+
+from connectra.db.pool import connection
+from connectra.errors import NotFound
+from connectra.ingest.events import FinalizeInput, JobSummary
+from connectra.jobs import lifecycle
+from connectra.jobs import repository as jobs
+from connectra.observability import logger, metrics
+from connectra.settings import get_settings
+from connectra.storage.s3 import ObjectStore
+
+REPORT_COLUMNS = ("line", "column", "message", "raw")
+
+
+def report_key(job_id: uuid.UUID) -> str:
+    return f"{get_settings().report_prefix}/{job_id}/errors.csv"
+
+
+def _describe_error(error: Any) -> str:
+    """Step Functions' Catch gives `{Error, Cause}`; keep what a person can read."""
+    if isinstance(error, dict):
+        cause = error.get("Cause") or error.get("cause")
+        if isinstance(cause, str):
+            try:
+                parsed = json.loads(cause)
+                cause = parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+            except ValueError:
+                pass
+        name = error.get("Error") or error.get("error") or "error"
+        return f"{name}: {cause}" if cause else str(name)
+    return str(error) if error is not None else "the import failed"
+
+
+def write_error_report(conn: Connection[Any], job_id: uuid.UUID, store: ObjectStore) -> int:
+    """Stream the job's row errors (file notices first, then by line) into the report CSV."""
+    written = 0
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(REPORT_COLUMNS)
+        with conn.cursor(name=f"report_{job_id.hex}") as cursor:
+            cursor.itersize = 5_000
+            cursor.execute(
+                "SELECT line, column_name, message, raw FROM job_row_errors "
+                "WHERE job_id = %s ORDER BY line, column_name",
+                (job_id,),
+            )
+            for record in cursor:
+                values = list(record.values()) if isinstance(record, dict) else list(record)
+                writer.writerow(values)
+                written += 1
+        text.flush()
+        text.detach()  # keep the spool open: the upload reads it
+        if written:
+            spool.seek(0)
+            store.put_file(get_settings().s3_bucket, report_key(job_id), spool, "text/csv")  # type: ignore[arg-type]
+    return written
+
+
+def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
+    settings = get_settings()
+    with connection() as conn:
+        job = jobs.get_job(conn, event.job_id)
+        if job is None:
+            raise NotFound(f"job {event.job_id} not found")
+        totals = jobs.chunk_totals(conn, event.job_id)
+        incomplete = totals["chunks_done"] < totals["chunks_total"]
+        failed_run = event.failed or incomplete or job["status"] == jobs.JobStatus.FAILED
+        error: str | None = None
+        if event.failed:
+            error = _describe_error(event.error)
+        elif incomplete:
+            error = f"{totals['chunks_total'] - totals['chunks_done']} chunk(s) did not finish"
+        report_rows = write_error_report(conn, event.job_id, store)
+        if failed_run:
+            status = jobs.JobStatus.FAILED
+        elif totals["failed"] > 0:
+            status = jobs.JobStatus.COMPLETED_WITH_ERRORS
+        else:
+            status = jobs.JobStatus.COMPLETED
+        key = report_key(event.job_id) if report_rows else None
+        response = {
+            "error_report_key": key,
+            "error_report_rows": report_rows,
+            "file_notices": jobs.file_notices(conn, event.job_id),
+        }
+        jobs.record_results(conn, event.job_id, totals=totals, response=response)
+        if status is jobs.JobStatus.FAILED:
+            moved = lifecycle.fail(conn, event.job_id, error or "the import failed")
+        else:
+            moved = lifecycle.finish(
+                conn, event.job_id, status, total_rows=totals["total"], response=response
+            )
+        if moved is None:  # cancelled meanwhile, or already finished: it keeps its status
+            current = jobs.get_job(conn, event.job_id)
+            assert current is not None
+            status = jobs.JobStatus(current["status"])
+            error = current["error"]
+            logger.info(
+                "import finalized without a status change",
+                extra={"job_id": str(event.job_id), "status": status.value},
+            )
+        if status is not jobs.JobStatus.FAILED:
+            conn.execute("DELETE FROM import_keys WHERE job_id = %s", (event.job_id,))
+    url = (
+        store.presigned_get(
+            settings.s3_bucket, key, settings.download_url_expiry_seconds, "errors.csv"
+        )
+        if key
+        else None
+    )
+    metrics.add_metric(name="ImportRows", unit="Count", value=totals["total"])
+    metrics.add_metric(name="ImportFailedRows", unit="Count", value=totals["failed"])
+    logger.info(
+        "import finished", extra={"job_id": str(event.job_id), "status": status.value, **totals}
+    )
+    return JobSummary(
+        job_id=event.job_id,
+        status=status.value,
+        total=totals["total"],
+        inserted=totals["inserted"],
+        updated=totals["updated"],
+        failed=totals["failed"],
+        duplicates=totals["duplicates"],
+        chunks_total=totals["chunks_total"],
+        chunks_done=totals["chunks_done"],
+        error=error,
+        error_report_key=key,
+        error_report_url=url,
+    )

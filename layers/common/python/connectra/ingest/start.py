@@ -1,0 +1,144 @@
+"""Start: an S3 "Object Created" event under `uploads/` becomes one job and one execution.
+
+S3 notifications are at-least-once and EventBridge does not order them. The job id comes
+from the key (`uploads/{entity}/{job_id}/{filename}`), the job row is created with
+`INSERT … ON CONFLICT DO NOTHING`, and the object identity (bucket, key, etag) is
+recorded once: a replay of the same object finds the job already attached and only
+re-asks for the execution, whose name is the job id, so it starts at most once (an
+"already exists" answer is success). An event for another object under an attached job
+id (an overwrite) is rejected: one upload URL, one job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+
+from connectra.db.pool import connection
+from connectra.ingest.events import PlanInput
+from connectra.jobs import repository as jobs
+from connectra.models.fields import Entity
+from connectra.observability import logger
+from connectra.settings import get_settings
+
+
+class ExecutionLauncher(Protocol):
+    """Starts the ingest run of a job: Step Functions in AWS, worker processes locally."""
+
+    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
+        """Start it; True when started now, False when it already existed."""
+        ...
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    accepted: bool
+    reason: str
+    job_id: uuid.UUID | None = None
+    started: bool = False
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    entity: Entity
+    job_id: uuid.UUID
+    filename: str
+
+
+def parse_upload_key(key: str, prefix: str) -> UploadKey | str:
+    """`uploads/contacts/<uuid>/file.csv` → UploadKey, else the reason it is refused."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != prefix:
+        return f"not an upload key ({prefix}/{{entity}}/{{job_id}}/{{filename}})"
+    _, entity, job_id, filename = parts
+    if entity not in {item.value for item in Entity}:
+        return f"unknown entity {entity!r}"
+    try:
+        parsed_id = uuid.UUID(job_id)
+    except ValueError:
+        return f"not a job id: {job_id!r}"
+    if not filename:
+        return "no filename"
+    return UploadKey(Entity(entity), parsed_id, filename)
+
+
+def handle_object_created(
+    event: S3EventNotificationEventBridgeModel, launcher: ExecutionLauncher
+) -> StartOutcome:
+    settings = get_settings()
+    bucket, item = event.detail.bucket.name, event.detail.object
+    parsed = parse_upload_key(item.key, settings.upload_prefix)
+    if isinstance(parsed, str):
+        logger.warning("upload event rejected", extra={"key": item.key, "reason": parsed})
+        return StartOutcome(False, parsed)
+    etag = item.etag or item.version_id or ""
+    size = int(item.size) if item.size is not None else None
+    with connection() as conn:
+        jobs.create_import_job(
+            conn,
+            parsed.job_id,
+            entity=parsed.entity.value,
+            owner_key_id=jobs.SYSTEM_OWNER,
+            status=jobs.JobStatus.AWAITING_UPLOAD,
+            source_bucket=bucket,
+            source_key=item.key,
+            data={"filename": parsed.filename},
+        )
+        jobs.attach_source(conn, parsed.job_id, bucket=bucket, key=item.key, etag=etag, size=size)
+        job = jobs.get_job(conn, parsed.job_id)
+    assert job is not None
+    reason = _refusal(job, parsed, bucket, item.key, etag)
+    if reason:
+        logger.warning(
+            "upload event rejected",
+            extra={"key": item.key, "job_id": str(parsed.job_id), "reason": reason},
+        )
+        return StartOutcome(False, reason, parsed.job_id)
+    if job["status"] != jobs.JobStatus.IN_QUEUE:
+        logger.info(
+            "upload event replayed: job already running",
+            extra={"job_id": str(parsed.job_id), "status": job["status"]},
+        )
+        return StartOutcome(True, "replay", parsed.job_id)
+    started = launcher.launch(
+        str(parsed.job_id), PlanInput(job_id=parsed.job_id, bucket=bucket, key=item.key)
+    )
+    logger.info(
+        "import started" if started else "import execution already exists",
+        extra={"job_id": str(parsed.job_id), "key": item.key, "entity": parsed.entity.value},
+    )
+    return StartOutcome(True, "started" if started else "replay", parsed.job_id, started)
+
+
+def _refusal(job: dict[str, Any], parsed: UploadKey, bucket: str, key: str, etag: str) -> str:
+    if job["entity"] != parsed.entity.value:
+        return f"job {parsed.job_id} imports {job['entity']}, not {parsed.entity.value}"
+    if job["source_key"] != key or (job["source_bucket"] or bucket) != bucket:
+        return f"job {parsed.job_id} expects the object {job['source_key']}"
+    if job["status"] == jobs.JobStatus.AWAITING_UPLOAD:
+        return f"job {parsed.job_id} is still awaiting its upload"
+    if job["source_etag"] != etag:
+        return f"job {parsed.job_id} already imports another version of {key}"
+    return ""
+
+
+class StepFunctionsLauncher:
+    """The AWS launcher: `StartExecution` named after the job (at most one per job)."""
+
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self.client = client
+        self.state_machine_arn = state_machine_arn
+
+    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
+        try:
+            self.client.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=execution_name,
+                input=plan_input.model_dump_json(),
+            )
+        except self.client.exceptions.ExecutionAlreadyExists:
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""Jobs: import and export job state, chunk manifests, progress."""

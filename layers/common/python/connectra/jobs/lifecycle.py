@@ -1,0 +1,227 @@
+"""Job states, the transitions allowed between them, and transitions guarded in SQL.
+
+    awaiting_upload ─► in_queue ─► processing ─► completed | completed_with_errors | failed
+    open ────────────► in_queue
+    failed ─► retry_in_queue ─► retrying ─► completed | completed_with_errors | failed
+    any state that has not ended ─► cancelled (a failed job too: it stops its retries)
+
+Every transition is one `UPDATE … WHERE uuid = %s AND status = ANY(<allowed sources>)
+RETURNING *`: when two workers race for the same job, PostgreSQL serializes the two
+updates on the row and the second no longer matches its WHERE, so exactly one wins and
+the loser learns it from the empty result; no status is ever lost or overwritten.
+
+Retries back off exponentially: a job that fails after `retry_count` retries may run
+again at `now + retry_interval * 2^retry_count` (capped), until `max_retries` is reached.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
+
+S = JobStatus
+MAX_BACKOFF_SECONDS = 24 * 3600
+MAX_ERROR_LENGTH = 4000
+
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    S.AWAITING_UPLOAD: frozenset({S.IN_QUEUE, S.CANCELLED, S.FAILED}),
+    S.OPEN: frozenset({S.IN_QUEUE, S.CANCELLED, S.FAILED}),
+    S.IN_QUEUE: frozenset({S.PROCESSING, S.CANCELLED, S.FAILED}),
+    S.PROCESSING: frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED}),
+    S.FAILED: frozenset({S.RETRY_IN_QUEUE, S.CANCELLED}),
+    S.RETRY_IN_QUEUE: frozenset({S.RETRYING, S.CANCELLED, S.FAILED}),
+    S.RETRYING: frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.COMPLETED_WITH_ERRORS: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+RUNNING_STATUSES = frozenset({S.PROCESSING, S.RETRYING})
+
+
+def can_transition(source: JobStatus, target: JobStatus) -> bool:
+    return target in TRANSITIONS[source]
+
+
+def sources_of(target: JobStatus) -> frozenset[JobStatus]:
+    """The states a job may be in to move to `target`."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+
+
+def backoff_seconds(retry_interval: int, retry_count: int) -> int:
+    """Delay before the next retry of a job that has already been retried `retry_count` times."""
+    return int(min(MAX_BACKOFF_SECONDS, retry_interval * 2 ** max(0, retry_count)))
+
+
+# SQL of the same back-off, on the row being updated (keep in step with backoff_seconds).
+_BACKOFF_SQL = (
+    f"LEAST({MAX_BACKOFF_SECONDS}, retry_interval * power(2, GREATEST(retry_count, 0)))"
+    " * interval '1 second'"
+)
+
+
+def _values(statuses: Iterable[JobStatus]) -> list[str]:
+    return sorted(status.value for status in statuses)
+
+
+def transition(
+    conn: Connection[Any],
+    job_id: uuid.UUID,
+    target: JobStatus,
+    *,
+    sources: Iterable[JobStatus] | None = None,
+    owner_key_id: str | None = None,
+    error: str | None = None,
+    set_sql: str = "",
+    params: Iterable[Any] = (),
+    where_sql: str = "",
+) -> dict[str, Any] | None:
+    """Move the job to `target` when it is in one of `sources` (default: every state
+    allowed to); the updated row, or None when the job was not in such a state (or
+    not the owner's). `set_sql` adds assignments (`, col = %s …`) with their `params`;
+    `where_sql` adds parameterless conditions (` AND …`)."""
+    allowed = sources_of(target) if sources is None else frozenset(sources)
+    illegal = [source for source in allowed if not can_transition(source, target)]
+    if illegal:
+        raise ValueError(f"{_values(illegal)} → {target.value} is not an allowed transition")
+    ending = target in FINISHED_STATUSES
+    succeeded = target in (S.COMPLETED, S.COMPLETED_WITH_ERRORS)
+    statement = (
+        "UPDATE jobs SET status = %s, updated_at = now(), "
+        "error = CASE WHEN %s THEN NULL ELSE COALESCE(%s, error) END, "
+        "started_at = CASE WHEN %s THEN COALESCE(started_at, now()) ELSE started_at END, "
+        "finished_at = CASE WHEN %s THEN now() ELSE NULL END, "
+        "heartbeat_at = CASE WHEN %s THEN now() ELSE heartbeat_at END"
+        f"{set_sql} WHERE uuid = %s AND status = ANY(%s){where_sql}"
+    )
+    arguments: list[Any] = [
+        target.value,
+        succeeded,
+        error[:MAX_ERROR_LENGTH] if error else None,
+        target in RUNNING_STATUSES,
+        ending,
+        target in RUNNING_STATUSES,
+        *params,
+        job_id,
+        _values(allowed),
+    ]
+    if owner_key_id is not None:
+        statement += " AND owner_key_id = %s"
+        arguments.append(owner_key_id)
+    row: dict[str, Any] | None = (
+        conn.cursor(row_factory=dict_row).execute(statement + " RETURNING *", arguments).fetchone()
+    )
+    return row
+
+
+# -- the operations the product performs ---------------------------------------------------
+
+
+def enqueue(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+    """A new job is handed to its runner: open → in_queue."""
+    return transition(conn, job_id, S.IN_QUEUE, sources=[S.OPEN])
+
+
+def start(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+    """A runner takes the job: in_queue → processing, or retry_in_queue → retrying."""
+    return transition(conn, job_id, S.PROCESSING, sources=[S.IN_QUEUE]) or transition(
+        conn, job_id, S.RETRYING, sources=[S.RETRY_IN_QUEUE]
+    )
+
+
+def finish(
+    conn: Connection[Any],
+    job_id: uuid.UUID,
+    status: JobStatus,
+    *,
+    total_rows: int,
+    response: dict[str, Any],
+) -> dict[str, Any] | None:
+    """A running job ends well (completed or completed_with_errors) with its results."""
+    if status not in (S.COMPLETED, S.COMPLETED_WITH_ERRORS):
+        raise ValueError("finish() ends a job well; use fail() for a failure")
+    return transition(
+        conn,
+        job_id,
+        status,
+        sources=RUNNING_STATUSES,
+        set_sql=", total_rows = %s, response = response || %s, run_after = NULL",
+        params=[total_rows, Jsonb(response)],
+    )
+
+
+def fail(conn: Connection[Any], job_id: uuid.UUID, error: str) -> dict[str, Any] | None:
+    """The job failed: keep the error and schedule its next retry with back-off."""
+    return transition(
+        conn,
+        job_id,
+        S.FAILED,
+        error=error or "failed",
+        set_sql=f", run_after = now() + {_BACKOFF_SQL}",
+    )
+
+
+def request_retry(
+    conn: Connection[Any], job_id: uuid.UUID, *, owner_key_id: str | None = None
+) -> dict[str, Any] | None:
+    """An operator's retry of a failed job: queued at once, whatever retries it has used."""
+    return transition(
+        conn,
+        job_id,
+        S.RETRY_IN_QUEUE,
+        owner_key_id=owner_key_id,
+        set_sql=", retry_count = retry_count + 1, run_after = NULL",
+    )
+
+
+# A failed job is due when its back-off has passed. `run_after` is set by fail(); a job
+# failed by another writer without it falls back to the back-off from when it ended.
+DUE_RETRY_SQL = (
+    " AND retry_count < max_retries"
+    f" AND COALESCE(run_after, COALESCE(finished_at, updated_at) + {_BACKOFF_SQL}) <= now()"
+)
+
+
+def schedule_due_retry(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+    """The sweeper's retry of a failed job whose back-off has passed and retries remain
+    (checked again here: another sweeper may have retried it since it was selected)."""
+    return transition(
+        conn,
+        job_id,
+        S.RETRY_IN_QUEUE,
+        sources=[S.FAILED],
+        set_sql=", retry_count = retry_count + 1, run_after = NULL",
+        where_sql=DUE_RETRY_SQL,
+    )
+
+
+def claim_retry(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+    """The one runner that will retry the job: retry_in_queue → retrying."""
+    return transition(conn, job_id, S.RETRYING, sources=[S.RETRY_IN_QUEUE])
+
+
+def cancel(
+    conn: Connection[Any], job_id: uuid.UUID, *, owner_key_id: str | None = None
+) -> dict[str, Any] | None:
+    return transition(
+        conn, job_id, S.CANCELLED, owner_key_id=owner_key_id, set_sql=", run_after = NULL"
+    )
+
+
+def heartbeat(conn: Connection[Any], job_id: uuid.UUID) -> JobStatus | None:
+    """Record that the runner is alive; returns the job's status (a runner stops when
+    it reads `cancelled`)."""
+    row = conn.execute(
+        "UPDATE jobs SET heartbeat_at = now() WHERE uuid = %s RETURNING status", (job_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    value = row["status"] if isinstance(row, dict) else row[0]
+    return JobStatus(value)

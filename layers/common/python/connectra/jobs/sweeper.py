@@ -1,0 +1,186 @@
+"""The jobs sweeper (EventBridge schedule in AWS, a loop locally). Each run:
+
+1. marks running jobs whose heartbeat stopped as failed (retryable), and their chunks
+   that were left `running` as failed, so a retry re-runs them;
+2. moves failed jobs whose back-off has passed (and that have retries left) to
+   retry_in_queue;
+3. launches queued work: new `open` jobs, and retry_in_queue jobs — an import re-runs only
+   its chunks that are not done, an export re-runs whole;
+4. drains the search outbox into OpenSearch (SEARCH_BACKEND=opensearch).
+
+Two sweepers may run at once: every selection locks its rows with FOR UPDATE SKIP LOCKED,
+and every change is a guarded transition, so a job is handled by one sweeper; a launch is
+claimed (a guarded UPDATE, committed) before it starts, so it starts once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectra.db.pool import connection
+from connectra.ingest.events import ChunkItem, PlanInput
+from connectra.jobs import lifecycle
+from connectra.jobs.launchers import JobLauncher
+from connectra.jobs.repository import JobStatus
+from connectra.observability import logger
+from connectra.settings import Settings, get_settings
+from connectra.storage.s3 import get_store
+
+STALLED_ERROR = "the job's heartbeat stopped (worker lost); it will be retried"
+
+
+@dataclass
+class SweepReport:
+    stalled: list[str] = field(default_factory=list)
+    retries_scheduled: list[str] = field(default_factory=list)
+    launched: list[str] = field(default_factory=list)
+    outbox_removed: int = 0
+
+
+def _ids(rows: list[Any]) -> list[uuid.UUID]:
+    return [row["uuid"] for row in rows]
+
+
+def mark_stalled(settings: Settings) -> list[uuid.UUID]:
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT j.uuid FROM jobs j WHERE j.status = ANY(%s) AND GREATEST("
+            "  j.heartbeat_at, j.started_at, j.updated_at,"
+            "  (SELECT max(c.heartbeat_at) FROM job_chunks c WHERE c.job_id = j.uuid)"
+            ") < now() - make_interval(secs => %s) "
+            "ORDER BY j.updated_at LIMIT %s FOR UPDATE OF j SKIP LOCKED",
+            (
+                [JobStatus.PROCESSING.value, JobStatus.RETRYING.value],
+                settings.job_heartbeat_timeout_seconds,
+                settings.sweeper_batch_size,
+            ),
+        ).fetchall()
+        stalled: list[uuid.UUID] = []
+        for job_id in _ids(rows):
+            # A chunk row still locked belongs to a live transaction: its worker is alive.
+            conn.execute(
+                "UPDATE job_chunks SET status = 'failed', error = %s, finished_at = now() "
+                "WHERE (job_id, chunk_index) IN (SELECT job_id, chunk_index FROM job_chunks "
+                "WHERE job_id = %s AND status = 'running' FOR UPDATE SKIP LOCKED)",
+                (STALLED_ERROR, job_id),
+            )
+            if lifecycle.fail(conn, job_id, STALLED_ERROR) is not None:
+                stalled.append(job_id)
+    return stalled
+
+
+def schedule_due_retries(settings: Settings) -> list[uuid.UUID]:
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT uuid FROM jobs WHERE status = 'failed'"
+            f"{lifecycle.DUE_RETRY_SQL} ORDER BY run_after NULLS FIRST LIMIT %s "
+            "FOR UPDATE SKIP LOCKED",
+            (settings.sweeper_batch_size,),
+        ).fetchall()
+        return [job_id for job_id in _ids(rows) if lifecycle.schedule_due_retry(conn, job_id)]
+
+
+def _claim_launches(settings: Settings) -> list[dict[str, Any]]:
+    """The open and retry_in_queue jobs this sweeper launches, claimed and committed.
+
+    open → in_queue is the claim of a new job. A queued retry is claimed by recording the
+    attempt it launches (`response.launched_attempt`), and an import's by retry_in_queue →
+    retrying too (its chunk steps do not know about job states; an export's runner makes
+    that transition itself when it starts)."""
+    claimed: list[dict[str, Any]] = []
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT uuid FROM jobs WHERE (status = 'open' OR (status = 'retry_in_queue' AND "
+            "(response->>'launched_attempt')::int IS DISTINCT FROM retry_count)) "
+            "ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED",
+            (settings.sweeper_batch_size,),
+        ).fetchall()
+        for job_id in _ids(rows):
+            job = lifecycle.enqueue(conn, job_id)
+            if job is None:
+                job = conn.execute(
+                    "UPDATE jobs SET response = response || jsonb_build_object("
+                    "'launched_attempt', retry_count), updated_at = now() "
+                    "WHERE uuid = %s AND status = 'retry_in_queue' RETURNING *",
+                    (job_id,),
+                ).fetchone()
+                if job is not None and job["job_type"] == "import":
+                    job = lifecycle.claim_retry(conn, job_id)
+            if job is not None:
+                claimed.append(job)
+    return claimed
+
+
+def _failed_chunks(job: dict[str, Any]) -> list[ChunkItem] | None:
+    """The chunks of the manifest that are not done; None when the job has no manifest."""
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT chunk_index, status FROM job_chunks WHERE job_id = %s", (job["uuid"],)
+        ).fetchall()
+    if not rows:
+        return None
+    not_done = {row["chunk_index"] for row in rows if row["status"] != "done"}
+    manifest = get_store().get_json(
+        get_settings().s3_bucket, f"manifests/{job['uuid']}/chunks.json"
+    )
+    return [
+        item
+        for item in (ChunkItem.model_validate(entry) for entry in manifest)
+        if item.chunk_index in not_done
+    ]
+
+
+def launch(job: dict[str, Any], launcher: JobLauncher) -> None:
+    attempt = int(job["retry_count"]) if job["status"] != JobStatus.IN_QUEUE else 0
+    if job["job_type"] == "export":
+        launcher.start_export(job["uuid"], attempt)
+        return
+    plan_input = PlanInput(job_id=job["uuid"], bucket=job["source_bucket"], key=job["source_key"])
+    chunks = _failed_chunks(job) if job["status"] == JobStatus.RETRYING else None
+    if chunks is None:
+        launcher.start_import(plan_input, attempt)
+    else:
+        logger.info(
+            "retrying chunks",
+            extra={"job_id": str(job["uuid"]), "chunks": [c.chunk_index for c in chunks]},
+        )
+        launcher.retry_chunks(plan_input, chunks, attempt)
+
+
+def launch_queued(settings: Settings, launcher: JobLauncher) -> list[uuid.UUID]:
+    launched: list[uuid.UUID] = []
+    for job in _claim_launches(settings):
+        try:
+            launch(job, launcher)
+            launched.append(job["uuid"])
+        except Exception as exc:
+            logger.exception("launch failed", extra={"job_id": str(job["uuid"])})
+            with connection() as conn:
+                lifecycle.fail(conn, job["uuid"], f"could not start: {type(exc).__name__}: {exc}")
+    return launched
+
+
+def drain_search_outbox(settings: Settings) -> int:
+    if settings.search_backend != "opensearch":
+        return 0  # the PostgreSQL engine reads the tables: nothing to index
+    from connectra.search.indexing import drain_outbox, indexer_from_settings
+
+    with connection() as conn:
+        conn.commit()  # drain_outbox runs its own transactions
+        return drain_outbox(conn, indexer_from_settings(settings)).removed
+
+
+def sweep(launcher: JobLauncher, settings: Settings | None = None) -> SweepReport:
+    settings = settings or get_settings()
+    report = SweepReport()
+    report.stalled = [str(job_id) for job_id in mark_stalled(settings)]
+    report.retries_scheduled = [str(job_id) for job_id in schedule_due_retries(settings)]
+    report.launched = [str(job_id) for job_id in launch_queued(settings, launcher)]
+    try:
+        report.outbox_removed = drain_search_outbox(settings)
+    except Exception:  # the index may be down: the outbox keeps everything for next time
+        logger.exception("outbox drain failed")
+    logger.info("sweep done", extra=report.__dict__)
+    return report

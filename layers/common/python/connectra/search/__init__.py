@@ -1,0 +1,1 @@
+"""Search engines: one protocol, a PostgreSQL and an OpenSearch implementation."""

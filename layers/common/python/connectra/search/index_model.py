@@ -1,0 +1,276 @@
+"""The OpenSearch indices: settings, mappings, field paths and documents, per entity.
+
+One document per live record, `_id` = its uuid. Contacts carry their live company's fields
+flat under the `company_` prefix (a soft-deleted or missing company: no such fields).
+
+Fields of a document, by the catalogue kind of `connectra.models.fields`:
+
+* uuid: `keyword`; keyword_match and the sort tie-break read it as is (canonical uuids).
+* keyword and text: `keyword` with the raw value (sorts by code point, as PostgreSQL's
+  `COLLATE "C"`: UTF-8 byte order is code-point order) and a `.lower` sub-field with the
+  lowercase normalizer (keyword_match: case-insensitive, accents significant).
+* keyword array: `keyword` with the lowercase normalizer, one value per element.
+* number: `long`. date: `long` epoch MICROseconds. PostgreSQL keeps microseconds; `date`
+  keeps milliseconds (ties and ranges would differ) and `date_nanos` has had
+  missing-value bugs in sorts (elastic/elasticsearch#73763). Range bounds and
+  search_after values are converted exactly (`to_micros`).
+* text fields additionally:
+  - `<f>__text`: `text` holding the FOLDED value (`connectra.vql.text.fold`, computed here
+    in Python so the index folds exactly as the query side and the reference evaluator).
+    Analyzer `connectra_words` splits on everything but `[a-z0-9]`: the words of
+    `connectra.vql.text.words`, in order, for match / match_phrase / span queries.
+  - `<f>__text.ngram`: every 3-10 character gram of the whole folded value, spaces and
+    punctuation included (an `ngram` tokenizer with no `token_chars` restriction): a
+    `term` on it is an exact "contains" for substrings of 3-10 characters.
+  - `<f>__text.folded`: the folded value as one `keyword`, for substrings longer than 10
+    characters (a `wildcard` `*…*`: exact, at the price of a terms-dictionary scan).
+  - `<f>__starts`: the 1- and 2-character prefixes of the folded value at every word
+    start (position 0, or after a character that is not an ASCII letter or digit): a
+    `term` on it is the AST's rule for substrings shorter than 3 characters.
+
+Why no `asciifolding` filter: values arrive folded by `fold`, and asciifolding folds more
+than `fold` does (e.g. `ð` → `d`), which would make the index disagree with the other
+engines. The `lowercase` filters are kept (a no-op on folded text, a guard otherwise).
+
+Keywords are indexed up to `KEYWORD_IGNORE_ABOVE` characters (Lucene's 32 KiB term limit);
+a longer value is stored but not searchable or sortable as a keyword.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectra.models.fields import (
+    COMPANY_FIELDS,
+    COMPANY_PREFIX,
+    FIELDS_BY_ENTITY,
+    Entity,
+    Field,
+    FieldKind,
+)
+from connectra.vql.ast import MAX_WINDOW, MIN_SUBSTRING_LENGTH
+from connectra.vql.text import fold
+
+NGRAM_MIN = 3
+NGRAM_MAX = 10
+KEYWORD_IGNORE_ABOVE = 8191  # characters; at most 4 bytes each < Lucene's 32766-byte term
+TEXT_SUFFIX = "__text"
+STARTS_SUFFIX = "__starts"
+VERSION_FIELD = "source_version"  # what reconcile compares with PostgreSQL
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MICROSECOND = timedelta(microseconds=1)
+LONG_MIN = -(2**63)
+LONG_MAX = 2**63 - 1
+
+
+def index_alias(prefix: str, entity: Entity) -> str:
+    """The name searches and writes use: an alias over the current concrete index."""
+    return f"{prefix}-{entity.value}"
+
+
+# -- field paths (the DSL compiler and the mappings agree through these) ----------------
+
+
+def keyword_path(field: Field) -> str:
+    """The field keyword_match compares with (lower-cased values, uuids as they are)."""
+    if field.kind in (FieldKind.UUID, FieldKind.KEYWORD_ARRAY):
+        return field.name
+    return f"{field.name}.lower"
+
+
+def sort_path(field: Field) -> str:
+    return field.name
+
+
+def range_path(field: Field) -> str:
+    return field.name
+
+
+def words_path(field: Field) -> str:
+    return field.name + TEXT_SUFFIX
+
+
+def ngram_path(field: Field) -> str:
+    return f"{field.name}{TEXT_SUFFIX}.ngram"
+
+
+def folded_path(field: Field) -> str:
+    return f"{field.name}{TEXT_SUFFIX}.folded"
+
+
+def starts_path(field: Field) -> str:
+    return field.name + STARTS_SUFFIX
+
+
+# -- settings and mappings ---------------------------------------------------------------
+
+ANALYSIS: dict[str, Any] = {
+    "normalizer": {
+        "connectra_lower": {"type": "custom", "filter": ["lowercase"]},
+    },
+    "tokenizer": {
+        "connectra_words": {"type": "pattern", "pattern": "[^A-Za-z0-9]+"},
+        "connectra_grams": {"type": "ngram", "min_gram": NGRAM_MIN, "max_gram": NGRAM_MAX},
+    },
+    "analyzer": {
+        "connectra_words": {
+            "type": "custom",
+            "tokenizer": "connectra_words",
+            "filter": ["lowercase"],
+        },
+        "connectra_grams": {
+            "type": "custom",
+            "tokenizer": "connectra_grams",
+            "filter": ["lowercase"],
+        },
+    },
+}
+
+
+def index_settings(shards: int = 1, replicas: int = 1) -> dict[str, Any]:
+    return {
+        "number_of_shards": shards,
+        "number_of_replicas": replicas,
+        "max_ngram_diff": NGRAM_MAX - NGRAM_MIN,
+        # page * limit <= MAX_WINDOW, and a page asks for one row more to know if another
+        # page follows; search_after paging is not bound by this window.
+        "max_result_window": MAX_WINDOW + 1,
+        "analysis": ANALYSIS,
+    }
+
+
+def _keyword(**extra: Any) -> dict[str, Any]:
+    return {"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE, **extra}
+
+
+def field_mappings(field: Field) -> dict[str, dict[str, Any]]:
+    """The mapped properties one catalogue field contributes to the document."""
+    kind = field.kind
+    if kind is FieldKind.UUID:
+        return {field.name: _keyword()}
+    if kind is FieldKind.KEYWORD_ARRAY:
+        return {field.name: _keyword(normalizer="connectra_lower")}
+    if kind in (FieldKind.NUMBER, FieldKind.DATE):
+        return {field.name: {"type": "long"}}
+    properties = {field.name: _keyword(fields={"lower": _keyword(normalizer="connectra_lower")})}
+    if kind is FieldKind.TEXT:
+        properties[words_path(field)] = {
+            "type": "text",
+            "analyzer": "connectra_words",
+            "fields": {
+                "ngram": {
+                    "type": "text",
+                    "analyzer": "connectra_grams",
+                    "search_analyzer": "keyword",
+                },
+                "folded": _keyword(),
+            },
+        }
+        properties[starts_path(field)] = _keyword()
+    return properties
+
+
+def mappings(entity: Entity) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for field in FIELDS_BY_ENTITY[entity].values():
+        properties.update(field_mappings(field))
+    properties[VERSION_FIELD] = {"type": "keyword", "index": False, "doc_values": False}
+    return {"dynamic": "strict", "properties": properties}
+
+
+def index_body(entity: Entity, shards: int = 1, replicas: int = 1) -> dict[str, Any]:
+    return {"settings": {"index": index_settings(shards, replicas)}, "mappings": mappings(entity)}
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+def to_micros(moment: datetime) -> int:
+    """Exact epoch microseconds of an aware datetime (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // ONE_MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def word_starts(folded: str) -> list[str]:
+    """The 1- and 2-character prefixes of `folded` at each word start (see module docs)."""
+    found: dict[str, None] = {}
+    for position in range(len(folded)):
+        if position == 0 or not _is_word_char(folded[position - 1]):
+            for length in range(1, MIN_SUBSTRING_LENGTH):
+                if position + length <= len(folded):
+                    found[folded[position : position + length]] = None
+    return list(found)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _field_values(field: Field, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    kind = field.kind
+    if kind is FieldKind.KEYWORD_ARRAY:
+        values = [str(item) for item in value if item is not None]
+        return {field.name: values} if values else {}
+    if kind is FieldKind.UUID:
+        return {field.name: str(value)}
+    if kind is FieldKind.NUMBER:
+        return {field.name: int(value)}
+    if kind is FieldKind.DATE:
+        return {field.name: to_micros(value)}
+    text = str(value)
+    if kind is FieldKind.TEXT:
+        folded = fold(text)
+        return {
+            field.name: text,
+            words_path(field): folded,
+            starts_path(field): word_starts(folded),
+        }
+    return {field.name: text}
+
+
+def source_version(entity: Entity, row: Mapping[str, Any]) -> str:
+    """What a document was built from, as a comparable string: the record's updated_at,
+    and for a contact also its company's updated_at / deleted_at (denormalized fields)."""
+    moments = [row["updated_at"]]
+    if entity is Entity.CONTACTS:
+        moments.extend(row.get(f"company__{name}") for name in ("updated_at", "deleted_at"))
+    latest = max(to_micros(moment) for moment in moments if moment is not None)
+    return str(latest)
+
+
+def build_document(entity: Entity, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The document of one live record.
+
+    `row` holds the table's columns; for contacts also the company's columns as
+    `company__<column>` (NULL when the contact has no company), `company__deleted_at`
+    included: a soft-deleted company contributes no `company_` fields.
+    """
+    document: dict[str, Any] = {}
+    fields = FIELDS_BY_ENTITY[entity]
+    for name, field in fields.items():
+        if entity is Entity.CONTACTS and name.startswith(COMPANY_PREFIX) and name != "company_id":
+            continue
+        document.update(_field_values(field, row.get(name)))
+    if entity is Entity.CONTACTS and row.get("company__deleted_at") is None:
+        for name in COMPANY_FIELDS:
+            contact_field = fields.get(COMPANY_PREFIX + name)
+            if contact_field is not None:
+                document.update(_field_values(contact_field, row.get(f"company__{name}")))
+    document[VERSION_FIELD] = source_version(entity, row)
+    return document
+
+
+def document_id(row: Mapping[str, Any]) -> str:
+    value = row["uuid"]
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))

@@ -1,0 +1,1 @@
+"""VQL: the JSON query language. Request models → a typed AST → SQL (or OpenSearch DSL)."""

@@ -1,0 +1,338 @@
+"""Request model + entity → the AST, with every field, operator and value validated.
+
+Every problem becomes one `ValidationFailed` whose details list `{path, message, type}`
+entries; `path` names the offending place, e.g. `where.text_matches.must[0].filter_key`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectra.errors import ValidationFailed
+from connectra.models.fields import (
+    COMPANY_FIELDS,
+    FIELDS_BY_ENTITY,
+    TABLE_COLUMNS,
+    Entity,
+    Field,
+    FieldKind,
+)
+from connectra.settings import get_settings
+from connectra.vql import models
+from connectra.vql.ast import (
+    MAX_WINDOW,
+    AnyOf,
+    Condition,
+    Direction,
+    Filter,
+    KeywordCondition,
+    Operator,
+    Query,
+    RangeCondition,
+    RangeValue,
+    SearchType,
+    SortKey,
+    TextCondition,
+)
+from connectra.vql.cursor import decode_cursor
+from connectra.vql.text import fold, words
+
+Problem = dict[str, str]
+
+
+def error_path(location: tuple[int | str, ...] | list[Any]) -> str:
+    """`("where", "must", 0, "filter_key")` → `where.must[0].filter_key`."""
+    path = ""
+    for item in location:
+        path += f"[{item}]" if isinstance(item, int) else (f".{item}" if path else str(item))
+    return path or "body"
+
+
+def validation_failed(problems: list[Problem]) -> ValidationFailed:
+    first = problems[0]
+    return ValidationFailed(f"{first['path']}: {first['message']}", problems)
+
+
+def parse_request(payload: Mapping[str, Any], entity: Entity, **kwargs: Any) -> Query:
+    """Validate a raw JSON body (e.g. an export job's stored VQL) and parse it."""
+    try:
+        request = models.VQLQuery.model_validate(payload)
+    except ValidationError as exc:
+        raise validation_failed(
+            [
+                {"path": error_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ]
+        ) from None
+    return parse_query(request, entity, **kwargs)
+
+
+def parse_query(
+    request: models.VQLQuery, entity: Entity, *, cursor_secret: str | None = None
+) -> Query:
+    parser = _Parser(entity)
+    query_filter = parser.filter(request.where)
+    sort = parser.sort(request.order_by)
+    select_columns = parser.select_columns(request.select_columns)
+    populate, company_columns = parser.company_config(request.company_config)
+    parser.paging(request)
+    if parser.problems:
+        raise validation_failed(parser.problems)
+
+    fingerprint = query_fingerprint(request, entity)
+    search_after = None
+    if request.search_after is not None:
+        secret = cursor_secret if cursor_secret is not None else get_settings().cursor_secret
+        search_after = decode_cursor(request.search_after, sort, fingerprint, secret)
+    return Query(
+        entity=entity,
+        filter=query_filter,
+        sort=sort,
+        limit=request.limit,
+        page=request.page,
+        search_after=search_after,
+        select_columns=select_columns,
+        populate_company=populate,
+        company_columns=company_columns,
+        fingerprint=fingerprint,
+    )
+
+
+def query_fingerprint(request: models.VQLQuery, entity: Entity) -> str:
+    """Identifies what a cursor may continue: the entity, the filter and the order."""
+    canonical = json.dumps(
+        {
+            "entity": entity.value,
+            "where": request.where.model_dump(mode="json"),
+            "order_by": [item.model_dump(mode="json") for item in request.order_by],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+class _Parser:
+    def __init__(self, entity: Entity) -> None:
+        self.entity = entity
+        self.fields = FIELDS_BY_ENTITY[entity]
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str, kind: str = "value_error") -> None:
+        self.problems.append({"path": path, "message": message, "type": kind})
+
+    def field(self, name: str, path: str) -> Field | None:
+        found = self.fields.get(name)
+        if found is None:
+            self.problem(path, f"unknown field {name!r} for {self.entity.value}", "unknown_field")
+        return found
+
+    # -- where -------------------------------------------------------------------------
+
+    def filter(self, where: models.Where) -> Filter:
+        must: list[AnyOf] = []
+        must_not: list[Condition] = []
+
+        by_key: dict[str, list[Condition]] = {}
+        for index, item in enumerate(where.text_matches.must):
+            condition = self.text(item, f"where.text_matches.must[{index}]")
+            if condition is not None:
+                by_key.setdefault(item.filter_key, []).append(condition)
+        must.extend(AnyOf(tuple(group)) for group in by_key.values())
+        for index, item in enumerate(where.text_matches.must_not):
+            condition = self.text(item, f"where.text_matches.must_not[{index}]")
+            if condition is not None:
+                must_not.append(condition)
+
+        for clause in ("must", "must_not"):
+            found: list[Condition] = []
+            for key, values in getattr(where.keyword_match, clause).items():
+                keyword = self.keyword(key, values, f"where.keyword_match.{clause}.{key}")
+                if keyword is not None:
+                    found.append(keyword)
+            for key, bounds in getattr(where.range_query, clause).items():
+                ranged = self.range(key, bounds, f"where.range_query.{clause}.{key}")
+                if ranged is not None:
+                    found.append(ranged)
+            if clause == "must":
+                must.extend(AnyOf((condition,)) for condition in found)
+            else:
+                must_not.extend(found)
+        return Filter(must=tuple(must), must_not=tuple(must_not))
+
+    def text(self, item: models.TextMatch, path: str) -> TextCondition | None:
+        field = self.field(item.filter_key, f"{path}.filter_key")
+        if field is not None and not field.supports_text:
+            self.problem(
+                f"{path}.filter_key",
+                f"{field.name!r} is not a text field; use keyword_match or range_query",
+                "unsupported_operation",
+            )
+            field = None
+        search_type = SearchType(item.search_type)
+        text = item.text_value.strip()
+        folded = fold(text)
+        terms = words(folded)
+        valid = field is not None
+        if not text:
+            self.problem(f"{path}.text_value", "must not be empty")
+            valid = False
+        elif search_type is not SearchType.SUBSTRING and not terms:
+            self.problem(f"{path}.text_value", "has no searchable words (letters or digits)")
+            valid = False
+        if item.fuzzy and search_type is not SearchType.SHUFFLE:
+            self.problem(f"{path}.fuzzy", "fuzzy applies to search_type 'shuffle' only")
+            valid = False
+        if item.operator == "or" and search_type is not SearchType.SHUFFLE:
+            self.problem(f"{path}.operator", "operator 'or' applies to search_type 'shuffle' only")
+            valid = False
+        if item.slop and search_type is not SearchType.EXACT:
+            self.problem(f"{path}.slop", "slop applies to search_type 'exact' only")
+            valid = False
+        if not valid or field is None:
+            return None
+        if search_type is SearchType.SHUFFLE:
+            terms = list(dict.fromkeys(terms))
+        return TextCondition(
+            field=field,
+            text=text,
+            folded=folded,
+            terms=tuple(terms),
+            search_type=search_type,
+            operator=Operator(item.operator),
+            fuzzy=item.fuzzy,
+            slop=item.slop,
+        )
+
+    def keyword(self, key: str, values: list[str], path: str) -> KeywordCondition | None:
+        field = self.field(key, path)
+        if field is None:
+            return None
+        if not field.supports_keyword:
+            self.problem(
+                path,
+                f"{key!r} is a {field.kind.value} field; use range_query",
+                "unsupported_operation",
+            )
+            return None
+        if field.kind is FieldKind.UUID:
+            canonical: list[str] = []
+            for index, value in enumerate(values):
+                try:
+                    canonical.append(str(uuid.UUID(value)))
+                except ValueError:
+                    self.problem(f"{path}[{index}]", "not a valid uuid")
+            if len(canonical) != len(values):
+                return None
+            return KeywordCondition(field, tuple(dict.fromkeys(canonical)))
+        return KeywordCondition(field, tuple(dict.fromkeys(value.lower() for value in values)))
+
+    def range(self, key: str, bounds: models.RangeBounds, path: str) -> RangeCondition | None:
+        field = self.field(key, path)
+        if field is None:
+            return None
+        if not field.supports_range:
+            self.problem(
+                path,
+                f"{key!r} is a {field.kind.value} field; range_query needs a number or date",
+                "unsupported_operation",
+            )
+            return None
+        parsed: dict[str, RangeValue] = {}
+        for name in ("gte", "gt", "lte", "lt"):
+            raw = getattr(bounds, name)
+            if raw is None:
+                continue
+            value = self.bound(field, raw, f"{path}.{name}")
+            if value is not None:
+                parsed[name] = value
+        if not any(getattr(bounds, name) is not None for name in ("gte", "gt", "lte", "lt")):
+            self.problem(path, "give at least one of gte, gt, lte, lt")
+            return None
+        if len(parsed) != sum(getattr(bounds, n) is not None for n in ("gte", "gt", "lte", "lt")):
+            return None
+        return RangeCondition(field, **parsed)
+
+    def bound(self, field: Field, raw: int | float | str, path: str) -> RangeValue | None:
+        if field.kind is FieldKind.NUMBER:
+            if isinstance(raw, str):
+                self.problem(path, "expected a number")
+                return None
+            return raw
+        if not isinstance(raw, str):
+            self.problem(path, "expected an ISO 8601 date or datetime string")
+            return None
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            self.problem(path, "expected an ISO 8601 date or datetime string")
+            return None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+    # -- order, paging, projection -------------------------------------------------------
+
+    def sort(self, order_by: list[models.OrderBy]) -> tuple[SortKey, ...]:
+        keys: list[SortKey] = []
+        for index, item in enumerate(order_by):
+            path = f"order_by[{index}].order_by"
+            field = self.field(item.order_by, path)
+            if field is None:
+                continue
+            if not field.sortable:
+                self.problem(path, f"{field.name!r} is not sortable", "unsupported_operation")
+                continue
+            if any(key.field.name == field.name for key in keys):
+                continue  # a repeated key cannot change the order
+            keys.append(SortKey(field, Direction(item.order_direction)))
+            if field.name == "uuid":
+                break  # uuid is unique: later keys cannot change the order
+        if not keys or keys[-1].field.name != "uuid":
+            direction = keys[-1].direction if keys else Direction.ASC
+            keys.append(SortKey(self.fields["uuid"], direction))
+        return tuple(keys)
+
+    def paging(self, request: models.VQLQuery) -> None:
+        if request.search_after is not None and request.page != 1:
+            self.problem("page", "page must be 1 (or omitted) with search_after")
+        elif request.page * request.limit > MAX_WINDOW:
+            self.problem(
+                "page",
+                f"page * limit may not exceed {MAX_WINDOW}; page deeper with search_after",
+            )
+
+    def select_columns(self, columns: list[str] | None) -> tuple[str, ...]:
+        return ("uuid", *self.columns(columns, TABLE_COLUMNS[self.entity], "select_columns"))
+
+    def company_config(self, config: models.CompanyConfig | None) -> tuple[bool, tuple[str, ...]]:
+        if config is None:
+            return False, ()
+        if self.entity is not Entity.CONTACTS:
+            if config.populate or config.select_columns is not None:
+                self.problem("company_config", "only contacts have a company to populate")
+            return False, ()
+        if not config.populate:
+            return False, ()
+        columns = self.columns(
+            config.select_columns, tuple(COMPANY_FIELDS), "company_config.select_columns"
+        )
+        return True, ("uuid", *columns)
+
+    def columns(
+        self, requested: list[str] | None, allowed: tuple[str, ...], path: str
+    ) -> tuple[str, ...]:
+        if requested is None:
+            return tuple(name for name in allowed if name != "uuid")
+        chosen: list[str] = []
+        for index, name in enumerate(requested):
+            if name not in allowed:
+                self.problem(f"{path}[{index}]", f"unknown column {name!r}", "unknown_field")
+            elif name != "uuid" and name not in chosen:
+                chosen.append(name)
+        return tuple(chosen)

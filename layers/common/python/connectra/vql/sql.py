@@ -1,0 +1,452 @@
+"""The AST → parameterized PostgreSQL (psycopg `sql.Composed` + a params dict).
+
+Identifiers come from the field catalogue and go through `sql.Identifier`; every value is a
+named placeholder. Nothing the caller sends is ever formatted into the SQL text.
+
+The main table is aliased `c`; for contacts, `company_` fields read the LEFT JOINed
+live company `co`. The SQL relies on the functions of migration 0002 and the stored
+search columns of migration 0004 (`vql_<field>_folded`, `vql_<field>_words`).
+
+Plans (see `compile_search`): a query sorted by an indexed key is answered by a bounded
+probe of the first rows in index order, and only when that window holds too few matches
+(a selective filter) by the matching rows sorted; the planner never gets to choose an
+unbounded sort-index walk for a filter that matches (almost) nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import sql
+
+from connectra.models.fields import Entity, Field, FieldKind, company_field_of
+from connectra.vql.ast import (
+    Condition,
+    Direction,
+    KeywordCondition,
+    Operator,
+    Query,
+    RangeCondition,
+    SearchType,
+    SortKey,
+    SortValue,
+    TextCondition,
+)
+from connectra.vql.fuzzy import max_edits
+
+# Columns that are never NULL: a keyset bound on them can be an index condition.
+NOT_NULL_COLUMNS = frozenset({"uuid", "created_at", "updated_at"})
+_REGEX_SPECIAL = re.compile(r"([^A-Za-z0-9\s\x80-\U0010ffff])")
+
+
+@dataclass
+class Params:
+    """Named bind parameters, numbered in the order they are added."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, value: Any) -> sql.Placeholder:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return sql.Placeholder(name)
+
+
+@dataclass(frozen=True)
+class CompiledSQL:
+    statement: sql.Composed
+    params: dict[str, Any]
+    # GUCs to set (transaction-locally) before running the statement.
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def escape_regex(text: str) -> str:
+    """Literal text inside a PostgreSQL regular expression (ASCII punctuation escaped)."""
+    return _REGEX_SPECIAL.sub(r"\\\1", text)
+
+
+def word_prefix_pattern(folded: str) -> str:
+    return "(^|[^a-z0-9])" + escape_regex(folded)
+
+
+def column(entity: Entity, target: Field) -> sql.Composable:
+    company_column = company_field_of(target.name) if entity is Entity.CONTACTS else None
+    if company_column is not None:
+        return sql.Identifier("co", company_column)
+    return sql.Identifier("c", target.name)
+
+
+def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
+    """The stored `vql_<field>_<kind>` column (migration 0004) of a text field;
+    kind: `folded` (connectra_fold) or `words` (connectra_words)."""
+    company_column = company_field_of(target.name) if entity is Entity.CONTACTS else None
+    if company_column is not None:
+        return sql.Identifier("co", f"vql_{company_column}_{kind}")
+    return sql.Identifier("c", f"vql_{target.name}_{kind}")
+
+
+# Sort keys served by a btree `(key, uuid)` index (migrations 0001/0002) or the primary key,
+# in the directions the index serves (ascending; descending too on NOT NULL keys, whose
+# ORDER BY is then written without NULLS LAST so that a backward scan matches it).
+INDEXED_SORTS: dict[Entity, frozenset[str]] = {
+    Entity.CONTACTS: frozenset({"uuid", "created_at", "updated_at", "last_name", "first_name"}),
+    Entity.COMPANIES: frozenset(
+        {
+            "uuid",
+            "name",
+            "employees_count",
+            "annual_revenue",
+            "total_funding",
+            "created_at",
+            "updated_at",
+        }
+    ),
+}
+# Nullable sort keys with a `(key DESC NULLS LAST, uuid DESC)` index too (migration 0004).
+DESC_INDEXED_SORTS: dict[Entity, frozenset[str]] = {
+    Entity.CONTACTS: frozenset(),
+    Entity.COMPANIES: frozenset({"name", "employees_count", "annual_revenue", "total_funding"}),
+}
+# The probe reads at most max(PROBE_WINDOW, PROBE_FACTOR * rows needed) rows in index order.
+# Past it the filter matched fewer than (rows needed / window) of the rows: few enough to
+# collect them all and sort them. sqrt(26 * 1M) ~ 5,000 balances the two at 1M rows.
+PROBE_WINDOW = 5_000
+PROBE_FACTOR = 10
+
+
+# Settings of a probe statement. JIT pays off for scans of millions of rows, never for a
+# page: the gated `matched` arm's estimate (rows it never reads when the probe succeeds)
+# would otherwise cross jit_above_cost and compile for 20-400 ms. And a custom plan every
+# time: the plan depends on the values (LIMIT, the window, how selective each condition
+# is), and psycopg prepares a statement run 5 times, after which PostgreSQL may settle on
+# a generic plan (a 25 ms query ran at 180 ms that way).
+PAGE_SETTINGS = {"jit": "off", "plan_cache_mode": "force_custom_plan"}
+
+
+def _not_null(key: SortKey) -> bool:
+    return key.field.name in NOT_NULL_COLUMNS and company_field_of(key.field.name) is None
+
+
+def sort_is_indexed(query: Query) -> bool:
+    """True when ORDER BY matches an index exactly, so LIMIT n reads about n rows."""
+    keys = query.sort
+    if len(keys) > 2 or any(company_field_of(k.field.name) is not None for k in keys):
+        return False
+    first = keys[0]
+    if first.field.name not in INDEXED_SORTS[query.entity]:
+        return False
+    if first.direction is Direction.ASC or _not_null(first):
+        return True
+    return first.field.name in DESC_INDEXED_SORTS[query.entity]
+
+
+def needs_company_join(query: Query) -> bool:
+    return query.entity is Entity.CONTACTS and any(
+        company_field_of(f.name) is not None for f in query.referenced_fields
+    )
+
+
+class _Compiler:
+    def __init__(self, query: Query) -> None:
+        self.query = query
+        self.params = Params()
+        self.fuzzy_terms: list[str] = []
+
+    def column(self, target: Field) -> sql.Composable:
+        return column(self.query.entity, target)
+
+    # -- conditions --------------------------------------------------------------------
+
+    def condition(self, condition: Condition) -> sql.Composable:
+        if isinstance(condition, TextCondition):
+            return self.text(condition)
+        if isinstance(condition, KeywordCondition):
+            return self.keyword(condition)
+        return self.range(condition)
+
+    def text(self, condition: TextCondition) -> sql.Composable:
+        # Stored connectra_fold(field) and connectra_words(field) (migration 0004).
+        folded = search_column(self.query.entity, condition.field, "folded")
+        words = search_column(self.query.entity, condition.field, "words")
+        terms = list(condition.terms)
+        if condition.search_type is SearchType.SUBSTRING:
+            if condition.is_word_prefix:
+                pattern = self.params.add(word_prefix_pattern(condition.folded))
+                return sql.SQL("{} ~ {}").format(folded, pattern)
+            like = self.params.add(f"%{escape_like(condition.folded)}%")
+            return sql.SQL("{} LIKE {}").format(folded, like)
+        if condition.search_type is SearchType.EXACT:
+            contains = sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
+            if len(terms) == 1:
+                return contains
+            phrase = sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(
+                words, self.params.add(terms), self.params.add(condition.slop)
+            )
+            return sql.SQL("({} AND {})").format(contains, phrase)
+        if not condition.fuzzy:
+            operator = "@>" if condition.operator is Operator.AND else "&&"
+            return sql.SQL("{} {} {}::text[]").format(
+                words, sql.SQL(operator), self.params.add(terms)
+            )
+        parts = [self.fuzzy_term(term, folded, words) for term in terms]
+        joiner = " AND " if condition.operator is Operator.AND else " OR "
+        return sql.SQL("({})").format(sql.SQL(joiner).join(parts))
+
+    def fuzzy_term(
+        self, term: str, folded: sql.Composable, words: sql.Composable
+    ) -> sql.Composable:
+        edits = max_edits(term)
+        if edits == 0:
+            return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
+        self.fuzzy_terms.append(term)
+        placeholder = self.params.add(term)
+        # `<%` (written `<%%` for psycopg) is the indexable trigram prefilter; it loses no
+        # match, see fuzzy_similarity_threshold.
+        return sql.SQL(
+            "({term} <%% {folded} AND connectra_fuzzy_match({words}, {term}, {edits}))"
+        ).format(term=placeholder, folded=folded, words=words, edits=self.params.add(edits))
+
+    def keyword(self, condition: KeywordCondition) -> sql.Composable:
+        target = self.column(condition.field)
+        values = list(condition.values)
+        if condition.field.kind is FieldKind.UUID:
+            return sql.SQL("{} = ANY({}::uuid[])").format(target, self.params.add(values))
+        if condition.field.is_array:
+            return sql.SQL("connectra_lower_array({}) && {}::text[]").format(
+                target, self.params.add(values)
+            )
+        return sql.SQL("lower({}) = ANY({}::text[])").format(target, self.params.add(values))
+
+    def range(self, condition: RangeCondition) -> sql.Composable:
+        target = self.column(condition.field)
+        bounds = [
+            sql.SQL("{} {} {}").format(target, sql.SQL(operator), self.params.add(value))
+            for operator, value in (
+                (">=", condition.gte),
+                (">", condition.gt),
+                ("<=", condition.lte),
+                ("<", condition.lt),
+            )
+            if value is not None
+        ]
+        return sql.SQL("({})").format(sql.SQL(" AND ").join(bounds))
+
+    def where(self, *, paged: bool = True) -> sql.Composable:
+        return sql.SQL(" AND ").join(self.where_parts(paged=paged))
+
+    def where_parts(self, *, paged: bool = True) -> list[sql.Composable]:
+        """The conjuncts of the row filter (with the keyset bound when `paged`)."""
+        parts: list[sql.Composable] = [sql.SQL("c.deleted_at IS NULL")]
+        for group in self.query.filter.must:
+            alternatives = [self.condition(c) for c in group.conditions]
+            if len(alternatives) == 1:
+                parts.append(alternatives[0])
+            else:
+                parts.append(sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives)))
+        # IS NOT TRUE: a condition on a NULL value is unknown, and must keep the row.
+        parts.extend(
+            sql.SQL("({}) IS NOT TRUE").format(self.condition(c))
+            for c in self.query.filter.must_not
+        )
+        if paged and self.query.search_after is not None:
+            parts.append(self.keyset(self.query.sort, self.query.search_after))
+        return parts
+
+    def window_parts(self) -> list[sql.Composable]:
+        """Conjuncts on the leading sort key alone (the keyset bound, must ranges on it):
+        index conditions of the sort index, applied before the probe's window is cut."""
+        parts: list[sql.Composable] = [sql.SQL("c.deleted_at IS NULL")]
+        leading = self.query.sort[0].field
+        for group in self.query.filter.must:
+            only = group.conditions[0] if len(group.conditions) == 1 else None
+            if isinstance(only, RangeCondition) and only.field == leading:
+                parts.append(self.range(only))
+        if self.query.search_after is not None:
+            parts.append(self.keyset(self.query.sort, self.query.search_after))
+        return parts
+
+    # -- order and keyset --------------------------------------------------------------
+
+    def sort_expression(self, key: SortKey) -> sql.Composable:
+        target = self.column(key.field)
+        if key.field.kind in (FieldKind.TEXT, FieldKind.KEYWORD):
+            return sql.SQL('({} COLLATE "C")').format(target)
+        return target
+
+    def order_by(self, expressions: list[sql.Composable] | None = None) -> sql.Composable:
+        """ORDER BY the sort keys (or `expressions`, one per key: the probe's sort columns).
+        NULLs last; on a NOT NULL key DESC is written plainly (NULLS FIRST, the same order
+        there), which a backward scan of an ascending index serves."""
+        if expressions is None:
+            expressions = [self.sort_expression(key) for key in self.query.sort]
+        parts = []
+        for key, expression in zip(self.query.sort, expressions, strict=True):
+            if key.direction is Direction.ASC:
+                parts.append(sql.SQL("{} ASC NULLS LAST").format(expression))
+            elif _not_null(key):
+                parts.append(sql.SQL("{} DESC").format(expression))
+            else:
+                parts.append(sql.SQL("{} DESC NULLS LAST").format(expression))
+        return sql.SQL(", ").join(parts)
+
+    def after(self, key: SortKey, value: SortValue) -> sql.Composable:
+        """Rows strictly after `value` on this one key (NULLs sort last)."""
+        if value is None:
+            return sql.SQL("false")
+        expression = self.sort_expression(key)
+        operator = sql.SQL("<" if key.direction is Direction.DESC else ">")
+        strictly = sql.SQL("{} {} {}").format(expression, operator, self.params.add(value))
+        if key.field.name in NOT_NULL_COLUMNS and company_field_of(key.field.name) is None:
+            return strictly
+        return sql.SQL("({} OR {} IS NULL)").format(strictly, expression)
+
+    def equal(self, key: SortKey, value: SortValue) -> sql.Composable:
+        expression = self.sort_expression(key)
+        if value is None:
+            return sql.SQL("{} IS NULL").format(expression)
+        return sql.SQL("{} = {}").format(expression, self.params.add(value))
+
+    def keyset(self, sort: tuple[SortKey, ...], values: tuple[SortValue, ...]) -> sql.Composable:
+        """(k1 after v1) OR (k1 = v1 AND k2 after v2) OR … — rows after the cursor."""
+        alternatives: list[sql.Composable] = []
+        for index, key in enumerate(sort):
+            equalities = [self.equal(sort[i], values[i]) for i in range(index)]
+            alternatives.append(
+                sql.SQL("({})").format(
+                    sql.SQL(" AND ").join([*equalities, self.after(key, values[index])])
+                )
+            )
+        chain = sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives))
+        first, first_value = sort[0], values[0]
+        if first.field.name in NOT_NULL_COLUMNS and first_value is not None:
+            # Redundant with the chain, but an index condition: the scan starts at the cursor.
+            operator = "<=" if first.direction is Direction.DESC else ">="
+            bound = sql.SQL("{} {} {}").format(
+                self.sort_expression(first), sql.SQL(operator), self.params.add(first_value)
+            )
+            return sql.SQL("({} AND {})").format(bound, chain)
+        return chain
+
+    # -- statements --------------------------------------------------------------------
+
+    def source(self) -> sql.Composable:
+        table = sql.SQL("{} AS c").format(sql.Identifier(self.query.entity.value))
+        if needs_company_join(self.query):
+            return sql.SQL(
+                "{} LEFT JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL"
+            ).format(table)
+        return table
+
+    def settings(self) -> dict[str, str]:
+        threshold = fuzzy_similarity_threshold(self.fuzzy_terms)
+        if threshold is None:
+            return {}
+        return {"pg_trgm.word_similarity_threshold": f"{threshold:.6f}"}
+
+
+def fuzzy_similarity_threshold(terms: list[str]) -> float | None:
+    """A `<%` threshold that keeps every row holding a word within AUTO edits of a term.
+
+    A word of length L has L + 1 padded trigrams and one edit changes at most 3 of them, so a
+    word within k ≤ AUTO(L) edits shares at least L + 1 - 3k ≥ 1 trigram with the term: its
+    word similarity is at least 1 / (L + 1). Slightly below the smallest such value is safe.
+    """
+    if not terms:
+        return None
+    return min(1.0 / (len(term) + 1) for term in terms) * 0.99
+
+
+def compile_search(query: Query) -> CompiledSQL:
+    """uuid and sort values of the page's rows, in order; one row more than the limit
+    (when it comes back there is a next page).
+
+    With a row filter and a sort an index serves, one statement in two steps:
+    1. `probe`: the first `window` rows in index order (cut after the conditions on the sort
+       key itself), filtered, the first `need` = offset + limit + 1 kept. When it finds
+       `need` rows they are exactly the first `need` matches of the whole table: a match
+       outside the window sorts after every row inside it.
+    2. Otherwise (only then: the arm is gated on the probe's count) `matched`: every
+       matching row, found through the filter's own indexes (a MATERIALIZED CTE: the planner
+       cannot turn it into a sort-index walk), then sorted. The filter matched under
+       need / window of the rows, so there are few.
+    Either way the cost is bounded by the window or by the number of matches, whatever the
+    planner estimates a text condition's selectivity to be.
+    """
+    compiler = _Compiler(query)
+    sort_values = sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(compiler.column(key.field), sql.Identifier(f"sort_{index}"))
+        for index, key in enumerate(query.sort)
+    )
+    if (not query.filter.must and not query.filter.must_not) or not sort_is_indexed(query):
+        statement = sql.SQL(
+            "SELECT {sort_values} FROM {source} WHERE {where} ORDER BY {order} "
+            "LIMIT {limit} OFFSET {offset}"
+        ).format(
+            sort_values=sort_values,
+            source=compiler.source(),
+            where=compiler.where(),
+            order=compiler.order_by(),
+            limit=compiler.params.add(query.limit + 1),
+            offset=compiler.params.add(query.offset),
+        )
+        return CompiledSQL(statement, compiler.params.values, compiler.settings())
+
+    need = query.offset + query.limit + 1
+    window = max(PROBE_WINDOW, PROBE_FACTOR * need)
+    where = compiler.where()
+    order = compiler.order_by()
+    need_param = compiler.params.add(need)
+    join = sql.SQL("")
+    if needs_company_join(query):
+        join = sql.SQL(
+            " LEFT JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL"
+        )
+    sort_columns: list[sql.Composable] = []
+    for index, key in enumerate(query.sort):
+        name = sql.Identifier(f"sort_{index}")
+        if key.field.kind in (FieldKind.TEXT, FieldKind.KEYWORD):
+            sort_columns.append(sql.SQL('({} COLLATE "C")').format(name))
+        else:
+            sort_columns.append(name)
+    statement = sql.SQL(
+        "WITH probe AS MATERIALIZED ("
+        "SELECT {sort_values} FROM ("
+        "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
+        ") AS c{join} WHERE {where} ORDER BY {order} LIMIT {need}"
+        "), matched AS MATERIALIZED ("
+        "SELECT {sort_values} FROM {source} WHERE {where}"
+        ") "
+        "SELECT * FROM ("
+        "SELECT * FROM probe WHERE (SELECT count(*) FROM probe) = {need} "
+        "UNION ALL "
+        "SELECT * FROM matched WHERE (SELECT count(*) FROM probe) < {need}"
+        ") AS found ORDER BY {outer_order} LIMIT {limit} OFFSET {offset}"
+    ).format(
+        sort_values=sort_values,
+        table=sql.Identifier(query.entity.value),
+        window_where=sql.SQL(" AND ").join(compiler.window_parts()),
+        order=order,
+        window=compiler.params.add(window),
+        join=join,
+        where=where,
+        need=need_param,
+        source=compiler.source(),
+        outer_order=compiler.order_by(sort_columns),
+        limit=compiler.params.add(query.limit + 1),
+        offset=compiler.params.add(query.offset),
+    )
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def compile_count(query: Query) -> CompiledSQL:
+    compiler = _Compiler(query)
+    where = compiler.where(paged=False)
+    statement = sql.SQL("SELECT count(*) AS count FROM {source} WHERE {where}").format(
+        source=compiler.source(), where=where
+    )
+    return CompiledSQL(statement, compiler.params.values, compiler.settings())

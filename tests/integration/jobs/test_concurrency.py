@@ -1,0 +1,177 @@
+"""Guarded transitions under races, two sweepers at once, and stalled jobs."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from connectra.ingest.events import ChunkItem, PlanInput
+from connectra.jobs import lifecycle
+from connectra.jobs.repository import JobStatus
+from connectra.jobs.sweeper import STALLED_ERROR, sweep
+
+
+def insert_job(conn: Any, status: str, **columns: Any) -> uuid.UUID:
+    job_id = uuid.uuid4()
+    values = {
+        "uuid": job_id,
+        "job_type": "export",
+        "entity": "contacts",
+        "status": status,
+        "owner_key_id": "dev",
+        "data": Jsonb({"entity": "contacts"}),
+        **columns,
+    }
+    names = ", ".join(values)
+    placeholders = ", ".join(["%s"] * len(values))
+    conn.execute(f"INSERT INTO jobs ({names}) VALUES ({placeholders})", list(values.values()))
+    conn.commit()
+    return job_id
+
+
+def test_two_racing_transitions_exactly_one_wins(clean_db: str, conn: Any) -> None:
+    job_id = insert_job(conn, "failed")
+    results: dict[str, Any] = {}
+    with (
+        psycopg.connect(clean_db, row_factory=dict_row) as first,
+        psycopg.connect(clean_db, row_factory=dict_row) as second,
+    ):
+        results["retry"] = lifecycle.request_retry(first, job_id)  # holds the row lock
+
+        def cancel() -> None:
+            results["cancel"] = lifecycle.cancel(second, job_id)
+            second.commit()
+
+        racer = threading.Thread(target=cancel)
+        racer.start()
+        time.sleep(0.3)  # the cancel now waits on the row lock
+        assert racer.is_alive()
+        first.commit()
+        racer.join(timeout=10)
+
+    # failed → retry_in_queue won; retry_in_queue → cancelled is also allowed, so the
+    # second transition re-checks the row it waited for and applies on top of it.
+    assert results["retry"]["status"] == "retry_in_queue"
+    assert results["cancel"]["status"] == "cancelled"
+    assert results["cancel"]["retry_count"] == 1
+
+
+def test_two_workers_taking_the_same_job_exactly_one_wins(clean_db: str, conn: Any) -> None:
+    job_id = insert_job(conn, "in_queue")
+    barrier = threading.Barrier(8)
+    winners: list[Any] = []
+
+    def take() -> None:
+        with psycopg.connect(clean_db, row_factory=dict_row) as worker:
+            barrier.wait()
+            row = lifecycle.start(worker, job_id)
+            worker.commit()
+            if row is not None:
+                winners.append(row)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    assert len(winners) == 1 and winners[0]["status"] == "processing"
+    final = conn.execute("SELECT status FROM jobs WHERE uuid = %s", (job_id,)).fetchone()
+    assert final["status"] == "processing"
+
+
+def test_a_transition_from_a_wrong_state_changes_nothing(conn: Any) -> None:
+    job_id = insert_job(conn, "completed")
+
+    assert lifecycle.cancel(conn, job_id) is None
+    assert lifecycle.request_retry(conn, job_id) is None
+    assert lifecycle.start(conn, job_id) is None
+    row = conn.execute("SELECT status FROM jobs WHERE uuid = %s", (job_id,)).fetchone()
+    assert row["status"] == "completed"
+
+
+class RecordingLauncher:
+    """Counts launches; slow enough that two sweepers overlap."""
+
+    def __init__(self) -> None:
+        self.exports: list[uuid.UUID] = []
+        self.lock = threading.Lock()
+
+    def start_import(self, plan_input: PlanInput, attempt: int) -> None:
+        raise AssertionError("no import in this test")
+
+    def retry_chunks(
+        self, plan_input: PlanInput, chunks: Sequence[ChunkItem], attempt: int
+    ) -> None:
+        raise AssertionError("no import in this test")
+
+    def start_export(self, job_id: uuid.UUID, attempt: int) -> None:
+        time.sleep(0.05)
+        with self.lock:
+            self.exports.append(job_id)
+
+
+def test_two_sweepers_at_once_do_no_double_work(s3: Any, conn: Any) -> None:
+    due = [insert_job(conn, "failed", retry_interval=0) for _ in range(6)]
+    new = [insert_job(conn, "open") for _ in range(4)]
+    launcher = RecordingLauncher()
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        sweep(launcher)
+
+    sweepers = [threading.Thread(target=run) for _ in range(2)]
+    for thread in sweepers:
+        thread.start()
+    for thread in sweepers:
+        thread.join(timeout=60)
+    sweep(launcher)  # a third, later run finds nothing left to do
+
+    assert Counter(launcher.exports) == Counter({job_id: 1 for job_id in due + new})
+    rows = conn.execute(
+        "SELECT uuid, status, retry_count FROM jobs WHERE uuid = ANY(%s)", (due,)
+    ).fetchall()
+    assert {(row["status"], row["retry_count"]) for row in rows} == {("retry_in_queue", 1)}
+
+
+def test_a_job_whose_heartbeat_stopped_is_failed_retryable(s3: Any, conn: Any) -> None:
+    job_id = insert_job(
+        conn,
+        "processing",
+        job_type="import",
+        heartbeat_at=None,
+        started_at=None,
+    )
+    conn.execute(
+        "UPDATE jobs SET updated_at = now() - interval '1 hour' WHERE uuid = %s", (job_id,)
+    )
+    conn.execute(
+        "INSERT INTO job_chunks (job_id, chunk_index, start_byte, end_byte, status, "
+        "heartbeat_at) VALUES (%s, 0, 0, 10, 'done', now() - interval '1 hour'), "
+        "(%s, 1, 10, 20, 'running', now() - interval '1 hour')",
+        (job_id, job_id),
+    )
+    alive = insert_job(conn, "processing", heartbeat_at=None)  # updated just now
+    conn.commit()
+
+    report = sweep(RecordingLauncher())
+
+    assert report.stalled == [str(job_id)]
+    job = conn.execute("SELECT * FROM jobs WHERE uuid = %s", (job_id,)).fetchone()
+    assert (job["status"], job["error"]) == (JobStatus.FAILED.value, STALLED_ERROR)
+    assert job["run_after"] is not None
+    chunks = conn.execute(
+        "SELECT chunk_index, status FROM job_chunks WHERE job_id = %s ORDER BY 1", (job_id,)
+    ).fetchall()
+    assert [row["status"] for row in chunks] == ["done", "failed"]
+    other = conn.execute("SELECT status FROM jobs WHERE uuid = %s", (alive,)).fetchone()
+    assert other["status"] == "processing"

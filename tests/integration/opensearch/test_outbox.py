@@ -1,0 +1,274 @@
+"""The search outbox against real PostgreSQL and the fake transport: nothing is lost.
+
+Acceptance (issue 6): with the backend unreachable, writes still commit and the outbox
+holds the pending ids; once it is back, the drain empties the outbox and reconcile
+reports zero drift. Also: removal only after acknowledgement, per-item retries and
+permanent errors, SKIP LOCKED between two drains, deletes, company changes, reindex,
+reconcile's drift kinds and repair, and the PostgreSQL backend's no-op.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from connectra.db import outbox
+from connectra.db.upsert import bulk_upsert
+from connectra.models.fields import Entity
+from connectra.search.indexing import (
+    PERMANENT_PREFIX,
+    BulkIndexer,
+    drain_outbox,
+    indexer_from_settings,
+    reconcile,
+    reindex,
+)
+from connectra.settings import Settings
+from tests.integration.search.fixture import COMPANIES, CONTACTS, uuid_of
+from tests.unit.opensearch.fake_cluster import FakeCluster
+
+LIVE_COMPANIES = COMPANIES  # written through bulk_upsert: all live here
+LIVE_CONTACTS = [c for c in CONTACTS if c["deleted_at"] is None]
+
+
+def writable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("created_at", "updated_at", "deleted_at")}
+
+
+def outbox_rows(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT entity, record_uuid, attempts, last_error, "
+        "next_attempt_at > now() + interval '50 years' AS parked FROM search_outbox "
+        "ORDER BY entity, record_uuid"
+    ).fetchall()
+    conn.commit()
+    return rows
+
+
+def make_due(conn: psycopg.Connection[Any]) -> None:
+    """Time passes: retries scheduled for later become due now."""
+    conn.execute("UPDATE search_outbox SET next_attempt_at = now() WHERE next_attempt_at > now()")
+    conn.commit()
+
+
+@pytest.fixture
+def cluster() -> FakeCluster:
+    return FakeCluster()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def indexer(cluster: FakeCluster, sleeps: list[float]) -> BulkIndexer:
+    return BulkIndexer(cluster.client(), "t", sleep=sleeps.append, max_attempts=3)
+
+
+def write_fixture(conn: psycopg.Connection[Any]) -> None:
+    bulk_upsert(conn, Entity.COMPANIES, [writable(c) for c in LIVE_COMPANIES], enqueue_search=True)
+    bulk_upsert(conn, Entity.CONTACTS, [writable(c) for c in LIVE_CONTACTS], enqueue_search=True)
+    conn.commit()
+
+
+def test_outage_writes_commit_outbox_keeps_ids_then_drain_and_reconcile_clean(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer
+) -> None:
+    # Given the search backend is unreachable
+    cluster.down = True
+    # When records are written
+    write_fixture(conn)
+    # Then PostgreSQL has them and the outbox holds every pending id
+    assert conn.execute("SELECT count(*) AS n FROM contacts").fetchone() == {
+        "n": len(LIVE_CONTACTS)
+    }
+    expected = {("companies", c["uuid"]) for c in LIVE_COMPANIES}
+    expected |= {("contacts", c["uuid"]) for c in LIVE_CONTACTS}
+    assert {(r["entity"], r["record_uuid"]) for r in outbox_rows(conn)} == expected
+
+    # And a drain during the outage loses nothing: every row stays, with the reason
+    failed = drain_outbox(conn, indexer, batch_size=10)
+    assert (failed.removed, failed.retrying) == (0, len(expected))
+    rows = outbox_rows(conn)
+    assert {(r["entity"], r["record_uuid"]) for r in rows} == expected
+    assert all(r["attempts"] == 1 and "N/A" in r["last_error"] for r in rows)
+
+    # When the backend returns (and the retries are due)
+    cluster.down = False
+    make_due(conn)
+    drained = drain_outbox(conn, indexer, batch_size=10)
+
+    # Then the outbox is empty, and reconcile finds no drift
+    assert drained.removed == len(expected) and drained.indexed == len(expected)
+    assert outbox_rows(conn) == []
+    for entity in Entity:
+        report = reconcile(conn, indexer, entity)
+        assert (report.drift, report.outbox_pending, report.outbox_parked) == (0, 0, 0)
+        assert report.live_rows == report.indexed_documents > 0
+
+
+def test_outbox_rows_are_removed_only_after_acknowledgement(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer, clean_db: str
+) -> None:
+    write_fixture(conn)
+    total = len(outbox_rows(conn))
+    seen_during_bulk: list[int] = []
+
+    def count_outbox(_: list[Any]) -> None:
+        with psycopg.connect(clean_db) as other:
+            row = other.execute("SELECT count(*) FROM search_outbox").fetchone()
+            assert row is not None
+            seen_during_bulk.append(row[0])
+
+    cluster.on_bulk = count_outbox
+    drain_outbox(conn, indexer, batch_size=1_000)
+
+    assert seen_during_bulk == [total]  # still all there while OpenSearch works
+    assert outbox_rows(conn) == []
+
+
+def test_429_items_are_retried_and_a_permanent_error_is_parked_then_repaired(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer, sleeps: list[float]
+) -> None:
+    write_fixture(conn)
+    busy, broken = str(uuid_of("ct02")), str(uuid_of("ct03"))
+    cluster.item_statuses[busy] = [429, 429]
+    cluster.item_statuses[broken] = [400]
+
+    result = drain_outbox(conn, indexer)
+
+    assert sleeps == [0.5, 1.0]
+    assert (result.retrying, result.parked) == (0, 1)
+    (parked,) = outbox_rows(conn)
+    assert str(parked["record_uuid"]) == broken and parked["attempts"] == 1
+    assert parked["last_error"].startswith(PERMANENT_PREFIX + "status 400")
+    assert parked["parked"] is True  # not retried by itself
+    assert busy in cluster.documents("t-contacts")
+
+    report = reconcile(conn, indexer, Entity.CONTACTS)
+    assert (report.missing, report.outbox_parked, report.samples["missing"]) == (1, 1, [broken])
+
+    repaired = reconcile(conn, indexer, Entity.CONTACTS, repair=True)
+    assert repaired.repaired == 1
+    assert outbox_rows(conn) == []
+    assert reconcile(conn, indexer, Entity.CONTACTS).drift == 0
+
+
+def test_two_concurrent_drains_never_index_a_record_twice(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, clean_db: str
+) -> None:
+    write_fixture(conn)
+    total = len(outbox_rows(conn))
+    cluster.on_bulk = lambda _: time.sleep(0.02)  # keep batches in flight together
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            with psycopg.connect(clean_db, row_factory=dict_row) as own:
+                indexer = BulkIndexer(cluster.client(), "t", sleep=lambda _: None)
+                results.append(drain_outbox(own, indexer, batch_size=3).removed)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    indexed = [
+        line["index"]["_id"]
+        for request in cluster.of("POST", "/_bulk")
+        for line in request.ndjson()
+        if "index" in line
+    ]
+    assert len(indexed) == len(set(indexed)) == total
+    assert sum(results) == total and all(count > 0 for count in results)
+    assert outbox_rows(conn) == []
+
+
+def test_soft_deleted_records_are_deleted_and_company_changes_reach_contacts(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer
+) -> None:
+    write_fixture(conn)
+    drain_outbox(conn, indexer)
+    contact, company = uuid_of("ct01"), uuid_of("co01")
+
+    conn.execute("UPDATE contacts SET deleted_at = now() WHERE uuid = %s", (contact,))
+    outbox.enqueue(conn, "contacts", [contact], "upsert")  # the row decides: it is deleted
+    conn.execute("UPDATE companies SET name = 'Acme Renamed', updated_at = now() WHERE uuid = %s",
+                 (company,))  # fmt: skip
+    outbox.enqueue(conn, "companies", [company], "upsert")
+    conn.commit()
+    drain_outbox(conn, indexer)
+
+    contacts = cluster.documents("t-contacts")
+    assert str(contact) not in contacts
+    colleague = contacts[str(uuid_of("ct07"))]  # also at co01
+    assert colleague["company_name"] == "Acme Renamed"
+    assert cluster.documents("t-companies")[str(company)]["name"] == "Acme Renamed"
+    assert reconcile(conn, indexer, Entity.CONTACTS).drift == 0
+
+
+def test_reconcile_reports_each_kind_of_drift_and_repairs_it(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer
+) -> None:
+    write_fixture(conn)
+    drain_outbox(conn, indexer)
+    missing, stale, orphan = uuid_of("ct02"), uuid_of("ct03"), uuid_of("ct04")
+    (index_name,) = cluster.resolve("t-contacts")
+    del cluster.indices[index_name].docs[str(missing)]
+    conn.execute("UPDATE contacts SET title = 'CTO', updated_at = now() WHERE uuid = %s", (stale,))
+    conn.execute("UPDATE contacts SET deleted_at = now() WHERE uuid = %s", (orphan,))
+    conn.commit()  # written without the outbox: the drift reconcile exists for
+
+    report = reconcile(conn, indexer, Entity.CONTACTS)
+    assert (report.missing, report.stale, report.orphans) == (1, 1, 1)
+    assert report.samples == {
+        "missing": [str(missing)],
+        "stale": [str(stale)],
+        "orphans": [str(orphan)],
+    }
+
+    repaired = reconcile(conn, indexer, Entity.CONTACTS, repair=True)
+    assert repaired.repaired == 3
+    assert reconcile(conn, indexer, Entity.CONTACTS).drift == 0
+    assert cluster.documents("t-contacts")[str(stale)]["title"] == "CTO"
+
+
+def test_reindex_swaps_the_alias_to_a_fresh_index(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer
+) -> None:
+    write_fixture(conn)
+    conn.execute("DELETE FROM search_outbox")
+    conn.commit()
+
+    first = reindex(conn, indexer, Entity.COMPANIES)
+    second = reindex(conn, indexer, Entity.COMPANIES)
+
+    assert first.indexed == second.indexed == len(LIVE_COMPANIES)
+    assert cluster.resolve("t-companies") == [second.index]
+    assert first.index not in cluster.indices  # the old index is gone
+    assert cluster.indices[second.index].settings["refresh_interval"] == "1s"
+    assert reconcile(conn, indexer, Entity.COMPANIES).drift == 0
+
+
+def test_postgres_backend_has_no_indexer_and_the_drain_does_nothing(
+    conn: psycopg.Connection[Any],
+) -> None:
+    assert indexer_from_settings(Settings(search_backend="postgres")) is None
+    outbox.enqueue(conn, "contacts", [uuid_of("ct01")], "upsert")
+    conn.commit()
+
+    result = drain_outbox(conn, None)
+
+    assert result.removed == 0 and result.claimed == 0
+    assert len(outbox_rows(conn)) == 1  # untouched

@@ -1,0 +1,1036 @@
+"""The VQL conformance cases: data, shared by every engine.
+
+Each case: `name`, `entity`, `vql` (the request body) and `expected`, the short ids of the
+fixture records (`fixture.py`) the query returns, in order. Optional: `walk` (page through
+the whole result with search_after at this page size: same ids, no gaps or repeats),
+`columns` (exact keys of each returned row), `companies` (contact → its populated company
+short id, or None) and `company_columns` (exact keys of a populated company).
+
+The expectations were written from the semantics of `connectra.vql.ast` and checked by
+hand against the fixture; engines must return exactly these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CASES: list[dict[str, Any]] = [
+    {
+        "name": "exact_phrase_in_order",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "software engineer",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct02", "ct19"],
+    },
+    {
+        "name": "exact_is_case_insensitive",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "SENIOR SOFTWARE ENGINEER",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct19"],
+    },
+    {
+        "name": "exact_word_order_matters",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "engineer software",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct16"],
+    },
+    {
+        "name": "exact_with_slop_allows_gaps",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "senior engineer",
+                            "search_type": "exact",
+                            "slop": 1,
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct07", "ct19"],
+    },
+    {
+        "name": "exact_without_slop_needs_adjacency",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "senior engineer",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "exact_single_word",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "intern", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct12", "ct13"],
+    },
+    {
+        "name": "exact_is_accent_insensitive",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "first_name", "text_value": "jose", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct03"],
+    },
+    {
+        "name": "exact_accented_query_matches_plain",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "first_name", "text_value": "Sören", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct05"],
+    },
+    {
+        "name": "exact_punctuation_separates_words",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "co founder", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct18"],
+    },
+    {
+        "name": "exact_on_company_name",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "name",
+                            "text_value": "societe generale",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["co05"],
+    },
+    {
+        "name": "shuffle_and_any_order",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "engineer senior",
+                            "search_type": "shuffle",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct07", "ct16", "ct19"],
+    },
+    {
+        "name": "shuffle_is_default_search_type",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "software engineer"}]
+                }
+            }
+        },
+        "expected": ["ct01", "ct02", "ct16", "ct19"],
+    },
+    {
+        "name": "shuffle_or_any_word",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "scientist recruiter",
+                            "operator": "or",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct06", "ct21"],
+    },
+    {
+        "name": "shuffle_and_needs_every_word",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "scientist recruiter",
+                            "operator": "and",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "shuffle_whole_words_only",
+        "entity": "contacts",
+        "vql": {
+            "where": {"text_matches": {"must": [{"filter_key": "title", "text_value": "engineer"}]}}
+        },
+        "expected": ["ct01", "ct02", "ct07", "ct14", "ct16", "ct19", "ct22", "ct24"],
+    },
+    {
+        "name": "shuffle_fuzzy_finds_typos",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "softwre enginer", "fuzzy": True}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct02", "ct16", "ct19", "ct20"],
+    },
+    {
+        "name": "shuffle_not_fuzzy_misses_typos",
+        "entity": "contacts",
+        "vql": {
+            "where": {"text_matches": {"must": [{"filter_key": "title", "text_value": "enginer"}]}}
+        },
+        "expected": ["ct20"],
+    },
+    {
+        "name": "shuffle_fuzzy_one_edit_for_short_terms",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "last_name", "text_value": "smyth", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": ["ct01", "ct24"],
+    },
+    {
+        "name": "shuffle_fuzzy_two_edits_for_long_terms",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "last_name", "text_value": "jonsen", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": ["ct09"],
+    },
+    {
+        "name": "shuffle_fuzzy_no_edits_for_two_letters",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "vq", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "shuffle_fuzzy_three_edits_is_too_many",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "engxxxeer", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "shuffle_fuzzy_or",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "scientst recruter",
+                            "fuzzy": True,
+                            "operator": "or",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct06", "ct21"],
+    },
+    {
+        "name": "shuffle_on_company_name",
+        "entity": "companies",
+        "vql": {
+            "where": {"text_matches": {"must": [{"filter_key": "name", "text_value": "cafe"}]}}
+        },
+        "expected": ["co05"],
+    },
+    {
+        "name": "substring_inside_words",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "eng", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": [
+            "ct01",
+            "ct02",
+            "ct03",
+            "ct04",
+            "ct07",
+            "ct13",
+            "ct14",
+            "ct16",
+            "ct19",
+            "ct20",
+            "ct22",
+            "ct24",
+        ],
+    },
+    {
+        "name": "substring_across_words",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "ware eng",
+                            "search_type": "substring",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct02", "ct13", "ct19"],
+    },
+    {
+        "name": "substring_case_and_accents",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "last_name",
+                            "text_value": "MULL",
+                            "search_type": "substring",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct04"],
+    },
+    {
+        "name": "substring_on_email",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "email", "text_value": "@globex", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct02", "ct08", "ct18"],
+    },
+    {
+        "name": "substring_short_is_word_prefix",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "in", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct12", "ct13"],
+    },
+    {
+        "name": "substring_short_after_punctuation",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "last_name", "text_value": "br", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct08", "ct18"],
+    },
+    {
+        "name": "substring_like_wildcards_are_literal",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "e_r", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "substring_short_with_punctuation",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "last_name", "text_value": "o'", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct18"],
+    },
+    {
+        "name": "substring_on_company_field",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "company_name",
+                            "text_value": "tech",
+                            "search_type": "substring",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct03", "ct09", "ct19", "ct24"],
+    },
+    {
+        "name": "same_key_conditions_are_ored",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "data scientist",
+                            "search_type": "exact",
+                        },
+                        {"filter_key": "title", "text_value": "recruiter"},
+                    ]
+                }
+            }
+        },
+        "expected": ["ct06", "ct21"],
+    },
+    {
+        "name": "different_keys_are_anded",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "engineer"},
+                        {"filter_key": "last_name", "text_value": "smith"},
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct24"],
+    },
+    {
+        "name": "must_not_text_excludes",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "engineer"}],
+                    "must_not": [
+                        {"filter_key": "title", "text_value": "senior", "search_type": "exact"}
+                    ],
+                }
+            }
+        },
+        "expected": ["ct02", "ct14", "ct22", "ct24"],
+    },
+    {
+        "name": "must_not_any_of_several",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "engineer"}],
+                    "must_not": [
+                        {"filter_key": "title", "text_value": "senior"},
+                        {"filter_key": "title", "text_value": "qa"},
+                    ],
+                }
+            }
+        },
+        "expected": ["ct02", "ct14", "ct22"],
+    },
+    {
+        "name": "must_not_alone",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must_not": [
+                        {"filter_key": "title", "text_value": "eng", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": [
+            "ct05",
+            "ct06",
+            "ct08",
+            "ct09",
+            "ct10",
+            "ct11",
+            "ct12",
+            "ct15",
+            "ct17",
+            "ct18",
+            "ct21",
+            "ct23",
+        ],
+        "walk": 5,
+    },
+    {
+        "name": "must_not_keeps_null_values",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must_not": {"email_status": "verified"}}}},
+        "expected": ["ct03", "ct05", "ct07", "ct09", "ct12", "ct16", "ct19", "ct20"],
+    },
+    {
+        "name": "keyword_single_value",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"seniority": "senior"}}}},
+        "expected": ["ct01", "ct06", "ct07", "ct09", "ct14", "ct16", "ct19", "ct22"],
+    },
+    {
+        "name": "keyword_list_is_any_of",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"seniority": ["vp", "c_suite", "owner"]}}}},
+        "expected": ["ct05", "ct11", "ct15", "ct18"],
+    },
+    {
+        "name": "keyword_is_case_insensitive",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"country": "UNITED KINGDOM"}}}},
+        "expected": ["ct06", "ct13", "ct22"],
+    },
+    {
+        "name": "keyword_is_accent_sensitive",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"first_name": "jose"}}}},
+        "expected": [],
+    },
+    {
+        "name": "keyword_whole_value_only",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"title": "software engineer"}}}},
+        "expected": ["ct02"],
+    },
+    {
+        "name": "keyword_array_any_element",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"departments": "product"}}}},
+        "expected": ["ct03", "ct08", "ct09", "ct17"],
+    },
+    {
+        "name": "keyword_array_list",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"departments": ["sales", "marketing"]}}}},
+        "expected": ["ct10", "ct11", "ct12", "ct23"],
+    },
+    {
+        "name": "keyword_array_must_not",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {
+                    "must": {"seniority": "senior"},
+                    "must_not": {"departments": "data"},
+                }
+            }
+        },
+        "expected": ["ct01", "ct09", "ct14", "ct16", "ct19", "ct22"],
+    },
+    {
+        "name": "keyword_two_keys_and",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {"must": {"seniority": "senior", "country": "united states"}}
+            }
+        },
+        "expected": ["ct01", "ct07", "ct09", "ct19"],
+    },
+    {
+        "name": "keyword_uuid_field",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {"must": {"company_id": ["a0000000-0000-4000-8000-000000000002"]}}
+            }
+        },
+        "expected": ["ct02", "ct08", "ct18"],
+    },
+    {
+        "name": "keyword_company_array",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"company_technologies": "aws"}}}},
+        "expected": ["ct01", "ct05", "ct07", "ct11", "ct17", "ct20", "ct23"],
+    },
+    {
+        "name": "keyword_company_industries_on_companies",
+        "entity": "companies",
+        "vql": {"where": {"keyword_match": {"must": {"industries": "computer software"}}}},
+        "expected": ["co01", "co03", "co08"],
+    },
+    {
+        "name": "keyword_must_not_company_field",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {
+                    "must": {"seniority": "senior"},
+                    "must_not": {"company_country": "united states"},
+                }
+            }
+        },
+        "expected": ["ct06", "ct14", "ct16", "ct22"],
+    },
+    {
+        "name": "range_number_gte_lte",
+        "entity": "companies",
+        "vql": {"where": {"range_query": {"must": {"employees_count": {"gte": 50, "lte": 800}}}}},
+        "expected": ["co01", "co03", "co06", "co08"],
+    },
+    {
+        "name": "range_number_gt_lt",
+        "entity": "companies",
+        "vql": {"where": {"range_query": {"must": {"employees_count": {"gt": 50, "lt": 800}}}}},
+        "expected": ["co03"],
+    },
+    {
+        "name": "range_float_bound",
+        "entity": "companies",
+        "vql": {"where": {"range_query": {"must": {"employees_count": {"gte": 199.5}}}}},
+        "expected": ["co02", "co03", "co04", "co06"],
+    },
+    {
+        "name": "range_must_not_number",
+        "entity": "companies",
+        "vql": {"where": {"range_query": {"must_not": {"total_funding": {"gt": 0}}}}},
+        "expected": ["co01", "co04", "co05", "co08"],
+    },
+    {
+        "name": "range_date",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "range_query": {"must": {"created_at": {"gte": "2024-04-01", "lt": "2024-05-01"}}}
+            }
+        },
+        "expected": ["ct08", "ct09", "ct10"],
+    },
+    {
+        "name": "range_datetime_with_zone",
+        "entity": "contacts",
+        "vql": {
+            "where": {"range_query": {"must": {"created_at": {"gt": "2024-03-09T23:00:00-02:00"}}}},
+            "limit": 3,
+        },
+        "expected": ["ct08", "ct09", "ct10"],
+    },
+    {
+        "name": "range_must_not_date",
+        "entity": "contacts",
+        "vql": {"where": {"range_query": {"must_not": {"created_at": {"gte": "2024-01-01"}}}}},
+        "expected": ["ct04", "ct05", "ct15", "ct18"],
+    },
+    {
+        "name": "range_company_employees",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "range_query": {"must": {"company_employees_count": {"gte": 100, "lte": 5000}}}
+            }
+        },
+        "expected": [
+            "ct02",
+            "ct03",
+            "ct04",
+            "ct05",
+            "ct08",
+            "ct09",
+            "ct11",
+            "ct14",
+            "ct18",
+            "ct19",
+            "ct20",
+            "ct24",
+        ],
+        "walk": 5,
+    },
+    {
+        "name": "range_company_revenue_and_keyword",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "range_query": {"must": {"company_annual_revenue": {"gte": 100000000}}},
+                "keyword_match": {"must": {"seniority": ["senior", "vp"]}},
+            }
+        },
+        "expected": ["ct11", "ct14"],
+    },
+    {
+        "name": "text_keyword_range_together",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {"must": [{"filter_key": "title", "text_value": "engineer"}]},
+                "keyword_match": {"must": {"email_status": "verified"}},
+                "range_query": {"must": {"created_at": {"gte": "2024-05-01"}}},
+            }
+        },
+        "expected": ["ct14", "ct22", "ct24"],
+    },
+    {
+        "name": "reference_example_query",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "software engineer",
+                            "search_type": "shuffle",
+                            "fuzzy": True,
+                            "operator": "and",
+                        }
+                    ],
+                    "must_not": [
+                        {"filter_key": "title", "text_value": "intern", "search_type": "exact"}
+                    ],
+                },
+                "keyword_match": {
+                    "must": {"seniority": ["senior", "lead", "entry"]},
+                    "must_not": {"email_status": "invalid"},
+                },
+                "range_query": {"must": {"company_employees_count": {"gte": 10, "lte": 5000}}},
+            }
+        },
+        "expected": ["ct01", "ct02", "ct16", "ct20"],
+    },
+    {
+        "name": "empty_query_lists_live_rows",
+        "entity": "companies",
+        "vql": {},
+        "expected": ["co01", "co02", "co03", "co04", "co05", "co06", "co07", "co08"],
+    },
+    {
+        "name": "deleted_rows_never_match",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"email": "ghost@acme.com"}}}},
+        "expected": [],
+    },
+    {
+        "name": "deleted_company_fields_are_null",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"company_name": "ghost corp"}}}},
+        "expected": [],
+    },
+    {
+        "name": "sort_date_desc_ties_by_uuid",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"seniority": "senior"}}},
+            "order_by": [{"order_by": "created_at", "order_direction": "desc"}],
+        },
+        "expected": ["ct22", "ct19", "ct16", "ct14", "ct09", "ct07", "ct06", "ct01"],
+    },
+    {
+        "name": "sort_date_asc_ties_by_uuid",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"seniority": "senior"}}},
+            "order_by": [{"order_by": "created_at", "order_direction": "asc"}],
+        },
+        "expected": ["ct01", "ct06", "ct07", "ct09", "ct14", "ct16", "ct19", "ct22"],
+    },
+    {
+        "name": "sort_text_code_point_order",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"country": "united states"}}},
+            "order_by": [{"order_by": "last_name"}],
+        },
+        "expected": [
+            "ct08",
+            "ct07",
+            "ct02",
+            "ct03",
+            "ct21",
+            "ct09",
+            "ct23",
+            "ct17",
+            "ct18",
+            "ct19",
+            "ct01",
+            "ct24",
+        ],
+        "walk": 5,
+    },
+    {
+        "name": "sort_number_nulls_last_desc",
+        "entity": "companies",
+        "vql": {"order_by": [{"order_by": "employees_count", "order_direction": "desc"}]},
+        "expected": ["co04", "co02", "co06", "co03", "co08", "co01", "co05", "co07"],
+        "walk": 3,
+    },
+    {
+        "name": "sort_number_nulls_last_asc",
+        "entity": "companies",
+        "vql": {"order_by": [{"order_by": "employees_count", "order_direction": "asc"}]},
+        "expected": ["co05", "co01", "co08", "co03", "co06", "co02", "co04", "co07"],
+    },
+    {
+        "name": "sort_two_keys",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"departments": "engineering"}}},
+            "order_by": [
+                {"order_by": "country"},
+                {"order_by": "created_at", "order_direction": "desc"},
+            ],
+        },
+        "expected": [
+            "ct20",
+            "ct05",
+            "ct14",
+            "ct04",
+            "ct16",
+            "ct22",
+            "ct13",
+            "ct24",
+            "ct19",
+            "ct07",
+            "ct03",
+            "ct02",
+            "ct01",
+        ],
+        "walk": 3,
+    },
+    {
+        "name": "sort_by_company_field",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"seniority": ["senior", "manager"]}}},
+            "order_by": [{"order_by": "company_employees_count", "order_direction": "desc"}],
+        },
+        "expected": [
+            "ct14",
+            "ct08",
+            "ct19",
+            "ct09",
+            "ct03",
+            "ct23",
+            "ct16",
+            "ct07",
+            "ct01",
+            "ct22",
+            "ct06",
+        ],
+        "walk": 2,
+    },
+    {
+        "name": "page_two",
+        "entity": "contacts",
+        "vql": {"order_by": [{"order_by": "created_at"}], "page": 2, "limit": 5},
+        "expected": ["ct02", "ct03", "ct06", "ct07", "ct08"],
+    },
+    {
+        "name": "limit_caps_the_page",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"departments": "engineering"}}}, "limit": 4},
+        "expected": ["ct01", "ct02", "ct03", "ct04"],
+    },
+    {
+        "name": "select_columns_projects",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"seniority": "vp"}}},
+            "select_columns": ["first_name", "email"],
+        },
+        "expected": ["ct11"],
+        "columns": ["uuid", "first_name", "email"],
+    },
+    {
+        "name": "populate_attaches_companies",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"seniority": ["owner", "intern"]}}},
+            "select_columns": ["first_name"],
+            "company_config": {"populate": True, "select_columns": ["name"]},
+        },
+        "expected": ["ct12", "ct13", "ct18"],
+        "columns": ["uuid", "first_name", "company"],
+        "companies": {"ct12": None, "ct13": "co07", "ct18": "co02"},
+        "company_columns": ["uuid", "name"],
+    },
+    {
+        "name": "populate_deleted_company_is_null",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"departments": "human resources"}}},
+            "company_config": {"populate": True},
+        },
+        "expected": ["ct21"],
+        "companies": {"ct21": None},
+    },
+    {
+        "name": "companies_select_columns",
+        "entity": "companies",
+        "vql": {
+            "where": {"keyword_match": {"must": {"country": "germany"}}},
+            "select_columns": ["name", "industries", "employees_count"],
+        },
+        "expected": ["co04"],
+        "columns": ["uuid", "name", "industries", "employees_count"],
+    },
+    {
+        "name": "all_contacts_newest_first",
+        "entity": "contacts",
+        "vql": {"order_by": [{"order_by": "created_at", "order_direction": "desc"}]},
+        "expected": [
+            "ct24",
+            "ct23",
+            "ct22",
+            "ct21",
+            "ct20",
+            "ct19",
+            "ct17",
+            "ct16",
+            "ct14",
+            "ct13",
+            "ct12",
+            "ct11",
+            "ct10",
+            "ct09",
+            "ct08",
+            "ct07",
+            "ct06",
+            "ct03",
+            "ct02",
+            "ct01",
+            "ct04",
+            "ct05",
+            "ct15",
+            "ct18",
+        ],
+        "walk": 4,
+    },
+]

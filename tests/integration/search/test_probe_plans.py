@@ -1,0 +1,105 @@
+"""The probe plan of the PostgreSQL engine (vql/sql.py `compile_search`) returns exactly what
+the plain plan returns, whichever of its two arms answers.
+
+The conformance fixture is small, so with the real window (5,000 rows) the probe always
+holds the whole table. Shrinking the window to the rows needed (and to a few more) makes
+the probe arm answer some cases and the `matched` arm the others, with the expected ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from connectra.models.fields import Entity
+from connectra.vql import sql as vql_sql
+from connectra.vql.parse import parse_request
+from connectra.vql.sql import compile_search, sort_is_indexed
+from tests.integration.search.cases import CASES
+from tests.integration.search.test_conformance import SECRET, ids, run
+
+
+@pytest.fixture(params=[(0, 1), (0, 2), (3, 1)], ids=["window=need", "window=2need", "min3"])
+def small_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    minimum, factor = request.param
+    monkeypatch.setattr(vql_sql, "PROBE_WINDOW", minimum)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", factor)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_a_small_probe_window_returns_the_expected_records(
+    fixture_conn: psycopg.Connection[Any], case: dict[str, Any], small_window: None
+) -> None:
+    assert ids(run(fixture_conn, case["entity"], case["vql"])) == case["expected"]
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if "walk" in c], ids=[c["name"] for c in CASES if "walk" in c]
+)
+def test_a_small_probe_window_walks_without_gaps_or_repeats(
+    fixture_conn: psycopg.Connection[Any], case: dict[str, Any], small_window: None
+) -> None:
+    vql = {**case["vql"], "limit": case["walk"]}
+    seen: list[str] = []
+    for _ in range(len(case["expected"]) + 1):
+        page = run(fixture_conn, case["entity"], vql)
+        seen.extend(ids(page))
+        if page.next_cursor is None:
+            break
+        vql = {**vql, "search_after": page.next_cursor}
+    assert seen == case["expected"]
+
+
+def test_both_arms_of_the_probe_answer_some_case(
+    fixture_conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vql_sql, "PROBE_WINDOW", 0)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 1)
+    arms = set()
+    for case in CASES:
+        query = parse_request(case["vql"], Entity(case["entity"]), cursor_secret=SECRET)
+        compiled = compile_search(query)
+        if "WITH probe" not in compiled.statement.as_string(fixture_conn):
+            continue
+        need = query.offset + query.limit + 1
+        with fixture_conn.transaction():
+            probe = fixture_conn.execute(
+                psycopg.sql.SQL("SELECT count(*) AS n FROM ({}) AS p").format(
+                    psycopg.sql.SQL(
+                        compiled.statement.as_string(fixture_conn)
+                        .split("), matched AS MATERIALIZED", 1)[0]
+                        .removeprefix("WITH probe AS MATERIALIZED (")
+                    )
+                ),
+                compiled.params,
+            ).fetchone()
+        arms.add("probe" if probe and probe["n"] == need else "matched")
+    assert arms == {"probe", "matched"}
+
+
+@pytest.mark.parametrize(
+    ("entity", "order_by", "indexed"),
+    [
+        ("contacts", [], True),  # uuid: the primary key
+        ("contacts", [{"order_by": "created_at", "order_direction": "desc"}], True),
+        ("contacts", [{"order_by": "last_name"}], True),
+        ("contacts", [{"order_by": "last_name", "order_direction": "desc"}], False),
+        ("contacts", [{"order_by": "city"}], False),
+        ("contacts", [{"order_by": "company_name"}], False),
+        ("companies", [{"order_by": "employees_count", "order_direction": "desc"}], True),
+        ("companies", [{"order_by": "name"}, {"order_by": "city"}], False),
+    ],
+)
+def test_only_sorts_an_index_serves_are_probed(
+    entity: str, order_by: list[dict[str, str]], indexed: bool
+) -> None:
+    vql = {
+        "where": {"keyword_match": {"must": {"country": "germany"}}},
+        "order_by": order_by,
+    }
+    query = parse_request(vql, Entity(entity), cursor_secret=SECRET)
+
+    assert sort_is_indexed(query) is indexed
+    assert ("WITH probe" in compile_search(query).statement.as_string(None)) is indexed
