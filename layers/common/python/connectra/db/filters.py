@@ -131,6 +131,9 @@ def _grouped_values(entity: Entity, key: str, only: sql.Composable | None = None
     ).format(text=text, display=display, table=table, column=column, restrict=restrict)
 
 
+_RECOUNT_LOCK = 7_400_117  # advisory lock class of the filters_data recounts
+
+
 def stored_filter_keys(conn: Connection[Any], entity: Entity) -> list[str]:
     """The entity's own columns whose values `filters_data` stores."""
     rows = conn.execute(
@@ -155,8 +158,9 @@ def refresh_filter_values(
 ) -> None:
     """Recount in `filters_data` exactly the (filter, value) pairs that `rows` hold.
 
-    Call it in the writing transaction, after the write, with the rows written — for updates
-    and deletes also the rows as they were before, so values they no longer hold are
+    Call it last in the writing transaction, after the write, with the rows written — for
+    updates and deletes also the rows as they were before, read under the row lock of the
+    write (`FOR UPDATE`, or `UpsertResult.previous`), so values they no longer hold are
     recounted too (pairs whose count drops to 0 are removed). `rows` are dicts of table
     columns (e.g. `RecordIn.to_row()` or rows read back). Counts are recounts from the
     table, so replays and retries are harmless; the cost grows with the number of live
@@ -165,6 +169,10 @@ def refresh_filter_values(
     materialized = list(rows)
     if not materialized:
         return
+    # Recounts run one at a time, last in their transactions: each one's snapshot (taken
+    # after the lock) holds every write committed before, so the last recount of a pair
+    # counts all the writes that touched it, in whatever order the writers finish.
+    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_RECOUNT_LOCK,))
     for key in stored_filter_keys(conn, entity):
         field = FIELDS[entity][key]
         values = _touched_values(materialized, key, field.is_array)

@@ -26,10 +26,18 @@ class RecordRepository:
         self._columns = sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS[entity]))
 
     def get(
-        self, conn: Connection[Any], record_id: uuid.UUID, *, include_deleted: bool = False
+        self,
+        conn: Connection[Any],
+        record_id: uuid.UUID,
+        *,
+        include_deleted: bool = False,
+        lock: bool = False,
     ) -> dict[str, Any] | None:
-        query = sql.SQL("SELECT {cols}, deleted_at FROM {table} WHERE uuid = %s").format(
-            cols=self._columns, table=self._table
+        """The record, or None; `lock` holds its row lock until the transaction ends."""
+        query = sql.SQL("SELECT {cols}, deleted_at FROM {table} WHERE uuid = %s {lock}").format(
+            cols=self._columns,
+            table=self._table,
+            lock=sql.SQL("FOR UPDATE" if lock else ""),
         )
         row = conn.cursor(row_factory=dict_row).execute(query, (record_id,)).fetchone()
         if row is None or (row["deleted_at"] is not None and not include_deleted):
@@ -38,8 +46,10 @@ class RecordRepository:
             row.pop("deleted_at")
         return row
 
-    def require(self, conn: Connection[Any], record_id: uuid.UUID) -> dict[str, Any]:
-        row = self.get(conn, record_id)
+    def require(
+        self, conn: Connection[Any], record_id: uuid.UUID, *, lock: bool = False
+    ) -> dict[str, Any]:
+        row = self.get(conn, record_id, lock=lock)
         if row is None:
             raise NotFound(f"{self.entity.value[:-1]} {record_id} not found")
         return row
@@ -107,10 +117,17 @@ class RecordRepository:
             if self.enqueue_search:
                 outbox.enqueue(conn, self.entity.value, [record_id], "delete")
 
-    def upsert_many(self, conn: Connection[Any], records: Sequence[RecordIn]) -> UpsertResult:
+    def upsert_many(
+        self,
+        conn: Connection[Any],
+        records: Sequence[RecordIn],
+        *,
+        previous_columns: Sequence[str] = (),
+    ) -> UpsertResult:
         return bulk_upsert(
             conn,
             self.entity,
             [record.to_row() for record in records],
             enqueue_search=self.enqueue_search,
+            previous_columns=previous_columns,
         )

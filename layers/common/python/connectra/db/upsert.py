@@ -1,4 +1,4 @@
-"""Batched upserts: COPY into a staging table, then one INSERT … ON CONFLICT per batch.
+"""Batched upserts: COPY into a staging table, lock the existing rows, insert, update.
 
 Shared by the API's bulk route and the ingest chunk worker. A batch is deduplicated by
 uuid first (last wins): PostgreSQL refuses to update one row twice in one statement.
@@ -23,11 +23,14 @@ class UpsertResult:
     inserted: list[uuid.UUID] = field(default_factory=list)
     updated: list[uuid.UUID] = field(default_factory=list)
     duplicates: int = 0
+    # Updated records' columns as they were before the write (see `bulk_upsert`).
+    previous: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: UpsertResult) -> None:
         self.inserted.extend(other.inserted)
         self.updated.extend(other.updated)
         self.duplicates += other.duplicates
+        self.previous.extend(other.previous)
 
 
 def dedupe_last_wins(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
@@ -100,8 +103,14 @@ def bulk_upsert(
     rows: Sequence[dict[str, Any]],
     *,
     enqueue_search: bool,
+    previous_columns: Sequence[str] = (),
 ) -> UpsertResult:
-    """Upsert `rows` (from `RecordIn.to_row()`) inside the caller's transaction."""
+    """Upsert `rows` (from `RecordIn.to_row()`) inside the caller's transaction.
+
+    `result.previous` holds, for every updated record, its `previous_columns` as they were
+    just before this write. They are read under the row locks the write keeps, so a
+    concurrent writer cannot slip a version in between (filters_data recounts rely on it).
+    """
     if not rows:
         return UpsertResult()
     prepared = [dict(row) for row in rows]
@@ -113,35 +122,83 @@ def bulk_upsert(
 
     columns = ("uuid", *WRITABLE_COLUMNS[entity])
     _ensure_staging(conn, entity)
-    staging = sql.Identifier(_staging_name(entity))
-    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    names = _Names(entity, columns, previous_columns)
     # Rows go in uuid order so concurrent batches lock rows in one order (no deadlocks).
     unique_rows.sort(key=lambda row: row["uuid"].int)  # uuid order, compared as ints (fast)
     with conn.cursor(row_factory=tuple_row) as cursor:
-        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, column_list)) as copy:
+        with cursor.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(names.staging, names.columns)
+        ) as copy:
             for row in unique_rows:
                 copy.write_row([row.get(column) for column in columns])
-        updates = sql.SQL(", ").join(
-            sql.SQL("{col} = excluded.{col}").format(col=sql.Identifier(column))
-            for column in columns
-            if column != "uuid"
-        )
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {table} AS t ({cols}, created_at, updated_at) "
-                "SELECT {cols}, now(), now() FROM {staging} ORDER BY uuid "
-                "ON CONFLICT (uuid) DO UPDATE SET {updates}, updated_at = now(), deleted_at = NULL "
-                "RETURNING t.uuid, (xmax = 0) AS inserted"
-            ).format(
-                table=sql.Identifier(entity.value),
-                cols=column_list,
-                staging=staging,
-                updates=updates,
-            )
-        )
-        result = UpsertResult(duplicates=duplicates)
-        for record_uuid, inserted in cursor.fetchall():
-            (result.inserted if inserted else result.updated).append(record_uuid)
+        previous = _lock_existing(conn, names)
+        inserted = [row[0] for row in cursor.execute(names.insert_new()).fetchall()]
+        if len(inserted) + len(previous) < len(unique_rows):
+            # Another transaction inserted some of these keys after the lock above and
+            # committed (our insert waited for it): lock again to read its versions.
+            previous = _lock_existing(conn, names)
+        cursor.execute(names.update_existing())
+    result = UpsertResult(
+        inserted=inserted,
+        updated=[row["uuid"] for row in previous],
+        duplicates=duplicates,
+        previous=[{key: row[key] for key in previous_columns} for row in previous],
+    )
     if enqueue_search:
         outbox.enqueue(conn, entity.value, [*result.inserted, *result.updated], "upsert")
     return result
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The statements of one staged upsert, composed once per batch."""
+
+    entity: Entity
+    column_names: Sequence[str]
+    previous_columns: Sequence[str]
+
+    @property
+    def table(self) -> sql.Identifier:
+        return sql.Identifier(self.entity.value)
+
+    @property
+    def staging(self) -> sql.Identifier:
+        return sql.Identifier(_staging_name(self.entity))
+
+    @property
+    def columns(self) -> sql.Composed:
+        return sql.SQL(", ").join(map(sql.Identifier, self.column_names))
+
+    def lock_existing(self) -> sql.Composed:
+        wanted = sql.SQL(", ").join(
+            map(sql.Identifier, dict.fromkeys(["uuid", *self.previous_columns]))
+        )
+        return sql.SQL(
+            "SELECT {wanted} FROM {table} WHERE uuid IN (SELECT uuid FROM {staging}) "
+            "ORDER BY uuid FOR UPDATE"
+        ).format(wanted=wanted, table=self.table, staging=self.staging)
+
+    def insert_new(self) -> sql.Composed:
+        """Insert the new records and drop them from staging: what stays there is updated."""
+        return sql.SQL(
+            "WITH inserted AS (INSERT INTO {table} ({cols}, created_at, updated_at) "
+            "SELECT {cols}, now(), now() FROM {staging} ORDER BY uuid "
+            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid) "
+            "DELETE FROM {staging} AS s USING inserted WHERE s.uuid = inserted.uuid "
+            "RETURNING s.uuid"
+        ).format(table=self.table, cols=self.columns, staging=self.staging)
+
+    def update_existing(self) -> sql.Composed:
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{col} = s.{col}").format(col=sql.Identifier(column))
+            for column in self.column_names
+            if column != "uuid"
+        )
+        return sql.SQL(
+            "UPDATE {table} AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
+            "FROM {staging} AS s WHERE t.uuid = s.uuid"
+        ).format(table=self.table, assignments=assignments, staging=self.staging)
+
+
+def _lock_existing(conn: Connection[Any], names: _Names) -> list[dict[str, Any]]:
+    return conn.cursor(row_factory=dict_row).execute(names.lock_existing()).fetchall()

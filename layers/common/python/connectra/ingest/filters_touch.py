@@ -1,11 +1,10 @@
 """Keep `filters_data` exact for the (filter, value) pairs an import chunk touched.
 
 The recount itself is `connectra.db.filters.refresh_filter_values` (shared with the CRUD
-routes). A chunk collects the stored-filter values its rows had before (the records it
-updates, read just before each upsert) and after, and recounts those pairs once, at its
-end, inside its own transaction. A transaction-scoped advisory lock serializes only this
-final recount across parallel chunks, so each recount sees every chunk committed before
-it: exact whatever the order in which chunks finish, while the loading stays parallel.
+routes). A chunk collects the stored-filter values its rows held before (returned by the
+upsert, read under the row locks it writes with) and after, and recounts those pairs once,
+at its end, inside its own transaction: exact whatever the order in which chunks finish,
+while the loading stays parallel (see `refresh_filter_values` for the serialization).
 """
 
 from __future__ import annotations
@@ -14,13 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import Connection, sql
-from psycopg.rows import dict_row
+from psycopg import Connection
 
 from connectra.db.filters import refresh_filter_values, stored_filter_keys
 from connectra.models.fields import FIELDS_BY_ENTITY, Entity
-
-_LOCK_CLASS = 7_400_117  # advisory lock of the filters_data recounts
 
 
 @dataclass
@@ -51,35 +47,10 @@ class FilterTouches:
             seen.discard(None)
             seen.discard("")
 
-    def snapshot(self, conn: Connection[Any], rows: list[dict[str, Any]]) -> None:
-        """Collect the current values of the records `rows` will update (by uuid or key)."""
-        if not self.keys:
-            return
-        ids: Any = [row["uuid"] for row in rows]
-        keys: Any
-        if self.entity is Entity.CONTACTS:
-            # Comma-joined text: cheaper to send than arrays (no comma in a uuid or an email).
-            ids = ",".join(map(str, ids))
-            keys = ",".join([row["email"] for row in rows if row.get("email")])
-            match = sql.SQL(
-                "uuid = ANY(string_to_array(%s, ',')::uuid[]) "
-                "OR lower(email) = ANY(string_to_array(%s, ','))"
-            )
-        else:
-            keys = [row["normalized_domain"] for row in rows if row.get("normalized_domain")]
-            match = sql.SQL("uuid = ANY(%s) OR normalized_domain = ANY(%s)")
-        query = sql.SQL("SELECT {columns} FROM {table} WHERE {match}").format(
-            columns=sql.SQL(", ").join(map(sql.Identifier, self.keys)),
-            table=sql.Identifier(self.entity.value),
-            match=match,
-        )
-        self.add_rows(conn.cursor(row_factory=dict_row).execute(query, (ids, keys)).fetchall())
-
     def refresh(self, conn: Connection[Any]) -> None:
         """Recount every touched pair (call last in the chunk's transaction)."""
         if not any(self.values.values()):
             return
-        conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_CLASS,))
         fields = FIELDS_BY_ENTITY[self.entity]
         rows: list[dict[str, Any]] = []
         for key, values in sorted(self.values.items()):

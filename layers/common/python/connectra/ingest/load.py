@@ -6,8 +6,8 @@ Order of a batch:
    a `company_id` that names no company becomes a row error (never a failed commit);
 3. the job's key ledger (`import_keys`) decides, across parallel chunks, which row of a
    key is the last in the file; a key seen before in this job counts as a duplicate;
-4. `db.upsert.bulk_upsert` (COPY into staging + one INSERT … ON CONFLICT) applies the
-   winners and enqueues their search-index work when asked.
+4. `db.upsert.bulk_upsert` (COPY into staging, lock, insert, update) applies the winners,
+   returns the filter values the updated records held, and enqueues search work when asked.
 
 Steps 3-4 run in a savepoint: if the database still refuses a row (a constraint the
 model cannot see, such as an email owned by a record with another explicit uuid), the
@@ -145,8 +145,14 @@ class BatchLoader:
         if not winners:
             return counts
         new_rows = [parsed.row for parsed in winners]
-        self.touches.snapshot(self.conn, new_rows)
-        result = bulk_upsert(self.conn, self.entity, new_rows, enqueue_search=self.enqueue_search)
+        result = bulk_upsert(
+            self.conn,
+            self.entity,
+            new_rows,
+            enqueue_search=self.enqueue_search,
+            previous_columns=self.touches.keys,
+        )
+        self.touches.add_rows(result.previous)
         self.touches.add_rows(new_rows)
         inserted = set(result.inserted)
         for parsed in winners:

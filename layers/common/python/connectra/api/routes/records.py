@@ -17,7 +17,7 @@ from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, SettingsDep
-from connectra.db.filters import refresh_filter_values
+from connectra.db.filters import refresh_filter_values, stored_filter_keys
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
 from connectra.models.fields import Entity
@@ -161,12 +161,13 @@ def build_router(entity: Entity) -> APIRouter:
     @router.post("/upsert", summary=f"Create or update a {singular} by uuid or natural key")
     def upsert(body: record_model, conn: ConnDep, repository: RepoDep) -> UpsertResponse:  # type: ignore[valid-type]
         _require_companies(conn, body)
-        before = repository.get(conn, body.record_uuid())  # type: ignore[attr-defined]
         with readable_data_errors(), conn.transaction():
-            result = repository.upsert_many(conn, [body])
+            result = repository.upsert_many(
+                conn, [body], previous_columns=stored_filter_keys(conn, entity)
+            )
         record_id = (result.inserted or result.updated)[0]
         row = repository.require(conn, record_id)
-        refresh_filter_values(conn, entity, [row, *([before] if before else [])])
+        refresh_filter_values(conn, entity, [row, *result.previous])
         return UpsertResponse(data=row, status="inserted" if result.inserted else "updated")
 
     @router.post(
@@ -208,10 +209,11 @@ def build_router(entity: Entity) -> APIRouter:
                 valid.remove((index, record))
         records = [record for _, record in valid]
         ids = [record.record_uuid() for record in records]
-        before = [row for record_id in ids if (row := repository.get(conn, record_id))]
         try:
             with readable_data_errors(), conn.transaction():
-                outcome = repository.upsert_many(conn, records)
+                outcome = repository.upsert_many(
+                    conn, records, previous_columns=stored_filter_keys(conn, entity)
+                )
         except errors.UniqueViolation as exc:
             raise Conflict("two records of the batch share an email or domain") from exc
         inserted = set(outcome.inserted)
@@ -222,7 +224,8 @@ def build_router(entity: Entity) -> APIRouter:
             results[index] = BulkItem(
                 index=index, uuid=final, status="inserted" if final in inserted else "updated"
             )
-        refresh_filter_values(conn, entity, [*before, *(record.to_row() for record in records)])
+        written_rows = (record.to_row() for record in records)
+        refresh_filter_values(conn, entity, [*outcome.previous, *written_rows])
         ordered = [results[index] for index in sorted(results)]
         return BulkResponse(
             inserted=sum(item.status == "inserted" for item in ordered),
@@ -251,7 +254,7 @@ def build_router(entity: Entity) -> APIRouter:
                     for key in unknown
                 ]
             )
-        before = repository.require(conn, record_id)
+        before = repository.require(conn, record_id, lock=True)
         try:
             current = {k: v for k, v in before.items() if k not in ("created_at", "updated_at")}
             changed = record_model.model_validate({**current, **body, "uuid": record_id})
@@ -267,7 +270,7 @@ def build_router(entity: Entity) -> APIRouter:
         "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {singular}"
     )
     def delete(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> Response:
-        before = repository.require(conn, record_id)
+        before = repository.require(conn, record_id, lock=True)
         repository.soft_delete(conn, record_id)
         refresh_filter_values(conn, entity, [before])
         return Response(status_code=status.HTTP_204_NO_CONTENT)
