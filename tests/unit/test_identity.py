@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectra.models import identity
 
@@ -58,3 +62,11 @@ def test_records_without_any_key_have_no_id() -> None:
 
 def test_contacts_and_companies_never_share_an_id() -> None:
     assert identity.record_uuid("contacts", "k") != identity.record_uuid("companies", "k")
+
+
+@given(entity=st.sampled_from(["contacts", "companies"]), key=st.text(max_size=300))
+def test_record_uuid_is_the_standard_uuid5_of_the_namespaced_key(entity: str, key: str) -> None:
+    expected = uuid.uuid5(identity.CONNECTRA_NAMESPACE, f"{entity}/{key}")
+    found = identity.record_uuid(entity, key)
+    assert found == expected
+    assert (found.version, found.variant) == (5, uuid.RFC_4122)

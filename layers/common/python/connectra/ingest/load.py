@@ -34,17 +34,22 @@ from connectra.models.fields import Entity
 _ROW_REFUSALS = (errors.IntegrityError, errors.DataError)
 
 # Keys go as comma-joined text: dumping a 5,000-element uuid[] parameter costs ~4x more
-# Python time than joining (uuids and integers hold no comma).
+# Python time than joining (uuids and integers hold no comma). Only the keys seen before
+# in this job come back: a key seen first is its own last occurrence so far (the batch
+# holds one row per key), so the common case sends nothing back.
 _LEDGER = """
-INSERT INTO import_keys (job_id, record_uuid, position)
-SELECT %(job_id)s, key.record_uuid, key.position
-FROM unnest(
-    string_to_array(%(uuids)s, ',')::uuid[], string_to_array(%(positions)s, ',')::bigint[]
-) AS key(record_uuid, position)
-ORDER BY key.record_uuid
-ON CONFLICT (job_id, record_uuid) DO UPDATE
-SET position = greatest(import_keys.position, excluded.position)
-RETURNING record_uuid::text, position, (xmax = 0) AS first_seen
+WITH recorded AS (
+    INSERT INTO import_keys (job_id, record_uuid, position)
+    SELECT %(job_id)s, key.record_uuid, key.position
+    FROM unnest(
+        string_to_array(%(uuids)s, ',')::uuid[], string_to_array(%(positions)s, ',')::bigint[]
+    ) AS key(record_uuid, position)
+    ORDER BY key.record_uuid
+    ON CONFLICT (job_id, record_uuid) DO UPDATE
+    SET position = greatest(import_keys.position, excluded.position)
+    RETURNING record_uuid, position, (xmax = 0) AS first_seen
+)
+SELECT record_uuid::text, position FROM recorded WHERE NOT first_seen
 """
 
 
@@ -131,15 +136,16 @@ class BatchLoader:
             )
             .fetchall()
         )
-        outcome = {record_uuid: (position, seen) for record_uuid, position, seen in ledger}
+        seen_before: dict[str, int] = dict(ledger)  # key → the job's last position of it
         winners: list[ParsedRow] = []
         first_seen: set[uuid.UUID] = set()
         for parsed, key in zip(rows, keys, strict=True):
-            position, first = outcome[key]
-            if first:
+            position = seen_before.get(key)
+            if position is None:
                 first_seen.add(parsed.row["uuid"])
-            else:
-                counts.duplicates += 1
+                winners.append(parsed)
+                continue
+            counts.duplicates += 1
             if position == parsed.offset:
                 winners.append(parsed)
         if not winners:

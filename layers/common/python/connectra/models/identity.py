@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from urllib.parse import urlsplit
@@ -82,8 +83,21 @@ def company_natural_key(
     return f"company:{company_name}|{linkedin}"
 
 
+_NAMESPACE_BYTES = CONNECTRA_NAMESPACE.bytes
+# RFC 4122 version 5: the version nibble and the variant bits over the SHA-1 prefix.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_SET = (5 << 76) | (0x8000 << 48)
+
+
 def record_uuid(entity: str, natural_key: str) -> uuid.UUID:
-    return uuid.uuid5(CONNECTRA_NAMESPACE, f"{entity}/{natural_key}")
+    """`uuid.uuid5(CONNECTRA_NAMESPACE, f"{entity}/{natural_key}")`, a third cheaper.
+
+    It runs for every imported row; `uuid.uuid5` goes through `UUID(bytes=…, version=5)`,
+    whose checks cost more than the hash (tests/unit compare both on many keys).
+    """
+    name = f"{entity}/{natural_key}".encode()
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()
+    return uuid.UUID(int=(int.from_bytes(digest[:16], "big") & _CLEAR) | _SET)
 
 
 def contact_uuid(

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connectra.models.fields import Entity
 from connectra.models.identity import (
+    company_natural_key,
     company_uuid,
+    contact_natural_key,
     contact_uuid,
     normalize_domain,
     normalize_email,
@@ -39,12 +41,17 @@ class RecordIn(BaseModel, ABC):
 
     uuid: UUID | None = None
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_missing(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
+    def _blank_is_missing(cls, data: Any) -> Any:
+        # One pass per record (a field validator on "*" costs a Python call per field).
+        if not isinstance(data, dict):
+            return data
+        blank = [key for key, value in data.items() if isinstance(value, str) and not value.strip()]
+        if not blank:
+            return data
+        fields = cls.model_fields
+        return {key: value for key, value in data.items() if key not in blank or key not in fields}
 
     @abstractmethod
     def natural_uuid(self) -> UUID:
@@ -103,9 +110,11 @@ class ContactIn(RecordIn):
 
     @model_validator(mode="after")
     def _has_natural_key(self) -> Self:
+        # The key only (no hashing): the uuid is derived once, by natural_uuid().
         if (
             self.uuid is None
-            and contact_uuid(self.email, self.first_name, self.last_name, self.linkedin_url) is None
+            and contact_natural_key(self.email, self.first_name, self.last_name, self.linkedin_url)
+            is None
         ):
             raise ValueError("a contact needs an email, or a name or LinkedIn URL, or a uuid")
         return self
@@ -155,7 +164,7 @@ class CompanyIn(RecordIn):
         self.normalized_domain = normalize_domain(self.normalized_domain or self.website)
         if (
             self.uuid is None
-            and company_uuid(self.normalized_domain, self.name, self.linkedin_url) is None
+            and company_natural_key(self.normalized_domain, self.name, self.linkedin_url) is None
         ):
             raise ValueError("a company needs a domain or website, or a name, or a uuid")
         return self
