@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from psycopg import Connection
+from psycopg import Connection, sql
 
 Operation = Literal["upsert", "delete"]
 
 _ENQUEUE = """
 INSERT INTO search_outbox (entity, record_uuid, operation)
-SELECT %(entity)s, id, %(operation)s FROM unnest(%(ids)s::uuid[]) AS id
+SELECT %(entity)s, source.id, %(operation)s FROM {source} ORDER BY source.id
 ON CONFLICT (entity, record_uuid) DO UPDATE
 SET operation = excluded.operation, enqueued_at = clock_timestamp(),
     attempts = 0, next_attempt_at = now(), last_error = NULL
@@ -22,18 +22,37 @@ SET operation = excluded.operation, enqueued_at = clock_timestamp(),
 _ENQUEUE_COMPANY_CONTACTS = """
 INSERT INTO search_outbox (entity, record_uuid, operation)
 SELECT 'contacts', c.uuid, 'upsert' FROM contacts c
-WHERE c.company_id = ANY(%(ids)s::uuid[]) AND c.deleted_at IS NULL
+WHERE c.company_id IN (SELECT source.id FROM {source}) AND c.deleted_at IS NULL
+ORDER BY c.uuid
 ON CONFLICT (entity, record_uuid) DO UPDATE
 SET operation = 'upsert', enqueued_at = clock_timestamp(),
     attempts = 0, next_attempt_at = now(), last_error = NULL
 """
 
+_GIVEN_IDS = sql.SQL("unnest(%(ids)s::uuid[]) AS source(id)")
+
+
+def _enqueue_from(
+    conn: Connection[Any],
+    entity: str,
+    source: sql.Composable,
+    operation: Operation,
+    params: dict[str, Any],
+) -> None:
+    values = {"entity": entity, "operation": operation, **params}
+    conn.execute(sql.SQL(_ENQUEUE).format(source=source), values)
+    if entity == "companies":
+        conn.execute(sql.SQL(_ENQUEUE_COMPANY_CONTACTS).format(source=source), params)
+
 
 def enqueue(
     conn: Connection[Any], entity: str, ids: Sequence[uuid.UUID], operation: Operation
 ) -> None:
-    if not ids:
-        return
-    conn.execute(_ENQUEUE, {"entity": entity, "ids": list(ids), "operation": operation})
-    if entity == "companies":
-        conn.execute(_ENQUEUE_COMPANY_CONTACTS, {"ids": list(ids)})
+    if ids:
+        _enqueue_from(conn, entity, _GIVEN_IDS, operation, {"ids": list(ids)})
+
+
+def enqueue_staged(conn: Connection[Any], entity: str, staging: sql.Identifier) -> None:
+    """Enqueue an upsert of every record in a staging table: the ids stay in the server."""
+    source = sql.SQL("(SELECT uuid FROM {}) AS source(id)").format(staging)
+    _enqueue_from(conn, entity, source, "upsert", {})

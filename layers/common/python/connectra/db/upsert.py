@@ -131,22 +131,22 @@ def bulk_upsert(
         ) as copy:
             for row in unique_rows:
                 copy.write_row([row.get(column) for column in columns])
+        if enqueue_search:
+            outbox.enqueue_staged(conn, entity.value, names.staging)
         previous = _lock_existing(conn, names)
-        inserted = [row[0] for row in cursor.execute(names.insert_new()).fetchall()]
-        if len(inserted) + len(previous) < len(unique_rows):
+        inserted = cursor.execute(names.insert_new()).rowcount
+        if inserted + len(previous) < len(unique_rows):
             # Another transaction inserted some of these keys after the lock above and
             # committed (our insert waited for it): lock again to read its versions.
             previous = _lock_existing(conn, names)
         cursor.execute(names.update_existing())
-    result = UpsertResult(
-        inserted=inserted,
+    updated = {row["uuid"] for row in previous}
+    return UpsertResult(
+        inserted=[row["uuid"] for row in unique_rows if row["uuid"] not in updated],
         updated=[row["uuid"] for row in previous],
         duplicates=duplicates,
         previous=[{key: row[key] for key in previous_columns} for row in previous],
     )
-    if enqueue_search:
-        outbox.enqueue(conn, entity.value, [*result.inserted, *result.updated], "upsert")
-    return result
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,7 @@ class _Names:
             "WITH inserted AS (INSERT INTO {table} ({cols}, created_at, updated_at) "
             "SELECT {cols}, now(), now() FROM {staging} ORDER BY uuid "
             "ON CONFLICT (uuid) DO NOTHING RETURNING uuid) "
-            "DELETE FROM {staging} AS s USING inserted WHERE s.uuid = inserted.uuid "
-            "RETURNING s.uuid"
+            "DELETE FROM {staging} AS s USING inserted WHERE s.uuid = inserted.uuid"
         ).format(table=self.table, cols=self.columns, staging=self.staging)
 
     def update_existing(self) -> sql.Composed:

@@ -225,19 +225,23 @@ class BatchLoader:
         wanted = {p.row["company_id"] for p in rows if p.row.get("company_id")}
         if not wanted:
             return rows
-        found = {
+        # Only the missing ids come back (usually none).
+        missing = {
             record[0]
             for record in self.conn.cursor(row_factory=tuple_row)
             .execute(
-                "SELECT uuid FROM companies WHERE uuid = ANY(string_to_array(%s, ',')::uuid[])",
+                "SELECT wanted.id FROM unnest(string_to_array(%s, ',')::uuid[]) AS wanted(id) "
+                "WHERE NOT EXISTS (SELECT 1 FROM companies c WHERE c.uuid = wanted.id)",
                 (",".join(map(str, wanted)),),
             )
             .fetchall()
         }
+        if not missing:
+            return rows
         kept: list[ParsedRow] = []
         for parsed in rows:
             company_id = parsed.row.get("company_id")
-            if company_id and company_id not in found:
+            if company_id and company_id in missing:
                 counts.errors.append(
                     RowError(parsed.line, "company_id", f"no company has the id {company_id}")
                 )
