@@ -2,13 +2,15 @@
 
 `filters_data` holds, for each stored filter (direct_derived = false), every distinct value
 of the field among live records: `value` lower-cased (the key), `display_value` one
-original spelling, and `count` the live records holding it. Direct-derived filters are read
-from the record tables instead. A contact's `company_*` filter shows its companies' values.
+original spelling, and `count` the live records holding it. Writers keep it current with
+deltas (db/filter_counts.py); `rebuild_filter_values` recounts from scratch. Direct-derived
+filters are read from the record tables instead. A contact's `company_*` filter shows its
+companies' values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,11 +105,16 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def display_column(entity: Entity, key: str) -> str:
+    """The column a filter's values are shown by (usually the filter's own)."""
+    return _DISPLAY_COLUMN.get((entity, key), key)
+
+
 def _grouped_values(entity: Entity, key: str, only: sql.Composable | None = None) -> sql.Composed:
     """SELECT value, display_value, count over live rows (of the values in `only`, if given)."""
     table = sql.Identifier(entity.value)
     column = sql.Identifier(key)
-    display = sql.Identifier(_DISPLAY_COLUMN.get((entity, key), key))
+    display = sql.Identifier(display_column(entity, key))
     field = FIELDS[entity][key]
     if field.is_array:
         restrict = sql.SQL("AND lower(item) = ANY({})").format(only) if only else sql.SQL("")
@@ -131,9 +138,6 @@ def _grouped_values(entity: Entity, key: str, only: sql.Composable | None = None
     ).format(text=text, display=display, table=table, column=column, restrict=restrict)
 
 
-_RECOUNT_LOCK = 7_400_117  # advisory lock class of the filters_data recounts
-
-
 def stored_filter_keys(conn: Connection[Any], entity: Entity) -> list[str]:
     """The entity's own columns whose values `filters_data` stores."""
     rows = conn.execute(
@@ -144,59 +148,14 @@ def stored_filter_keys(conn: Connection[Any], entity: Entity) -> list[str]:
     return [key for key in keys if key in TABLE_COLUMNS[entity]]
 
 
-def _touched_values(rows: Iterable[Mapping[str, Any]], key: str, is_array: bool) -> list[str]:
-    values: set[str] = set()
-    for row in rows:
-        value = row.get(key)
-        items = (value or []) if is_array else [value]
-        values.update(str(item).lower() for item in items if item not in (None, ""))
-    return sorted(values)
-
-
-def refresh_filter_values(
-    conn: Connection[Any], entity: Entity, rows: Iterable[Mapping[str, Any]]
-) -> None:
-    """Recount in `filters_data` exactly the (filter, value) pairs that `rows` hold.
-
-    Call it last in the writing transaction, after the write, with the rows written — for
-    updates and deletes also the rows as they were before, read under the row lock of the
-    write (`FOR UPDATE`, or `UpsertResult.previous`), so values they no longer hold are
-    recounted too (pairs whose count drops to 0 are removed). `rows` are dicts of table
-    columns (e.g. `RecordIn.to_row()` or rows read back). Counts are recounts from the
-    table, so replays and retries are harmless; the cost grows with the number of live
-    rows holding the touched values, so call it once per batch, not per row.
-    """
-    materialized = list(rows)
-    if not materialized:
-        return
-    # Recounts run one at a time, last in their transactions: each one's snapshot (taken
-    # after the lock) holds every write committed before, so the last recount of a pair
-    # counts all the writes that touched it, in whatever order the writers finish.
-    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_RECOUNT_LOCK,))
-    for key in stored_filter_keys(conn, entity):
-        field = FIELDS[entity][key]
-        values = _touched_values(materialized, key, field.is_array)
-        if not values:
-            continue
-        only = sql.Placeholder("values")
-        conn.execute(
-            sql.SQL(
-                "WITH counted AS ({counted}), "
-                "removed AS (DELETE FROM filters_data AS f WHERE f.service = %(service)s "
-                "AND f.filter_key = %(key)s AND f.value = ANY(%(values)s::text[]) "
-                "AND NOT EXISTS (SELECT 1 FROM counted WHERE counted.value = f.value)) "
-                "INSERT INTO filters_data (service, filter_key, value, display_value, count) "
-                "SELECT %(service)s, %(key)s, value, display_value, count FROM counted "
-                "ON CONFLICT (service, filter_key, value) DO UPDATE SET "
-                "display_value = excluded.display_value, count = excluded.count, "
-                "updated_at = now()"
-            ).format(counted=_grouped_values(entity, key, only)),
-            {"service": entity.value, "key": key, "values": values},
-        )
-
-
 def rebuild_filter_values(conn: Connection[Any], entity: Entity) -> None:
-    """Recount every stored filter of the entity from scratch (repair, or after a bulk load)."""
+    """Recount every stored filter of the entity from scratch (repair, or after a bulk load).
+
+    The lock makes concurrent writers wait to apply their count changes until this recount
+    commits: its snapshot, taken after the lock, holds none of their uncommitted writes,
+    so their deltas then land on top of it (db/filter_counts.py).
+    """
+    conn.execute("LOCK TABLE filters_data IN SHARE ROW EXCLUSIVE MODE")
     for key in stored_filter_keys(conn, entity):
         conn.execute(
             "DELETE FROM filters_data WHERE service = %s AND filter_key = %s", (entity.value, key)

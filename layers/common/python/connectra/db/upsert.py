@@ -15,7 +15,7 @@ from psycopg import Connection, sql
 from psycopg.rows import dict_row, tuple_row
 
 from connectra.db import outbox
-from connectra.models.fields import WRITABLE_COLUMNS, Entity
+from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
 
 
 @dataclass
@@ -25,12 +25,15 @@ class UpsertResult:
     duplicates: int = 0
     # Updated records' columns as they were before the write (see `bulk_upsert`).
     previous: list[dict[str, Any]] = field(default_factory=list)
+    # The rows written, one per record (duplicates resolved, uuids of existing owners).
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: UpsertResult) -> None:
         self.inserted.extend(other.inserted)
         self.updated.extend(other.updated)
         self.duplicates += other.duplicates
         self.previous.extend(other.previous)
+        self.rows.extend(other.rows)
 
 
 def dedupe_last_wins(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
@@ -39,6 +42,19 @@ def dedupe_last_wins(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any
     for row in rows:
         latest[row["uuid"]] = row
     return list(latest.values()), len(rows) - len(latest)
+
+
+def array_literal(items: Sequence[str] | None) -> str | None:
+    """A text[] input literal (`{"a","b \\"c\\""}`) for COPY.
+
+    psycopg dumps a list through its Python array dumper, the costliest part of a row;
+    the column's own input function parses this text instead. Every element is quoted,
+    so commas, braces, blanks and the word NULL stay plain text.
+    """
+    if items is None:
+        return None
+    quoted = [item.replace("\\", "\\\\").replace('"', '\\"') for item in items]
+    return "{" + ",".join(['"' + item + '"' for item in quoted]) + "}"
 
 
 def _staging_name(entity: Entity) -> str:
@@ -126,11 +142,19 @@ def bulk_upsert(
     # Rows go in uuid order so concurrent batches lock rows in one order (no deadlocks).
     unique_rows.sort(key=lambda row: row["uuid"].int)  # uuid order, compared as ints (fast)
     with conn.cursor(row_factory=tuple_row) as cursor:
+        arrays = {
+            index
+            for index, column in enumerate(columns)
+            if FIELDS_BY_ENTITY[entity][column].is_array
+        }
         with cursor.copy(
             sql.SQL("COPY {} ({}) FROM STDIN").format(names.staging, names.columns)
         ) as copy:
             for row in unique_rows:
-                copy.write_row([row.get(column) for column in columns])
+                values = [row.get(column) for column in columns]
+                for index in arrays:
+                    values[index] = array_literal(values[index])
+                copy.write_row(values)
         if enqueue_search:
             outbox.enqueue_staged(conn, entity.value, names.staging)
         previous = _lock_existing(conn, names)
@@ -146,6 +170,7 @@ def bulk_upsert(
         updated=[row["uuid"] for row in previous],
         duplicates=duplicates,
         previous=[{key: row[key] for key in previous_columns} for row in previous],
+        rows=unique_rows,
     )
 
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from psycopg import Connection
 
+from connectra.db.filter_counts import FilterChanges
 from connectra.db.pool import connection
 from connectra.errors import NotFound
 from connectra.ingest.columns import ColumnMap
 from connectra.ingest.events import ChunkItem, ChunkSummary
-from connectra.ingest.filters_touch import FilterTouches
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import read_start, split_range
@@ -152,17 +152,17 @@ def _load_range(
     entity = Entity(job["entity"])
     parser = _parser(job, item)
     header_offset = job["data"].get("header_offset")
-    touches = FilterTouches.for_entity(conn, entity)
-    company_touches = (
-        FilterTouches.for_entity(conn, Entity.COMPANIES) if entity is Entity.CONTACTS else None
+    filter_changes = FilterChanges.for_entity(conn, entity)
+    company_filter_changes = (
+        FilterChanges.for_entity(conn, Entity.COMPANIES) if entity is Entity.CONTACTS else None
     )
     loader = BatchLoader(
         conn,
         item.job_id,
         entity,
         enqueue_search=get_settings().search_backend == "opensearch",
-        touches=touches,
-        company_touches=company_touches,
+        filter_changes=filter_changes,
+        company_filter_changes=company_filter_changes,
     )
     heartbeat = _Heartbeat(item.job_id)
     totals = BatchCounts()
@@ -215,9 +215,9 @@ def _load_range(
         item.chunk_index,
         {key: "unknown field, ignored" for key in parser.unknown_columns},
     )
-    touches.refresh(conn)
-    if company_touches is not None:
-        company_touches.refresh(conn)
+    filter_changes.apply(conn)
+    if company_filter_changes is not None:
+        company_filter_changes.apply(conn)
     summary = ChunkSummary(
         chunk_index=item.chunk_index,
         rows=rows,

@@ -25,8 +25,8 @@ from psycopg import Connection, errors
 from psycopg.rows import dict_row, tuple_row
 
 from connectra.db import outbox
+from connectra.db.filter_counts import FilterChanges
 from connectra.db.upsert import bulk_upsert
-from connectra.ingest.filters_touch import FilterTouches
 from connectra.ingest.parse import ParsedRow, RowError
 from connectra.models.fields import Entity
 
@@ -88,15 +88,15 @@ class BatchLoader:
         entity: Entity,
         *,
         enqueue_search: bool,
-        touches: FilterTouches,
-        company_touches: FilterTouches | None = None,
+        filter_changes: FilterChanges,
+        company_filter_changes: FilterChanges | None = None,
     ) -> None:
         self.conn = conn
         self.job_id = job_id
         self.entity = entity
         self.enqueue_search = enqueue_search
-        self.touches = touches
-        self.company_touches = company_touches
+        self.filter_changes = filter_changes
+        self.company_filter_changes = company_filter_changes
 
     def load(self, rows: Sequence[ParsedRow]) -> BatchCounts:
         counts = BatchCounts()
@@ -156,10 +156,10 @@ class BatchLoader:
             self.entity,
             new_rows,
             enqueue_search=self.enqueue_search,
-            previous_columns=self.touches.keys,
+            previous_columns=self.filter_changes.columns,
         )
-        self.touches.add_rows(result.previous)
-        self.touches.add_rows(new_rows)
+        self.filter_changes.remove(result.previous)
+        self.filter_changes.add(result.rows)
         inserted = set(result.inserted)
         for parsed in winners:
             if parsed.row["uuid"] in first_seen:
@@ -217,8 +217,13 @@ class BatchLoader:
                     break
         if self.enqueue_search:
             outbox.enqueue(self.conn, Entity.COMPANIES.value, created, "upsert")
-        if self.company_touches is not None:
-            self.company_touches.add_rows([{"uuid": company_id} for company_id in created])
+        if self.company_filter_changes is not None:
+            self.company_filter_changes.add(
+                [
+                    {column: companies[company_id][column] for column in columns}
+                    for company_id in created
+                ]
+            )
         return len(created)
 
     def _check_company_ids(self, rows: list[ParsedRow], counts: BatchCounts) -> list[ParsedRow]:

@@ -17,7 +17,7 @@ from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, SettingsDep
-from connectra.db.filters import refresh_filter_values, stored_filter_keys
+from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
 from connectra.models.fields import Entity
@@ -155,19 +155,20 @@ def build_router(entity: Entity) -> APIRouter:
         _require_companies(conn, body)
         with readable_data_errors():
             row = repository.create(conn, body)
-        refresh_filter_values(conn, entity, [row])
+        apply_filter_changes(conn, entity, added=[row])
         return RecordEnvelope(data=row)
 
     @router.post("/upsert", summary=f"Create or update a {singular} by uuid or natural key")
     def upsert(body: record_model, conn: ConnDep, repository: RepoDep) -> UpsertResponse:  # type: ignore[valid-type]
         _require_companies(conn, body)
+        changes = FilterChanges.for_entity(conn, entity)
         with readable_data_errors(), conn.transaction():
-            result = repository.upsert_many(
-                conn, [body], previous_columns=stored_filter_keys(conn, entity)
-            )
+            result = repository.upsert_many(conn, [body], previous_columns=changes.columns)
         record_id = (result.inserted or result.updated)[0]
         row = repository.require(conn, record_id)
-        refresh_filter_values(conn, entity, [row, *result.previous])
+        changes.remove(result.previous)
+        changes.add([row])
+        changes.apply(conn)
         return UpsertResponse(data=row, status="inserted" if result.inserted else "updated")
 
     @router.post(
@@ -209,11 +210,10 @@ def build_router(entity: Entity) -> APIRouter:
                 valid.remove((index, record))
         records = [record for _, record in valid]
         ids = [record.record_uuid() for record in records]
+        changes = FilterChanges.for_entity(conn, entity)
         try:
             with readable_data_errors(), conn.transaction():
-                outcome = repository.upsert_many(
-                    conn, records, previous_columns=stored_filter_keys(conn, entity)
-                )
+                outcome = repository.upsert_many(conn, records, previous_columns=changes.columns)
         except errors.UniqueViolation as exc:
             raise Conflict("two records of the batch share an email or domain") from exc
         inserted = set(outcome.inserted)
@@ -224,8 +224,9 @@ def build_router(entity: Entity) -> APIRouter:
             results[index] = BulkItem(
                 index=index, uuid=final, status="inserted" if final in inserted else "updated"
             )
-        written_rows = (record.to_row() for record in records)
-        refresh_filter_values(conn, entity, [*outcome.previous, *written_rows])
+        changes.remove(outcome.previous)
+        changes.add(outcome.rows)
+        changes.apply(conn)
         ordered = [results[index] for index in sorted(results)]
         return BulkResponse(
             inserted=sum(item.status == "inserted" for item in ordered),
@@ -263,7 +264,7 @@ def build_router(entity: Entity) -> APIRouter:
         _require_companies(conn, changed)
         with readable_data_errors():
             row = repository.update(conn, record_id, body)
-        refresh_filter_values(conn, entity, [before, row])
+        apply_filter_changes(conn, entity, removed=[before], added=[row])
         return RecordEnvelope(data=row)
 
     @router.delete(
@@ -272,7 +273,7 @@ def build_router(entity: Entity) -> APIRouter:
     def delete(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> Response:
         before = repository.require(conn, record_id, lock=True)
         repository.soft_delete(conn, record_id)
-        refresh_filter_values(conn, entity, [before])
+        apply_filter_changes(conn, entity, removed=[before])
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
