@@ -125,7 +125,7 @@ def bulk_upsert(
 
     `result.previous` holds, for every updated record, its `previous_columns` as they were
     just before this write. They are read under the row locks the write keeps, so a
-    concurrent writer cannot slip a version in between (filters_data recounts rely on it).
+    concurrent writer cannot slip a version in between (filter count deltas rely on it).
     """
     if not rows:
         return UpsertResult()
@@ -138,7 +138,7 @@ def bulk_upsert(
 
     columns = ("uuid", *WRITABLE_COLUMNS[entity])
     _ensure_staging(conn, entity)
-    names = _Names(entity, columns, previous_columns)
+    statements = _StagedUpsert(entity, columns, previous_columns)
     # Rows go in uuid order so concurrent batches lock rows in one order (no deadlocks).
     unique_rows.sort(key=lambda row: row["uuid"].int)  # uuid order, compared as ints (fast)
     with conn.cursor(row_factory=tuple_row) as cursor:
@@ -148,7 +148,7 @@ def bulk_upsert(
             if FIELDS_BY_ENTITY[entity][column].is_array
         }
         with cursor.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN").format(names.staging, names.columns)
+            sql.SQL("COPY {} ({}) FROM STDIN").format(statements.staging, statements.columns)
         ) as copy:
             for row in unique_rows:
                 values = [row.get(column) for column in columns]
@@ -156,14 +156,14 @@ def bulk_upsert(
                     values[index] = array_literal(values[index])
                 copy.write_row(values)
         if enqueue_search:
-            outbox.enqueue_staged(conn, entity.value, names.staging)
-        previous = _lock_existing(conn, names)
-        inserted = cursor.execute(names.insert_new()).rowcount
+            outbox.enqueue_staged(conn, entity.value, statements.staging)
+        previous = _lock_existing(conn, statements)
+        inserted = cursor.execute(statements.insert_new()).rowcount
         if inserted + len(previous) < len(unique_rows):
             # Another transaction inserted some of these keys after the lock above and
             # committed (our insert waited for it): lock again to read its versions.
-            previous = _lock_existing(conn, names)
-        cursor.execute(names.update_existing())
+            previous = _lock_existing(conn, statements)
+        cursor.execute(statements.update_existing())
     updated = {row["uuid"] for row in previous}
     return UpsertResult(
         inserted=[row["uuid"] for row in unique_rows if row["uuid"] not in updated],
@@ -175,8 +175,8 @@ def bulk_upsert(
 
 
 @dataclass(frozen=True)
-class _Names:
-    """The statements of one staged upsert, composed once per batch."""
+class _StagedUpsert:
+    """The statements of one staged upsert (staging table → entity table)."""
 
     entity: Entity
     column_names: Sequence[str]
@@ -218,11 +218,23 @@ class _Names:
             for column in self.column_names
             if column != "uuid"
         )
+        written = [column for column in self.column_names if column != "uuid"]
+        mine = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in written)
+        theirs = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in written)
+        # A live record already equal to its row is left alone: re-importing a file does
+        # not rewrite (nor re-index, nor bloat) the records it did not change.
         return sql.SQL(
             "UPDATE {table} AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
-            "FROM {staging} AS s WHERE t.uuid = s.uuid"
-        ).format(table=self.table, assignments=assignments, staging=self.staging)
+            "FROM {staging} AS s WHERE t.uuid = s.uuid "
+            "AND (({mine}) IS DISTINCT FROM ({theirs}) OR t.deleted_at IS NOT NULL)"
+        ).format(
+            table=self.table,
+            assignments=assignments,
+            staging=self.staging,
+            mine=mine,
+            theirs=theirs,
+        )
 
 
-def _lock_existing(conn: Connection[Any], names: _Names) -> list[dict[str, Any]]:
-    return conn.cursor(row_factory=dict_row).execute(names.lock_existing()).fetchall()
+def _lock_existing(conn: Connection[Any], statements: _StagedUpsert) -> list[dict[str, Any]]:
+    return conn.cursor(row_factory=dict_row).execute(statements.lock_existing()).fetchall()
