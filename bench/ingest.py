@@ -274,6 +274,34 @@ def _quoted(field: str) -> str:
     return field
 
 
+def measure_insert_floor(database_url: str, rows: int) -> dict[str, Any]:
+    """The database's own cost of adding typed rows: one INSERT … SELECT, then commit.
+
+    `rows` copies of loaded contacts, under new keys, go into the loaded table (same
+    indexes, generated columns and deferred foreign key): no parsing, no staging, no
+    ledger, no outbox. No import of these rows can cost the database less than this.
+    """
+    from connectra.models.fields import WRITABLE_COLUMNS, Entity
+
+    columns = ", ".join(("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS]))
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            f"CREATE TEMP TABLE floor_rows AS SELECT {columns} FROM contacts LIMIT %s", (rows,)
+        )
+        conn.execute("UPDATE floor_rows SET uuid = gen_random_uuid(), email = 'floor.' || email")
+        conn.commit()
+        started = time.perf_counter()
+        conn.execute(
+            f"INSERT INTO contacts ({columns}, created_at, updated_at) "
+            f"SELECT {columns}, now(), now() FROM floor_rows"
+        )
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute("DELETE FROM contacts WHERE uuid IN (SELECT uuid FROM floor_rows)")
+        conn.commit()
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+
+
 def measure_raw_copy(database_url: str, path: Path, rows: int) -> dict[str, Any]:
     from connectra.local.sample import CONTACT_COLUMNS
 
@@ -369,11 +397,14 @@ def measure_configuration(
     indexes = _index_counts(database_url)
     companies = run_import(_new_job(companies_csv, "companies", chunk_size), 2)
     ours = measure_pipeline(contacts_csv, contacts, chunk_size, workers=2)
+    insert_floor = measure_insert_floor(database_url, reference_rows)
     _truncate(database_url, "contacts", "filters_data", "search_outbox")
     reference = measure_reference(database_url, contacts_csv, reference_rows)
     parse_only = measure_parse_only(contacts_csv, reference_rows)
     raw = measure_raw_copy(database_url, contacts_csv, contacts)
     _truncate(database_url, "contacts")
+    cores = os.cpu_count() or 1
+    bound = cores / (1 / parse_only["rows_per_s"] + 1 / insert_floor["rows_per_s"])
     rss = [measure_worker_rss(contacts_csv, mib) for mib in RSS_CHUNK_MIB] if with_rss else []
     _truncate(database_url, "contacts")
     return {
@@ -386,11 +417,13 @@ def measure_configuration(
         "reference": reference,
         "parse_only": parse_only,
         "raw_copy": raw,
-        # Both methods parse and validate each row with the same code, so even a free
-        # database write caps ours at (processes × reference time) / parse time.
-        "ratio_bound": round(
-            ours["workers"] * parse_only["rows_per_s"] / reference["rows_per_s"], 2
-        ),
+        "insert_floor": insert_floor,
+        # Parsing and validating a row, and the database inserting it, are both unavoidable
+        # and share the machine's cores: no import here can beat all cores spending
+        # (parse + insert floor) per row.
+        "bound_rows_per_s": round(bound),
+        "ratio_bound": round(bound / reference["rows_per_s"], 2),
+        "raw_copy_fraction_bound": round(bound / raw["rows_per_s"], 3),
         "ratio_vs_reference": round(ours["rows_per_s"] / reference["rows_per_s"], 2),
         "fraction_of_raw_copy": round(ours["rows_per_s"] / raw["rows_per_s"], 3),
         "worker_rss": rss,
@@ -490,6 +523,10 @@ def markdown(result: dict[str, Any]) -> str:
             f"{config['parse_only']['rows']:,} | {config['parse_only']['seconds']} | "
             f"{config['parse_only']['rows_per_s']:,} | "
             f"{config['parse_only']['rows_per_s'] / ours['rows_per_s']:.2f} |",
+            f"| database floor: INSERT … SELECT of typed rows into this table, 1 process | "
+            f"{config['insert_floor']['rows']:,} | {config['insert_floor']['seconds']} | "
+            f"{config['insert_floor']['rows_per_s']:,} | "
+            f"{config['insert_floor']['rows_per_s'] / ours['rows_per_s']:.2f} |",
             f"| ceiling: raw COPY into an unindexed table | {raw['rows']:,} | "
             f"{raw['seconds']} | {raw['rows_per_s']:,} | "
             f"{raw['rows_per_s'] / ours['rows_per_s']:.2f} |",
@@ -497,10 +534,15 @@ def markdown(result: dict[str, Any]) -> str:
             f"Ours is **{config['ratio_vs_reference']}×** the reference method (target ≥ 10×) "
             f"and **{config['fraction_of_raw_copy'] * 100:.0f}%** of raw COPY (target ≥ 30%).",
             "",
-            f"Bound: the reference parses and validates each row with our code, which alone "
-            f"runs at {config['parse_only']['rows_per_s']:,} rows/s per process; with "
-            f"{ours['workers']} processes and a free database write, ours could reach at "
-            f"most **{config['ratio_bound']}×** the reference on this machine.",
+            f"Bound: parsing and validating a row (our code, the reference's too) runs at "
+            f"{config['parse_only']['rows_per_s']:,} rows/s per process, and the database "
+            f"alone inserts typed rows into this table (one INSERT … SELECT of "
+            f"{config['insert_floor']['rows']:,} rows, then commit) at "
+            f"{config['insert_floor']['rows_per_s']:,} rows/s per process. Both are "
+            f"unavoidable and share the {result['machine']['cpus']} cores, so no import on this "
+            f"machine can pass {config['bound_rows_per_s']:,} rows/s: "
+            f"**{config['ratio_bound']}×** the reference, "
+            f"**{config['raw_copy_fraction_bound'] * 100:.0f}%** of raw COPY.",
         ]
     lines += [
         "",
