@@ -1,4 +1,4 @@
-"""Batched upserts: COPY into a staging table, lock the existing rows, insert, update.
+"""Batched upserts: lock the existing records, COPY the new ones, stage and update the rest.
 
 Shared by the API's bulk route and the ingest chunk worker. A batch is deduplicated by
 uuid first (last wins): PostgreSQL refuses to update one row twice in one statement.
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection, errors, sql
 from psycopg.rows import dict_row, tuple_row
 
 from connectra.db import outbox
@@ -59,16 +59,6 @@ def array_literal(items: Sequence[str] | None) -> str | None:
 
 def _staging_name(entity: Entity) -> str:
     return f"staging_{entity.value}"
-
-
-def _ensure_staging(conn: Connection[Any], entity: Entity) -> None:
-    conn.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE IF NOT EXISTS {staging} "
-            "(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        ).format(staging=sql.Identifier(_staging_name(entity)), table=sql.Identifier(entity.value))
-    )
-    conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(_staging_name(entity))))
 
 
 def _resolve_existing_emails(conn: Connection[Any], rows: list[dict[str, Any]]) -> None:
@@ -126,6 +116,12 @@ def bulk_upsert(
     `result.previous` holds, for every updated record, its `previous_columns` as they were
     just before this write. They are read under the row locks the write keeps, so a
     concurrent writer cannot slip a version in between (filter count deltas rely on it).
+
+    The existing records of the batch are locked first. The new ones are copied straight
+    into the table (the cheapest write PostgreSQL has); the existing ones go through a
+    staging table and one UPDATE. If another transaction committed one of the new keys
+    since the lock, the direct copy fails and the batch is written the staged way, which
+    inserts with ON CONFLICT and locks again.
     """
     if not rows:
         return UpsertResult()
@@ -135,35 +131,20 @@ def bulk_upsert(
     else:
         _resolve_existing_domains(conn, prepared)
     unique_rows, duplicates = dedupe_last_wins(prepared)
-
-    columns = ("uuid", *WRITABLE_COLUMNS[entity])
-    _ensure_staging(conn, entity)
-    statements = _StagedUpsert(entity, columns, previous_columns)
     # Rows go in uuid order so concurrent batches lock rows in one order (no deadlocks).
     unique_rows.sort(key=lambda row: row["uuid"].int)  # uuid order, compared as ints (fast)
-    with conn.cursor(row_factory=tuple_row) as cursor:
-        arrays = {
-            index
-            for index, column in enumerate(columns)
-            if FIELDS_BY_ENTITY[entity][column].is_array
-        }
-        with cursor.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN").format(statements.staging, statements.columns)
-        ) as copy:
-            for row in unique_rows:
-                values = [row.get(column) for column in columns]
-                for index in arrays:
-                    values[index] = array_literal(values[index])
-                copy.write_row(values)
-        if enqueue_search:
-            outbox.enqueue_staged(conn, entity.value, statements.staging)
-        previous = _lock_existing(conn, statements)
-        inserted = cursor.execute(statements.insert_new()).rowcount
-        if inserted + len(previous) < len(unique_rows):
-            # Another transaction inserted some of these keys after the lock above and
-            # committed (our insert waited for it): lock again to read its versions.
-            previous = _lock_existing(conn, statements)
-        cursor.execute(statements.update_existing())
+    ids = ",".join([str(row["uuid"]) for row in unique_rows])  # text: cheaper than uuid[]
+
+    writer = _BatchWriter(conn, entity, previous_columns)
+    if enqueue_search:
+        outbox.enqueue_joined(conn, entity.value, ids)
+    previous = writer.lock(ids)
+    existing = {row["uuid"] for row in previous}
+    fresh = [row for row in unique_rows if row["uuid"] not in existing]
+    if fresh and not writer.copy_new(fresh):
+        previous = writer.upsert_staged(unique_rows, ids)
+    elif previous:
+        writer.update_staged([row for row in unique_rows if row["uuid"] in existing])
     updated = {row["uuid"] for row in previous}
     return UpsertResult(
         inserted=[row["uuid"] for row in unique_rows if row["uuid"] not in updated],
@@ -174,36 +155,78 @@ def bulk_upsert(
     )
 
 
-@dataclass(frozen=True)
-class _StagedUpsert:
-    """The statements of one staged upsert (staging table → entity table)."""
+class _BatchWriter:
+    """The statements of one batch: lock, copy new rows, or stage and update/insert."""
 
-    entity: Entity
-    column_names: Sequence[str]
-    previous_columns: Sequence[str]
+    def __init__(
+        self, conn: Connection[Any], entity: Entity, previous_columns: Sequence[str]
+    ) -> None:
+        self.conn = conn
+        self.entity = entity
+        self.column_names = ("uuid", *WRITABLE_COLUMNS[entity])
+        self.previous_columns = previous_columns
+        self.table = sql.Identifier(entity.value)
+        self.staging = sql.Identifier(_staging_name(entity))
+        self.columns = sql.SQL(", ").join(map(sql.Identifier, self.column_names))
+        self._arrays = [
+            index
+            for index, column in enumerate(self.column_names)
+            if FIELDS_BY_ENTITY[entity][column].is_array
+        ]
 
-    @property
-    def table(self) -> sql.Identifier:
-        return sql.Identifier(self.entity.value)
-
-    @property
-    def staging(self) -> sql.Identifier:
-        return sql.Identifier(_staging_name(self.entity))
-
-    @property
-    def columns(self) -> sql.Composed:
-        return sql.SQL(", ").join(map(sql.Identifier, self.column_names))
-
-    def lock_existing(self) -> sql.Composed:
+    def lock(self, ids: str) -> list[dict[str, Any]]:
+        """Lock the batch's existing records (uuid order); their previous columns."""
         wanted = sql.SQL(", ").join(
             map(sql.Identifier, dict.fromkeys(["uuid", *self.previous_columns]))
         )
-        return sql.SQL(
-            "SELECT {wanted} FROM {table} WHERE uuid IN (SELECT uuid FROM {staging}) "
-            "ORDER BY uuid FOR UPDATE"
-        ).format(wanted=wanted, table=self.table, staging=self.staging)
+        statement = sql.SQL(
+            "SELECT {wanted} FROM {table} "
+            "WHERE uuid = ANY(string_to_array(%s, ',')::uuid[]) ORDER BY uuid FOR UPDATE"
+        ).format(wanted=wanted, table=self.table)
+        return self.conn.cursor(row_factory=dict_row).execute(statement, (ids,)).fetchall()
 
-    def insert_new(self) -> sql.Composed:
+    def copy_new(self, rows: list[dict[str, Any]]) -> bool:
+        """COPY new records into the table; False (nothing written) if a key was taken."""
+        try:
+            with self.conn.transaction():
+                self._copy(self.table, rows)
+        except errors.UniqueViolation:
+            return False
+        return True
+
+    def update_staged(self, rows: list[dict[str, Any]]) -> None:
+        """Update locked records from their rows (through the staging table)."""
+        self._stage(rows)
+        self.conn.execute(self._update_existing())
+
+    def upsert_staged(self, rows: list[dict[str, Any]], ids: str) -> list[dict[str, Any]]:
+        """Insert what is new, lock again, update the rest; the updated records' previous."""
+        self._stage(rows)
+        self.conn.execute(self._insert_new())
+        previous = self.lock(ids)
+        self.conn.execute(self._update_existing())
+        return previous
+
+    def _stage(self, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {staging} "
+                "(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            ).format(staging=self.staging, table=self.table)
+        )
+        self.conn.execute(sql.SQL("TRUNCATE {}").format(self.staging))
+        self._copy(self.staging, rows)
+
+    def _copy(self, target: sql.Identifier, rows: list[dict[str, Any]]) -> None:
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, self.columns)
+        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row.get(column) for column in self.column_names]
+                for index in self._arrays:
+                    values[index] = array_literal(values[index])
+                copy.write_row(values)
+
+    def _insert_new(self) -> sql.Composed:
         """Insert the new records and drop them from staging: what stays there is updated."""
         return sql.SQL(
             "WITH inserted AS (INSERT INTO {table} ({cols}, created_at, updated_at) "
@@ -212,13 +235,11 @@ class _StagedUpsert:
             "DELETE FROM {staging} AS s USING inserted WHERE s.uuid = inserted.uuid"
         ).format(table=self.table, cols=self.columns, staging=self.staging)
 
-    def update_existing(self) -> sql.Composed:
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{col} = s.{col}").format(col=sql.Identifier(column))
-            for column in self.column_names
-            if column != "uuid"
-        )
+    def _update_existing(self) -> sql.Composed:
         written = [column for column in self.column_names if column != "uuid"]
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{col} = s.{col}").format(col=sql.Identifier(column)) for column in written
+        )
         mine = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in written)
         theirs = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in written)
         # A live record already equal to its row is left alone: re-importing a file does
@@ -234,7 +255,3 @@ class _StagedUpsert:
             mine=mine,
             theirs=theirs,
         )
-
-
-def _lock_existing(conn: Connection[Any], statements: _StagedUpsert) -> list[dict[str, Any]]:
-    return conn.cursor(row_factory=dict_row).execute(statements.lock_existing()).fetchall()
