@@ -150,11 +150,13 @@ def _flatten(body: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def _projection_section(ingest: dict[str, Any]) -> list[str]:
     if "ours" not in ingest:
         return []
-    ours = ingest["ours"]
-    per_worker = ours["rows_per_s"] / max(1, ours.get("workers", 1))
+    configurations = ingest.get("configurations", {})
     bytes_per_row = ingest["file"]["bytes"] / max(1, ingest["file"]["contacts"])
     lines = ["## Projection for AWS", ""]
-    for backend in ("postgres", "opensearch"):
+    # Each backend's projection starts from the rate measured on its own table configuration.
+    for backend, configuration in (("postgres", "postgres_search"), ("opensearch", "opensearch")):
+        ours = configurations.get(configuration, ingest)["ours"]
+        per_worker = ours["rows_per_s"] / max(1, ours.get("workers", 1))
         model = project(per_worker, bytes_per_row, 64 * MIB, backend)
         lines += [
             f"Search backend `{backend}`; per-worker rate measured here "
@@ -172,7 +174,7 @@ def _projection_section(ingest: dict[str, Any]) -> list[str]:
                 f"{case['bottleneck']} | {case['wall_minutes']} min |"
             )
         lines.append("")
-    assumptions = project(per_worker, bytes_per_row, 64 * MIB, "postgres")["assumptions"]
+    assumptions = model["assumptions"]
     lines.append(
         "Assumptions: "
         + "; ".join(f"{key} = {value}" for key, value in assumptions.items())
