@@ -21,13 +21,15 @@ from connectra.models.records import ContactIn
 EMAIL = "race@example.com"
 
 
-def row(title: str) -> dict[str, Any]:
-    return ContactIn(email=EMAIL, first_name="Ada", title=title).to_row()
+def row(title: str, email: str = EMAIL) -> dict[str, Any]:
+    return ContactIn(email=email, first_name="Ada", title=title).to_row()
 
 
-def upsert(conn: psycopg.Connection[Any], title: str) -> UpsertResult:
+def upsert(conn: psycopg.Connection[Any], title: str, *also: str) -> UpsertResult:
+    """Write the contested contact with `title`, and a fresh contact per email in `also`."""
+    rows = [row(title), *(row(title, email) for email in also)]
     return bulk_upsert(
-        conn, Entity.CONTACTS, [row(title)], enqueue_search=False, previous_columns=["title"]
+        conn, Entity.CONTACTS, rows, enqueue_search=False, previous_columns=["title"]
     )
 
 
@@ -51,11 +53,11 @@ def wait_until_blocked(url: str, thread: threading.Thread) -> None:
     pytest.fail("the racing upsert never waited for the first writer")
 
 
-def racing_upsert(url: str, first_title: str, second_title: str) -> UpsertResult:
+def racing_upsert(url: str, first_title: str, second_title: str, *also: str) -> UpsertResult:
     """`first_title` is written and held uncommitted while `second_title` races it."""
     with psycopg.connect(url) as first, psycopg.connect(url) as second:
         upsert(first, first_title)
-        thread, results = in_thread(lambda: upsert(second, second_title))
+        thread, results = in_thread(lambda: upsert(second, second_title, *also))
         wait_until_blocked(url, thread)
         first.commit()
         thread.join(timeout=30)
@@ -97,3 +99,13 @@ def test_an_insert_racing_another_insert_reports_the_winner_of_the_key(clean_db:
     with psycopg.connect(clean_db) as check:
         titles = check.execute("SELECT title FROM contacts").fetchall()
     assert titles == [("Second",)]
+
+
+def test_a_racing_batch_still_reports_its_fresh_records_as_inserted(clean_db: str) -> None:
+    # When the second writer's batch holds the contested key and keys nobody else has
+    fresh = ["fresh1@example.com", "fresh2@example.com"]
+    result = racing_upsert(clean_db, "First", "Second", *fresh)
+    # Then only the contested record counts as updated, with the first writer's value
+    assert result.previous == [{"title": "First"}]
+    assert len(result.updated) == 1
+    assert sorted(result.inserted) == sorted(ContactIn(email=e).record_uuid() for e in fresh)

@@ -142,7 +142,7 @@ def bulk_upsert(
     existing = {row["uuid"] for row in previous}
     fresh = [row for row in unique_rows if row["uuid"] not in existing]
     if fresh and not writer.copy_new(fresh):
-        previous = writer.upsert_staged(unique_rows, ids)
+        previous = writer.upsert_staged(unique_rows)
     elif previous:
         writer.update_staged([row for row in unique_rows if row["uuid"] in existing])
     updated = {row["uuid"] for row in previous}
@@ -176,14 +176,16 @@ class _BatchWriter:
 
     def lock(self, ids: str) -> list[dict[str, Any]]:
         """Lock the batch's existing records (uuid order); their previous columns."""
+        return self._lock(sql.SQL("uuid = ANY(string_to_array(%s, ',')::uuid[])"), (ids,))
+
+    def _lock(self, which: sql.Composable, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         wanted = sql.SQL(", ").join(
             map(sql.Identifier, dict.fromkeys(["uuid", *self.previous_columns]))
         )
         statement = sql.SQL(
-            "SELECT {wanted} FROM {table} "
-            "WHERE uuid = ANY(string_to_array(%s, ',')::uuid[]) ORDER BY uuid FOR UPDATE"
-        ).format(wanted=wanted, table=self.table)
-        return self.conn.cursor(row_factory=dict_row).execute(statement, (ids,)).fetchall()
+            "SELECT {wanted} FROM {table} WHERE {which} ORDER BY uuid FOR UPDATE"
+        ).format(wanted=wanted, table=self.table, which=which)
+        return self.conn.cursor(row_factory=dict_row).execute(statement, params).fetchall()
 
     def copy_new(self, rows: list[dict[str, Any]]) -> bool:
         """COPY new records into the table; False (nothing written) if a key was taken."""
@@ -199,11 +201,15 @@ class _BatchWriter:
         self._stage(rows)
         self.conn.execute(self._update_existing())
 
-    def upsert_staged(self, rows: list[dict[str, Any]], ids: str) -> list[dict[str, Any]]:
-        """Insert what is new, lock again, update the rest; the updated records' previous."""
+    def upsert_staged(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert what is new, lock the rest again, update it; the updated records' previous.
+
+        The insert drops its rows from staging, so the second lock reads only records that
+        existed before this batch (some committed by another import since the first lock).
+        """
         self._stage(rows)
         self.conn.execute(self._insert_new())
-        previous = self.lock(ids)
+        previous = self._lock(sql.SQL("uuid IN (SELECT uuid FROM {})").format(self.staging))
         self.conn.execute(self._update_existing())
         return previous
 
