@@ -14,10 +14,12 @@ is one row error, see splitter.py).
 
 from __future__ import annotations
 
+import gc
 import time
 import traceback
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from psycopg import Connection
@@ -130,7 +132,8 @@ def _run_in_transaction(item: ChunkItem, reader: ByteRangeReader) -> ChunkSummar
         # The search indexes are GIN: a larger pending list turns many small index merges
         # into few large ones (measured ~30% faster batches on the indexed contacts table).
         conn.execute(f"SET LOCAL gin_pending_list_limit = '{GIN_PENDING_LIST}'")
-        summary = _load_range(conn, item, reader, job, settings.ingest_batch_size)
+        with _fewer_collections():
+            summary = _load_range(conn, item, reader, job, settings.ingest_batch_size)
     logger.info(
         "chunk loaded",
         extra={
@@ -140,6 +143,23 @@ def _run_in_transaction(item: ChunkItem, reader: ByteRangeReader) -> ChunkSummar
         },
     )
     return summary
+
+
+# A chunk allocates millions of short-lived, acyclic objects (row dicts, strings) that
+# reference counting frees. At the default threshold (700 allocations) the cyclic
+# collector ran ~1,700 times per 100k rows and took ~15% of the worker's time
+# (one worker, 100k contacts: 1.56 s of 9.9 s); cycles are still collected, less often.
+_CHUNK_GC_THRESHOLD = (50_000, 20, 100)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    previous = gc.get_threshold()
+    gc.set_threshold(*_CHUNK_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _load_range(
