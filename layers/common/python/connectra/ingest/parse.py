@@ -148,6 +148,12 @@ class RecordParser:
             raise ValueError("a CSV file needs its header's column map")
         self._width = len(self.columns.header) if self.columns else 0
         self._positions = self.columns.positions if self.columns else ()
+        # A CSV header names its company-reference columns once; NDJSON keys vary per line.
+        self._company_refs: tuple[str, ...] | None = (
+            tuple(name for _, name in self._positions if name.startswith(COMPANY_REF_PREFIX))
+            if self.columns
+            else None
+        )
         allow_fields_up_to(get_settings().ingest_max_record_bytes)
 
     def parse(self, record: Record) -> ParsedRow | list[RowError]:
@@ -199,9 +205,11 @@ class RecordParser:
     def _validate(
         self, record: Record, values: dict[str, Any], text: str
     ) -> ParsedRow | list[RowError]:
+        refs = self._company_refs
+        if refs is None:
+            refs = tuple(name for name in values if name.startswith(COMPANY_REF_PREFIX))
         reference = {
-            name[len(COMPANY_REF_PREFIX) :]: values.pop(name)
-            for name in [name for name in values if name.startswith(COMPANY_REF_PREFIX)]
+            name[len(COMPANY_REF_PREFIX) :]: values.pop(name) for name in refs if name in values
         }
         errors: list[RowError] = []
         company: dict[str, Any] | None = None
