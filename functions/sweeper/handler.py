@@ -6,25 +6,19 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connectra.jobs.launchers import StepFunctionsLauncher
+from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
 from connectra.jobs.sweeper import sweep
 from connectra.observability import logger, metrics, tracer
-from connectra.settings import get_settings
 from connectra.storage.s3 import get_store
 
 
 @lru_cache(maxsize=1)
 def launcher() -> StepFunctionsLauncher:
-    settings = get_settings()
-    client = boto3.client("stepfunctions", region_name=settings.aws_region)
-    return StepFunctionsLauncher(
-        client, get_store(), settings.ingest_state_machine_arn, settings.export_state_machine_arn
-    )
+    return aws_launcher(get_store())
 
 
 @logger.inject_lambda_context

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, wait
 from typing import Any, Protocol
 
+import boto3
+
 from connectra.export.job import run_export_job
 from connectra.ingest import pipeline
 from connectra.ingest.events import ChunkItem, PlanInput
@@ -67,6 +69,10 @@ class StepFunctionsLauncher:
         self.ingest_arn = ingest_arn
         self.export_arn = export_arn
 
+    def configured_for(self, job_type: str) -> bool:
+        """Whether the state machine that runs this kind of job is known."""
+        return bool(self.export_arn if job_type == "export" else self.ingest_arn)
+
     def _start(self, arn: str | None, name: str, document: str) -> None:
         if not arn:
             raise RuntimeError("the state machine ARN is not configured")
@@ -100,6 +106,15 @@ class StepFunctionsLauncher:
     def start_export(self, job_id: uuid.UUID, attempt: int) -> None:
         name = execution_name(job_id, attempt)
         self._start(self.export_arn, name, json.dumps({"job_id": str(job_id)}))
+
+
+def aws_launcher(store: ObjectStore) -> StepFunctionsLauncher:
+    """The Step Functions launcher of the configured state machines."""
+    settings = get_settings()
+    client = boto3.client("stepfunctions", region_name=settings.aws_region)
+    return StepFunctionsLauncher(
+        client, store, settings.ingest_state_machine_arn, settings.export_state_machine_arn
+    )
 
 
 class LocalLauncher:

@@ -82,8 +82,9 @@ def schedule_due_retries(settings: Settings) -> list[uuid.UUID]:
         return [job_id for job_id in _ids(rows) if lifecycle.schedule_due_retry(conn, job_id)]
 
 
-def _claim_launches(settings: Settings) -> list[dict[str, Any]]:
-    """The open and retry_in_queue jobs this sweeper launches, claimed and committed.
+def _claim_launches(settings: Settings, only: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """The open and retry_in_queue jobs this sweeper launches (or just `only`), claimed
+    and committed.
 
     open → in_queue is the claim of a new job. A queued retry is claimed by recording the
     attempt it launches (`response.launched_attempt`), and an import's by retry_in_queue →
@@ -94,8 +95,9 @@ def _claim_launches(settings: Settings) -> list[dict[str, Any]]:
         rows = conn.execute(
             "SELECT uuid FROM jobs WHERE (status = 'open' OR (status = 'retry_in_queue' AND "
             "(response->>'launched_attempt')::int IS DISTINCT FROM retry_count)) "
+            "AND (%s::uuid IS NULL OR uuid = %s::uuid) "
             "ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED",
-            (settings.sweeper_batch_size,),
+            (only, only, settings.sweeper_batch_size),
         ).fetchall()
         for job_id in _ids(rows):
             job = lifecycle.enqueue(conn, job_id)
@@ -149,9 +151,12 @@ def launch(job: dict[str, Any], launcher: JobLauncher) -> None:
         launcher.retry_chunks(plan_input, chunks, attempt)
 
 
-def launch_queued(settings: Settings, launcher: JobLauncher) -> list[uuid.UUID]:
+def launch_queued(
+    settings: Settings, launcher: JobLauncher, only: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """Claim and launch the queued jobs (or just `only`); a failed launch fails its job."""
     launched: list[uuid.UUID] = []
-    for job in _claim_launches(settings):
+    for job in _claim_launches(settings, only):
         try:
             launch(job, launcher)
             launched.append(job["uuid"])
@@ -160,6 +165,15 @@ def launch_queued(settings: Settings, launcher: JobLauncher) -> list[uuid.UUID]:
             with connection() as conn:
                 lifecycle.fail(conn, job["uuid"], f"could not start: {type(exc).__name__}: {exc}")
     return launched
+
+
+def launch_now(job_id: uuid.UUID, launcher: JobLauncher) -> bool:
+    """Launch one job just created or queued for retry, without waiting for the sweeper.
+
+    The claim is the sweeper's, so a job starts once whoever gets to it first; a job this
+    call cannot claim (already taken) is left alone. True when this call launched it.
+    """
+    return bool(launch_queued(get_settings(), launcher, only=job_id))
 
 
 def drain_search_outbox(settings: Settings) -> int:

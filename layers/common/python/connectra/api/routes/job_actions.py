@@ -2,20 +2,28 @@
 
 `GET /common/jobs/{id}` lives in routes/jobs.py. Every route sees only the caller's jobs:
 another caller's job id is a 404, exactly like a missing one.
+
+In AWS a created or retried job starts its Step Functions execution before the response
+(`in_queue`); the sweeper stays the fallback (a failed start, a lost request). Locally no
+state machine is configured: the runner and the sweeper processes start it (`open`).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Response
+from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from connectra.api.deps import CallerDep, ConnDep
-from connectra.jobs import service
+from connectra.jobs import repository, service, sweeper
+from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
 from connectra.jobs.repository import JobStatus
+from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
 
@@ -54,6 +62,20 @@ class JobListRequest(BaseModel):
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
+@lru_cache(maxsize=1)
+def launcher() -> StepFunctionsLauncher:
+    return aws_launcher(get_store())
+
+
+def _start_now(conn: Connection[Any], job: dict[str, Any]) -> dict[str, Any]:
+    """Start a committed job's execution when its state machine is configured; the job
+    as it now stands."""
+    if not launcher().configured_for(job["job_type"]):
+        return job
+    sweeper.launch_now(job["uuid"], launcher())
+    return repository.get_job(conn, job["uuid"]) or job
+
+
 @router.post(
     "/create",
     summary="Create an import (existing S3 key) or export (VQL + columns) job",
@@ -74,7 +96,8 @@ def create_job(
         )
     if not created:
         response.status_code = 200
-    return JobSummary.of(job)
+        return JobSummary.of(job)
+    return JobSummary.of(_start_now(conn, job))
 
 
 @router.post("", summary="List the caller's jobs (filters, cursor paging)", response_model=JobList)
@@ -95,7 +118,8 @@ def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: 
 @router.post("/{job_id}/retry", summary="Retry a failed job", response_model=JobSummary)
 def retry_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep) -> JobSummary:
     with conn.transaction():
-        return JobSummary.of(service.retry_job(conn, job_id, caller.key_id))
+        job = service.retry_job(conn, job_id, caller.key_id)
+    return JobSummary.of(_start_now(conn, job))
 
 
 @router.post(
