@@ -104,6 +104,7 @@ HEALTH_PATH = "health"
 # ---- Environment variables the library reads (connectra/settings.py) ---------------
 ENV_ENVIRONMENT = "ENVIRONMENT"
 ENV_DB_SECRET_ARN = "DB_SECRET_ARN"
+ENV_CURSOR_SECRET_ARN = "CURSOR_SECRET_ARN"
 ENV_DB_HOST = "DB_HOST"
 ENV_DB_PORT = "DB_PORT"
 ENV_DB_NAME = "DB_NAME"

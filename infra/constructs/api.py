@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -56,15 +57,27 @@ class ApiConstruct(Construct):
         search: SearchConstruct | None,
         state_machines: Mapping[str, sfn.IStateMachine],
     ) -> lambda_.Function:
+        # The HMAC key of search_after cursors: generated here, read by the app at run time
+        # (never in the template or the function's environment).
+        cursor_key = secretsmanager.Secret(
+            self,
+            "CursorSecret",
+            description="HMAC key of Connectra search_after cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
         function = factory.create(
             self,
             constants.API_FUNCTION,
             extra_environment={
                 constants.ENV_API_BASE_PATH: self._config.name,
+                constants.ENV_CURSOR_SECRET_ARN: cursor_key.secret_arn,
                 **{name: machine.state_machine_arn for name, machine in state_machines.items()},
             },
             reserved_concurrency=self._config.api_reserved_concurrency,
         )
+        cursor_key.grant_read(function)
         database.grant_connect(function)
         # Presigned POSTs for uploads/, presigned GETs for exports/ and reports/: the
         # presigned request is allowed only if the signing role may do it itself.
@@ -164,6 +177,12 @@ class ApiConstruct(Construct):
             nag.suppression(
                 "COG4",
                 "Callers are machines holding API keys, not Cognito users (SPEC §5).",
+            ),
+            nag.suppression(
+                "SMG4",
+                "The cursor key only signs pagination cursors: rotating it ends the cursors "
+                "open at that moment, nothing else; rotate with `aws secretsmanager "
+                "put-secret-value` (new containers read it) rather than a rotation Lambda.",
             ),
             nag.suppression(
                 "APIG6",

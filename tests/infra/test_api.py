@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import assertions
 
 from connectra.aws.apigateway_keys import usage_plan_name as cli_usage_plan_name
@@ -115,3 +117,39 @@ def test_api_function_knows_its_stage_and_the_auth_mode(dev: Synthesized) -> Non
             },
         },
     )
+
+
+def test_the_api_reads_its_cursor_key_from_a_generated_secret(any_env: Synthesized) -> None:
+    secrets = any_env.resources(constants.APP_STACK, "AWS::SecretsManager::Secret")
+    cursor_keys = [
+        logical_id
+        for logical_id, secret in secrets.items()
+        if "cursor" in secret["Properties"].get("Description", "")
+    ]
+    assert len(cursor_keys) == 1
+    generated = secrets[cursor_keys[0]]["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32
+
+    functions = any_env.resources(constants.APP_STACK, "AWS::Lambda::Function")
+    readers = [
+        f
+        for f in functions.values()
+        if f["Properties"]
+        .get("Environment", {})
+        .get("Variables", {})
+        .get(constants.ENV_CURSOR_SECRET_ARN)
+        == {"Ref": cursor_keys[0]}
+    ]
+    assert len(readers) == 1  # the API function, and only it
+    policies = any_env.resources(constants.APP_STACK, "AWS::IAM::Policy").values()
+    granted = [
+        statement
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if {"Ref": cursor_keys[0]} in _as_list(statement.get("Resource"))
+    ]
+    assert any("secretsmanager:GetSecretValue" in s["Action"] for s in granted)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     opensearch_index_prefix: str = "connectra"
     opensearch_bulk_max_bytes: int = 8 * MIB
     cursor_secret: str = "connectra-dev-cursor-secret"  # HMAC key of search_after cursors
+    cursor_secret_arn: str | None = None  # in AWS: the secret holding that key
 
     # AWS / S3
     aws_region: str = "us-east-1"

@@ -12,6 +12,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
+from connectra.runtime_secrets import secret_string
 from connectra.settings import Settings, get_settings
 
 _lock = threading.Lock()
@@ -24,10 +25,7 @@ def conninfo_from_settings(settings: Settings) -> str:
         return settings.database_url
     if not (settings.db_secret_arn and settings.db_host):
         raise RuntimeError("set DATABASE_URL, or DB_SECRET_ARN and DB_HOST")
-    import boto3  # only in AWS mode: keeps boto3 out of the local cold start
-
-    client = boto3.client("secretsmanager", region_name=settings.aws_region)
-    secret = json.loads(client.get_secret_value(SecretId=settings.db_secret_arn)["SecretString"])
+    secret = json.loads(secret_string(settings.db_secret_arn, settings.aws_region))
     user = quote(secret["username"], safe="")
     password = quote(secret["password"], safe="")
     return (

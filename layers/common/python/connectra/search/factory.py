@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectra.runtime_secrets import cursor_secret
 from connectra.search.engine import SearchEngine
 from connectra.settings import Settings
 
@@ -15,4 +16,4 @@ def get_search_engine(settings: Settings) -> SearchEngine:
         return engine
     from connectra.search.postgres import PostgresSearchEngine
 
-    return PostgresSearchEngine(cursor_secret=settings.cursor_secret)
+    return PostgresSearchEngine(cursor_secret=cursor_secret(settings))

@@ -24,6 +24,7 @@ from psycopg import Connection
 
 from connectra.errors import DependencyUnavailable, ValidationFailed
 from connectra.models.fields import Entity
+from connectra.runtime_secrets import cursor_secret
 from connectra.search.engine import SearchPage
 from connectra.search.index_model import index_alias
 from connectra.search.rows import load_page_rows
@@ -124,7 +125,7 @@ class OpenSearchEngine:
         next_cursor = None
         if has_more and hits:
             values = from_sort_values(query.sort, hits[-1]["sort"])
-            next_cursor = encode_cursor(values, query.fingerprint, self.settings.cursor_secret)
+            next_cursor = encode_cursor(values, query.fingerprint, cursor_secret(self.settings))
         return SearchPage(data=rows, next_cursor=next_cursor, page=query.page, limit=query.limit)
 
     def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int:

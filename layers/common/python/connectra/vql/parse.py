@@ -24,6 +24,7 @@ from connectra.models.fields import (
     Field,
     FieldKind,
 )
+from connectra.runtime_secrets import cursor_secret as signing_key
 from connectra.settings import get_settings
 from connectra.vql import models
 from connectra.vql.ast import (
@@ -89,7 +90,7 @@ def parse_query(
     fingerprint = query_fingerprint(request, entity)
     search_after = None
     if request.search_after is not None:
-        secret = cursor_secret if cursor_secret is not None else get_settings().cursor_secret
+        secret = cursor_secret if cursor_secret is not None else signing_key(get_settings())
         search_after = decode_cursor(request.search_after, sort, fingerprint, secret)
     return Query(
         entity=entity,
