@@ -6,8 +6,9 @@ Order of a batch:
    a `company_id` that names no company becomes a row error (never a failed commit);
 3. the job's key ledger (`import_keys`) decides, across parallel chunks, which row of a
    key is the last in the file; a key seen before in this job counts as a duplicate;
-4. `db.upsert.bulk_upsert` (COPY into staging, lock, insert, update) applies the winners,
-   returns the filter values the updated records held, and enqueues search work when asked.
+4. `db.upsert.bulk_upsert` (lock the existing records, COPY the new ones, stage and update
+   the rest) applies the winners, returns the filter values the updated records held, and
+   enqueues search work when asked; the chunk adds the filter count changes at its end.
 
 Steps 3-4 run in a savepoint: if the database still refuses a row (a constraint the
 model cannot see, such as an email owned by a record with another explicit uuid), the
