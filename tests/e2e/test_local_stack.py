@@ -3,6 +3,8 @@ uploaded through a presigned POST, and `stack down` stops everything it started.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +136,74 @@ def test_an_uploaded_csv_is_imported_by_the_runner(api: httpx.Client, tmp_path: 
         headers=HEADERS,
     ).json()
     assert [row["last_name"] for row in found["data"]] == ["Lovelace"]
+
+
+def connectra_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The `connectra` command as a user runs it, against the local stack's API."""
+    return subprocess.run(
+        [sys.executable, "-m", "connectra.cli.main", *args],
+        cwd=ROOT,
+        env={**env, "CONNECTRA_API_URL": f"http://127.0.0.1:{API_PORT}"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_the_cli_imports_a_file_and_exports_the_rows_back(
+    stack: dict[str, Any], tmp_path: Path
+) -> None:
+    source = tmp_path / "cli-people.csv"
+    source.write_text(
+        "Email,Title,Departments\n"
+        + "".join(f"cli{index}@e2e-cli.io,Engineer {index},R&D; Ops\n" for index in range(30))
+    )
+    imported = connectra_cli(
+        "import", str(source), "--entity", "contacts", "--interval", "0.2", env=stack["env"]
+    )
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+
+    query = tmp_path / "query.json"
+    query.write_text(
+        json.dumps(
+            {
+                "where": {
+                    "text_matches": {
+                        "must": [
+                            {
+                                "text_value": "e2e-cli.io",
+                                "filter_key": "email",
+                                "search_type": "substring",
+                            }
+                        ]
+                    }
+                }
+            }
+        )
+    )
+    output = tmp_path / "out.csv"
+    exported = connectra_cli(
+        "export",
+        "--vql",
+        str(query),
+        "-o",
+        str(output),
+        "--columns",
+        "email,title,departments",
+        "--interval",
+        "0.2",
+        "--timeout",
+        "120",
+        env=stack["env"],
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+
+    with output.open(newline="") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda row: row["email"])
+    assert [row["email"] for row in rows] == sorted(f"cli{i}@e2e-cli.io" for i in range(30))
+    assert rows[0]["title"] == "Engineer 0"
+    assert "R&D" in rows[0]["departments"] and "Ops" in rows[0]["departments"]
 
 
 def test_down_stops_everything_it_started(stack: dict[str, Any]) -> None:

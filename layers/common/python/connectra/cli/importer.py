@@ -41,6 +41,11 @@ class _ProgressReader:
         self.progress.advance(self.task, len(data))
         return data
 
+    def fileno(self) -> int:
+        # httpx sizes the multipart body from the file: without it the POST goes chunked,
+        # which S3 refuses (411 Content-Length required).
+        return self.handle.fileno()
+
 
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
