@@ -28,13 +28,6 @@ class UpsertResult:
     # The rows written, one per record (duplicates resolved, uuids of existing owners).
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def merge(self, other: UpsertResult) -> None:
-        self.inserted.extend(other.inserted)
-        self.updated.extend(other.updated)
-        self.duplicates += other.duplicates
-        self.previous.extend(other.previous)
-        self.rows.extend(other.rows)
-
 
 def dedupe_last_wins(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Keep the last row of each uuid, in first-seen order; return (rows, duplicates dropped)."""
@@ -55,10 +48,6 @@ def array_literal(items: Sequence[str] | None) -> str | None:
         return None
     quoted = [item.replace("\\", "\\\\").replace('"', '\\"') for item in items]
     return "{" + ",".join(['"' + item + '"' for item in quoted]) + "}"
-
-
-def _staging_name(entity: Entity) -> str:
-    return f"staging_{entity.value}"
 
 
 def _resolve_existing_emails(conn: Connection[Any], rows: list[dict[str, Any]]) -> None:
@@ -166,7 +155,7 @@ class _BatchWriter:
         self.column_names = ("uuid", *WRITABLE_COLUMNS[entity])
         self.previous_columns = previous_columns
         self.table = sql.Identifier(entity.value)
-        self.staging = sql.Identifier(_staging_name(entity))
+        self.staging = sql.Identifier(f"staging_{entity.value}")
         self.columns = sql.SQL(", ").join(map(sql.Identifier, self.column_names))
         self._arrays = [
             index
