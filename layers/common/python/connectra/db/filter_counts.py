@@ -21,6 +21,7 @@ from typing import Any
 from psycopg import Connection
 
 from connectra.db.filters import display_column, stored_filter_keys
+from connectra.db.upsert import UpsertResult
 from connectra.models.fields import FIELDS_BY_ENTITY, Entity
 
 # One statement for every changed (key, value). Rows go in (key, value) order so parallel
@@ -87,6 +88,11 @@ class FilterChanges:
     def remove(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Uncount the records' replaced versions (soft-deleted ones were not counted)."""
         self._count([row for row in rows if row.get("deleted_at") is None], -1)
+
+    def count_upsert(self, result: UpsertResult) -> None:
+        """An upsert's changes: its replaced versions out, its written rows in."""
+        self.remove(result.previous)
+        self.add(result.rows)
 
     def _count(self, rows: Iterable[Mapping[str, Any]], sign: int) -> None:
         rows = rows if isinstance(rows, list) else list(rows)

@@ -159,8 +159,7 @@ class BatchLoader:
             enqueue_search=self.enqueue_search,
             previous_columns=self.filter_changes.columns,
         )
-        self.filter_changes.remove(result.previous)
-        self.filter_changes.add(result.rows)
+        self.filter_changes.count_upsert(result)
         inserted = set(result.inserted)
         for parsed in winners:
             if parsed.row["uuid"] in first_seen:

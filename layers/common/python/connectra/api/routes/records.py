@@ -166,8 +166,7 @@ def build_router(entity: Entity) -> APIRouter:
             result = repository.upsert_many(conn, [body], previous_columns=changes.columns)
         record_id = (result.inserted or result.updated)[0]
         row = repository.require(conn, record_id)
-        changes.remove(result.previous)
-        changes.add([row])
+        changes.count_upsert(result)
         changes.apply(conn)
         return UpsertResponse(data=row, status="inserted" if result.inserted else "updated")
 
@@ -224,8 +223,7 @@ def build_router(entity: Entity) -> APIRouter:
             results[index] = BulkItem(
                 index=index, uuid=final, status="inserted" if final in inserted else "updated"
             )
-        changes.remove(outcome.previous)
-        changes.add(outcome.rows)
+        changes.count_upsert(outcome)
         changes.apply(conn)
         ordered = [results[index] for index in sorted(results)]
         return BulkResponse(
