@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -41,8 +42,8 @@ def run_all(quick: bool, only: list[str] | None) -> dict[str, Any]:
     return results
 
 
-LOAD_API_PORT = 18_100
-LOAD_S3_PORT = 15_101
+LOAD_API_PORT = int(os.environ.get("BENCH_API_PORT", "18100"))
+LOAD_S3_PORT = int(os.environ.get("BENCH_S3_PORT", "15101"))
 
 
 def _with_local_stack(module: Any, quick: bool) -> dict[str, Any]:

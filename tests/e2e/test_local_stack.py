@@ -22,8 +22,9 @@ from connectra.local import postgres
 from connectra.settings import DEV_API_KEY
 from tests.conftest import ROOT
 
-API_PORT = 18_000
-S3_PORT = 15_001
+# Overridable so that several checkouts can run the e2e tests on one machine at once.
+API_PORT = int(os.environ.get("E2E_API_PORT", "18000"))
+S3_PORT = int(os.environ.get("E2E_S3_PORT", "15001"))
 HEADERS = {"X-API-Key": DEV_API_KEY}
 
 
