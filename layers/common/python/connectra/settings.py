@@ -28,9 +28,19 @@ class Settings(BaseSettings):
     db_port: int = 5432
     db_name: str = "connectra"
     db_sslmode: str = "prefer"
+    # Overload degrades into fast 503s (issue 11 item 3): a request waits at most
+    # `db_pool_timeout_seconds` for a connection, and no more than `db_pool_max_waiting`
+    # requests wait at once; a dead server fails each connect within the connect timeout.
+    # API statements stop after `api_statement_timeout_ms`, far below API Gateway's 29 s;
+    # workers (imports, exports) keep the longer `db_statement_timeout_ms`.
     db_pool_min_size: int = 0
-    db_pool_max_size: int = 4
+    db_pool_max_size: int = 8
+    db_pool_timeout_seconds: float = 1.0
+    db_pool_max_waiting: int = 64
+    db_connect_timeout_seconds: float = 3.0
     db_statement_timeout_ms: int = 30_000
+    api_statement_timeout_ms: int = 10_000
+    overload_retry_after_seconds: int = 2
 
     # Search
     search_backend: Literal["postgres", "opensearch"] = "postgres"
@@ -60,6 +70,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 100
     api_base_path: str = ""
+    # Larger bodies are a 413 (a Lambda behind API Gateway takes at most 6 MB anyway).
+    api_max_body_bytes: int = 6 * MIB
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
+from connectra.api.guards import RequestGuards
 from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
 
 # Routers that need an API key; each resource adds its router here.
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
         ),
     )
     register_error_handlers(app)
+    app.add_middleware(RequestGuards)
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(get_caller)])

@@ -7,10 +7,25 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import InterfaceError, OperationalError
+from psycopg.errors import QueryCanceled
+from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectra.errors import ConnectraError, RateLimited
 from connectra.observability import logger
+from connectra.settings import get_settings
+
+# Names echoed back in errors are cut to this many characters (issue 11 D11: a 10 MB
+# field name must not come back twice in a 400).
+MAX_ECHOED_NAME = 100
+
+
+def shorten(name: str, limit: int = MAX_ECHOED_NAME) -> str:
+    """`name`, or its first `limit` characters and how many were cut."""
+    if len(name) <= limit:
+        return name
+    return f"{name[:limit]}…(+{len(name) - limit} characters)"
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -26,7 +41,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
-            parts.append(("." if parts else "") + str(item))
+            parts.append(("." if parts else "") + shorten(str(item)))
     return "".join(parts) or "body"
 
 
@@ -34,11 +49,41 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "path": _location(error.get("loc", ())),
-            "message": error.get("msg", "invalid"),
+            "message": shorten(error.get("msg", "invalid"), 500),
             "type": error.get("type", "value_error"),
         }
         for error in errors
     ]
+
+
+def overload_reason(exc: Exception) -> str:
+    """Why the database could not answer: the 503's `details.reason`."""
+    if isinstance(exc, QueryCanceled):
+        return "statement_timeout"
+    if isinstance(exc, PoolTimeout | TooManyRequests):
+        return "database_busy"
+    return "database_unavailable"
+
+
+def unavailable_response(exc: Exception) -> JSONResponse:
+    """A saturated, dead or too slow database: a fast 503 the client may retry."""
+    retry_after = get_settings().overload_retry_after_seconds
+    reason = overload_reason(exc)
+    logger.warning("database unavailable", extra={"reason": reason, "error": type(exc).__name__})
+    messages = {
+        "statement_timeout": "the query ran out of time; narrow it or retry later",
+        "database_busy": "the service is busy; retry after a moment",
+        "database_unavailable": "the database is unavailable; retry after a moment",
+    }
+    return JSONResponse(
+        error_body(
+            "service_unavailable",
+            messages[reason],
+            {"reason": reason, "retry_after_seconds": retry_after},
+        ),
+        503,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def register_error_handlers(app: FastAPI) -> None:
@@ -64,7 +109,21 @@ def register_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        return unavailable_response(exc)
+
+    @app.exception_handler(InterfaceError)
+    async def _connection_lost(_request: Request, exc: InterfaceError) -> JSONResponse:
+        return unavailable_response(exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
-        return JSONResponse(error_body("internal_error", "an unexpected error occurred"), 500)
+        # The server drops the connection after an unhandled error: say so (D12), so a
+        # keep-alive client opens a new one instead of meeting a reset.
+        return JSONResponse(
+            error_body("internal_error", "an unexpected error occurred"),
+            500,
+            headers={"Connection": "close"},
+        )

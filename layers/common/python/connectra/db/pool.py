@@ -1,4 +1,16 @@
-"""One psycopg connection pool per process (per Lambda container), opened lazily."""
+"""One psycopg connection pool per process (per Lambda container), opened lazily.
+
+Overload must degrade, not stall (issue 11 D1, issue 12 item 5). A caller waits at most
+`DB_POOL_TIMEOUT_SECONDS` (1 s) for a connection; when that many callers already wait
+(`DB_POOL_MAX_WAITING`) it is refused at once. A dead database fails each connection
+attempt within `DB_CONNECT_TIMEOUT_SECONDS`. The API turns all three into a 503 with
+`Retry-After` (see `connectra.db.unavailable`), well inside API Gateway's 29 s.
+
+Statement timeouts never use a session `SET` (it pins RDS Proxy connections): a direct
+connection (`DATABASE_URL`, local mode) gets it as a startup option, and every pooled
+transaction sets it again with `set_config(..., true)` (`SET LOCAL`), which RDS Proxy
+keeps only for that transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +18,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import quote
 
 from psycopg import Connection
@@ -34,10 +47,16 @@ def conninfo_from_settings(settings: Settings) -> str:
     )
 
 
-def _configure(conn: Connection[DictRow]) -> None:
-    timeout = get_settings().db_statement_timeout_ms
-    conn.execute(f"SET statement_timeout = {int(timeout)}")
-    conn.commit()
+def connection_kwargs(settings: Settings) -> dict[str, Any]:
+    """Per-connection arguments: a bounded connect, and (direct connections only) the
+    statement timeout as a startup option, so it holds even after a mid-block commit."""
+    kwargs: dict[str, Any] = {
+        "row_factory": dict_row,
+        "connect_timeout": max(1, int(settings.db_connect_timeout_seconds)),
+    }
+    if settings.database_url:
+        kwargs["options"] = f"-c statement_timeout={int(settings.db_statement_timeout_ms)}"
+    return kwargs
 
 
 def get_pool() -> ConnectionPool[Connection[DictRow]]:
@@ -50,8 +69,11 @@ def get_pool() -> ConnectionPool[Connection[DictRow]]:
                     conninfo_from_settings(settings),
                     min_size=settings.db_pool_min_size,
                     max_size=settings.db_pool_max_size,
-                    kwargs={"row_factory": dict_row},
-                    configure=_configure,
+                    kwargs=connection_kwargs(settings),
+                    timeout=settings.db_pool_timeout_seconds,
+                    max_waiting=settings.db_pool_max_waiting,
+                    # A dead database: give up reconnecting quickly, keep trying on demand.
+                    reconnect_timeout=settings.db_pool_timeout_seconds * 5,
                     check=ConnectionPool.check_connection,
                     open=True,
                     name="connectra",
@@ -60,9 +82,15 @@ def get_pool() -> ConnectionPool[Connection[DictRow]]:
 
 
 @contextmanager
-def connection() -> Iterator[Connection[DictRow]]:
-    """A pooled connection inside a transaction: committed on success, rolled back on error."""
+def connection(statement_timeout_ms: int | None = None) -> Iterator[Connection[DictRow]]:
+    """A pooled connection inside a transaction: committed on success, rolled back on error.
+
+    The transaction's statement timeout is `statement_timeout_ms` (default
+    `DB_STATEMENT_TIMEOUT_MS`), set with `SET LOCAL` semantics (no RDS Proxy pinning).
+    """
+    timeout = statement_timeout_ms or get_settings().db_statement_timeout_ms
     with get_pool().connection() as conn:
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout)}ms",))
         yield conn
 
 

@@ -1,0 +1,148 @@
+"""Request guards that run before routing (a pure ASGI middleware).
+
+* Body size (issue 11 D11): a body over `API_MAX_BODY_BYTES` is a 413, whether it says so
+  in Content-Length or streams more than it announced. The default, 6 MiB, is what a
+  Lambda behind API Gateway accepts anyway.
+* Lone UTF-16 surrogates (D4): JSON may escape one (`"\\ud800"`), Python then holds a
+  string no encoder can write, and the database (and the error log) fail on it. A JSON
+  body holding one anywhere, in a value or a key, is a 400 naming its path.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connectra.api.errors import error_body, shorten
+from connectra.settings import get_settings
+
+_SURROGATE_ESCAPE = b"\\ud"  # every escaped surrogate starts so (case-folded below)
+
+
+class RequestGuards:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = get_settings().api_max_body_bytes
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _reject(send, 413, _too_large(limit, declared))
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                await _reject(send, 413, _too_large(limit, None))
+                return
+        problem = surrogate_problem(bytes(body))
+        if problem is not None:
+            await _reject(send, 400, problem)
+            return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def surrogate_problem(body: bytes) -> dict[str, Any] | None:
+    """The 400 body for a JSON document holding a lone surrogate, else None."""
+    if _SURROGATE_ESCAPE not in body.lower():
+        return None  # the cheap test: valid UTF-8 bytes cannot hold a surrogate
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # not JSON: the route reports it
+    path = _find_surrogate(document, "")
+    if path is None:
+        return None
+    message = "contains a lone UTF-16 surrogate (not valid Unicode text)"
+    return error_body(
+        "validation_error",
+        f"{path}: {message}",
+        [{"path": path, "message": message, "type": "invalid_unicode"}],
+    )
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(key: str) -> str:
+    return shorten(key.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _find_surrogate(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return (path or "body") if _has_surrogate(value) else None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_surrogate(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{_printable(key)}" if path else _printable(key)
+            if _has_surrogate(key):
+                return child
+            found = _find_surrogate(item, child)
+            if found is not None:
+                return found
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(limit: int, declared: int | None) -> dict[str, Any]:
+    return error_body(
+        "payload_too_large",
+        f"request body over {limit} bytes",
+        {"max_bytes": limit, "content_length": declared},
+    )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _reject(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
