@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
+from connectra.vql.budget import describe_limits
+
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 MAX_TEXT_LENGTH = 200
@@ -74,9 +76,10 @@ class TextMatch(_Strict):
         max_length=MAX_TEXT_LENGTH, pattern=r"^[^\x00]*$", examples=["software engineer"]
     )
     search_type: SearchTypeName = "shuffle"
-    fuzzy: bool = False
+    # Strict, as the original's decoder: `"fuzzy": "yes"` and `"slop": "2"` are 400s (D13).
+    fuzzy: bool = Field(default=False, strict=True)
     operator: OperatorName = "and"
-    slop: int = Field(default=0, ge=0, le=10)
+    slop: int = Field(default=0, ge=0, le=10, strict=True)
 
 
 class TextMatches(_Strict):
@@ -113,7 +116,7 @@ class OrderBy(_Strict):
 
 
 class CompanyConfig(_Strict):
-    populate: bool = False
+    populate: bool = Field(default=False, strict=True)
     select_columns: list[str] | None = Field(default=None, max_length=100)
 
 
@@ -123,6 +126,14 @@ class VQLQuery(_Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": (
+                "What to find and how to page. Every query is admitted or refused before "
+                "it runs by the query budget; a request over it is a 400 "
+                "`query_over_budget` whose `details` name each part over its limit "
+                "(`part`, `limit`, `requested`, `path`). Identical conditions are merged "
+                "first and count once. A query that still runs out of time is a 503 with "
+                "`Retry-After`.\n\n" + describe_limits()
+            ),
             "examples": [
                 {
                     "where": {
@@ -144,14 +155,14 @@ class VQLQuery(_Strict):
                     "select_columns": ["first_name", "last_name", "email", "title"],
                     "company_config": {"populate": True, "select_columns": ["name", "website"]},
                 }
-            ]
+            ],
         },
     )
 
     where: Where = Field(default_factory=Where)
     order_by: list[OrderBy] = Field(default_factory=list, max_length=5)
-    page: int = Field(default=1, ge=1)
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    page: int = Field(default=1, ge=1, strict=True)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, strict=True)
     search_after: str | None = Field(default=None, max_length=4096)
     select_columns: list[str] | None = Field(default=None, max_length=100)
     company_config: CompanyConfig | None = None

@@ -26,9 +26,9 @@ from connectra.models.fields import (
 )
 from connectra.runtime_secrets import cursor_secret as signing_key
 from connectra.settings import get_settings
+from connectra.vql import budget as cost
 from connectra.vql import models
 from connectra.vql.ast import (
-    MAX_WINDOW,
     AnyOf,
     Condition,
     Direction,
@@ -86,6 +86,7 @@ def parse_query(
     parser.paging(request)
     if parser.problems:
         raise validation_failed(parser.problems)
+    parser.budget.admit()  # refused here, before any engine runs it
 
     fingerprint = query_fingerprint(request, entity)
     search_after = None
@@ -125,6 +126,7 @@ class _Parser:
         self.entity = entity
         self.fields = FIELDS_BY_ENTITY[entity]
         self.problems: list[Problem] = []
+        self.budget = cost.Budget()
 
     def problem(self, path: str, message: str, kind: str = "value_error") -> None:
         self.problems.append({"path": path, "message": message, "type": kind})
@@ -138,30 +140,39 @@ class _Parser:
     # -- where -------------------------------------------------------------------------
 
     def filter(self, where: models.Where) -> Filter:
+        """The row filter; identical conditions are merged (and charged once)."""
         must: list[AnyOf] = []
         must_not: list[Condition] = []
 
-        by_key: dict[str, list[Condition]] = {}
+        by_key: dict[str, dict[Condition, None]] = {}
         for index, item in enumerate(where.text_matches.must):
-            condition = self.text(item, f"where.text_matches.must[{index}]")
-            if condition is not None:
-                by_key.setdefault(item.filter_key, []).append(condition)
+            path = f"where.text_matches.must[{index}]"
+            condition = self.text(item, path)
+            if condition is not None and condition not in by_key.get(item.filter_key, {}):
+                by_key.setdefault(item.filter_key, {})[condition] = None
+                cost.charge_text(self.budget, condition, path)
         must.extend(AnyOf(tuple(group)) for group in by_key.values())
         for index, item in enumerate(where.text_matches.must_not):
-            condition = self.text(item, f"where.text_matches.must_not[{index}]")
-            if condition is not None:
+            path = f"where.text_matches.must_not[{index}]"
+            condition = self.text(item, path)
+            if condition is not None and condition not in must_not:
                 must_not.append(condition)
+                cost.charge_text(self.budget, condition, path)
 
         for clause in ("must", "must_not"):
             found: list[Condition] = []
             for key, values in getattr(where.keyword_match, clause).items():
-                keyword = self.keyword(key, values, f"where.keyword_match.{clause}.{key}")
+                path = f"where.keyword_match.{clause}.{key}"
+                keyword = self.keyword(key, values, path)
                 if keyword is not None:
                     found.append(keyword)
+                    cost.charge_keyword(self.budget, keyword, path)
             for key, bounds in getattr(where.range_query, clause).items():
-                ranged = self.range(key, bounds, f"where.range_query.{clause}.{key}")
+                path = f"where.range_query.{clause}.{key}"
+                ranged = self.range(key, bounds, path)
                 if ranged is not None:
                     found.append(ranged)
+                    cost.charge_range(self.budget, path)
             if clause == "must":
                 must.extend(AnyOf((condition,)) for condition in found)
             else:
@@ -302,11 +313,8 @@ class _Parser:
     def paging(self, request: models.VQLQuery) -> None:
         if request.search_after is not None and request.page != 1:
             self.problem("page", "page must be 1 (or omitted) with search_after")
-        elif request.page * request.limit > MAX_WINDOW:
-            self.problem(
-                "page",
-                f"page * limit may not exceed {MAX_WINDOW}; page deeper with search_after",
-            )
+        else:
+            cost.charge_page(self.budget, request.page, request.limit)
 
     def select_columns(self, columns: list[str] | None) -> tuple[str, ...]:
         return ("uuid", *self.columns(columns, TABLE_COLUMNS[self.entity], "select_columns"))
