@@ -51,7 +51,8 @@ def array_literal(items: Sequence[str] | None) -> str | None:
 
 
 def _resolve_existing_emails(conn: Connection[Any], rows: list[dict[str, Any]]) -> None:
-    """A contact whose email already belongs to another uuid updates that record."""
+    """A contact whose email already belongs to another live uuid updates that record
+    (a soft-deleted record no longer claims its email: migration hardening_1)."""
     emails = [row["email"] for row in rows if row.get("email")]
     if not emails:
         return
@@ -61,7 +62,7 @@ def _resolve_existing_emails(conn: Connection[Any], rows: list[dict[str, Any]]) 
         conn.cursor(row_factory=tuple_row)
         .execute(
             "SELECT lower(email), uuid FROM contacts "
-            "WHERE lower(email) = ANY(string_to_array(%s, ','))",
+            "WHERE lower(email) = ANY(string_to_array(%s, ',')) AND deleted_at IS NULL",
             (",".join(emails),),
         )
         .fetchall()
@@ -80,7 +81,8 @@ def _resolve_existing_domains(conn: Connection[Any], rows: list[dict[str, Any]])
     found = (
         conn.cursor(row_factory=dict_row)
         .execute(
-            "SELECT normalized_domain, uuid FROM companies WHERE normalized_domain = ANY(%s)",
+            "SELECT normalized_domain, uuid FROM companies "
+            "WHERE normalized_domain = ANY(%s) AND deleted_at IS NULL",
             (domains,),
         )
         .fetchall()

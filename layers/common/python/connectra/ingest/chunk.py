@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from psycopg import Connection
 
 from connectra.db.filter_counts import FilterChanges
@@ -110,9 +111,16 @@ def run_chunk(item: ChunkItem, reader: ByteRangeReader) -> ChunkSummary:
 
 
 def _describe(exc: Exception) -> str:
+    """The chunk's error as the job shows it: the primary message only. A database error's
+    full text (DETAIL, CONTEXT: COPY …, with row data) and source paths go to the log."""
     last = traceback.extract_tb(exc.__traceback__)[-1:] or None
     where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    logger.warning("chunk failed", extra={"error": f"{type(exc).__name__}: {exc}{where}"})
+    if isinstance(exc, psycopg.Error):
+        primary = exc.diag.message_primary or str(exc).splitlines()[0]
+        return f"the database refused the chunk ({exc.sqlstate or type(exc).__name__}): {primary}"
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _run_in_transaction(item: ChunkItem, reader: ByteRangeReader) -> ChunkSummary:

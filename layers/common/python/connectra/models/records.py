@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from connectra.models.fields import Entity
 from connectra.models.identity import (
@@ -23,8 +30,16 @@ from connectra.models.identity import (
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _LINKEDIN = re.compile(r"^(https?://)?([a-z0-9-]+\.)*linkedin\.com(/.*)?$", re.IGNORECASE)
 
-ShortText = Field(default=None, max_length=500)
-LongText = Field(default=None, max_length=2000)
+# PostgreSQL text cannot hold NUL: a value with one is the field's own error (D10), never
+# the whole request's. Checked in pydantic's core (a pattern), not by a Python call.
+NO_NUL = r"^[^\x00]*$"
+# An array item is a tag (a department, an industry): short. Its GIN index entry must fit
+# an index page (~2.7 kB, 4 bytes a character at worst): 200 characters (D3).
+MAX_TAG_LENGTH = 200
+
+ShortText = Field(default=None, max_length=500, pattern=NO_NUL)
+LongText = Field(default=None, max_length=2000, pattern=NO_NUL)
+Tag = Annotated[str, StringConstraints(max_length=MAX_TAG_LENGTH, pattern=NO_NUL)]
 
 
 def _clean_tags(values: list[str]) -> list[str]:
@@ -70,12 +85,12 @@ class RecordIn(BaseModel, ABC):
 class ContactIn(RecordIn):
     first_name: str | None = ShortText
     last_name: str | None = ShortText
-    email: str | None = Field(default=None, max_length=320)
+    email: str | None = Field(default=None, max_length=320, pattern=NO_NUL)
     title: str | None = ShortText
     seniority: str | None = ShortText
-    departments: list[str] = Field(default_factory=list, max_length=200)
-    mobile_phone: str | None = Field(default=None, max_length=64)
-    email_status: str | None = Field(default=None, max_length=64)
+    departments: list[Tag] = Field(default_factory=list, max_length=200)
+    mobile_phone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    email_status: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
     linkedin_url: str | None = ShortText
     city: str | None = ShortText
     state: str | None = ShortText
@@ -127,12 +142,12 @@ class ContactIn(RecordIn):
 
 class CompanyIn(RecordIn):
     name: str | None = ShortText
-    normalized_domain: str | None = Field(default=None, max_length=253)
+    normalized_domain: str | None = Field(default=None, max_length=253, pattern=NO_NUL)
     website: str | None = ShortText
     linkedin_url: str | None = ShortText
-    industries: list[str] = Field(default_factory=list, max_length=200)
-    keywords: list[str] = Field(default_factory=list, max_length=200)
-    technologies: list[str] = Field(default_factory=list, max_length=200)
+    industries: list[Tag] = Field(default_factory=list, max_length=200)
+    keywords: list[Tag] = Field(default_factory=list, max_length=200)
+    technologies: list[Tag] = Field(default_factory=list, max_length=200)
     employees_count: int | None = Field(default=None, ge=0, le=10**12)
     annual_revenue: int | None = Field(default=None, ge=0, le=10**15)
     total_funding: int | None = Field(default=None, ge=0, le=10**15)
@@ -140,7 +155,7 @@ class CompanyIn(RecordIn):
     city: str | None = ShortText
     state: str | None = ShortText
     country: str | None = ShortText
-    phone: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
 
     @field_validator("industries", "keywords", "technologies", mode="before")
     @classmethod

@@ -74,8 +74,19 @@ def _decode_value(raw: Any, key: SortKey) -> SortValue:
         except ValueError:
             raise _invalid("malformed cursor") from None
     if kind in (FieldKind.TEXT, FieldKind.KEYWORD) and isinstance(raw, str):
+        if "\x00" in raw or not raw.isprintable() and not _encodable(raw):
+            # PostgreSQL text holds neither NUL nor a lone surrogate (issue 11 D8).
+            raise _invalid("malformed cursor")
         return raw
     raise _invalid("malformed cursor")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode_cursor(

@@ -17,6 +17,7 @@ from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, SettingsDep
+from connectra.api.errors import shorten
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -107,7 +108,7 @@ def _missing_companies(conn: Connection[Any], records: list[RecordIn]) -> set[uu
     if not wanted:
         return set()
     rows = conn.execute(
-        "SELECT uuid FROM companies WHERE uuid = ANY(%s)", (list(wanted),)
+        "SELECT uuid FROM companies WHERE uuid = ANY(%s) AND deleted_at IS NULL", (list(wanted),)
     ).fetchall()
     return wanted - {row["uuid"] for row in rows}
 
@@ -122,6 +123,45 @@ def readable_data_errors() -> Iterator[None]:
             f"a value cannot be stored: {exc}",
             [{"path": "body", "message": str(exc), "type": "invalid_value"}],
         ) from None
+
+
+def _natural_key_column(entity: Entity) -> str:
+    return "email" if entity is Entity.CONTACTS else "normalized_domain"
+
+
+def _claimed_by_others(
+    conn: Connection[Any], entity: Entity, records: list[RecordIn]
+) -> dict[int, uuid.UUID]:
+    """Records with an explicit uuid whose email/domain belongs to another live record:
+    position → that record's uuid (issue 11 D5: such an upsert would overwrite it)."""
+    column = _natural_key_column(entity)
+    keys = {
+        index: str(value).lower()
+        for index, record in enumerate(records)
+        if record.uuid is not None and (value := getattr(record, column, None))
+    }
+    if not keys:
+        return {}
+    statement = sql.SQL(
+        "SELECT lower({col}) AS key, uuid FROM {table} "
+        "WHERE lower({col}) = ANY(%s) AND deleted_at IS NULL"
+    ).format(col=sql.Identifier(column), table=sql.Identifier(entity.value))
+    owner = {row["key"]: row["uuid"] for row in conn.execute(statement, (list(keys.values()),))}
+    return {
+        index: owner[key]
+        for index, key in keys.items()
+        if key in owner and owner[key] != records[index].uuid
+    }
+
+
+def _claim_problem(entity: Entity, owner: uuid.UUID, prefix: str = "") -> dict[str, Any]:
+    column = _natural_key_column(entity)
+    return {
+        "path": f"{prefix}{column}",
+        "message": f"belongs to another record ({owner}); the uuid and the {column} disagree",
+        "type": "conflict",
+        "uuid": str(owner),
+    }
 
 
 def _require_companies(conn: Connection[Any], record: RecordIn) -> None:
@@ -161,9 +201,17 @@ def build_router(entity: Entity) -> APIRouter:
     @router.post("/upsert", summary=f"Create or update a {singular} by uuid or natural key")
     def upsert(body: record_model, conn: ConnDep, repository: RepoDep) -> UpsertResponse:  # type: ignore[valid-type]
         _require_companies(conn, body)
+        claimed = _claimed_by_others(conn, entity, [body])
+        if claimed:
+            problem = _claim_problem(entity, claimed[0])
+            raise Conflict(f"{problem['path']}: {problem['message']}", [problem])
         changes = FilterChanges.for_entity(conn, entity)
-        with readable_data_errors(), conn.transaction():
-            result = repository.upsert_many(conn, [body], previous_columns=changes.columns)
+        try:
+            with readable_data_errors(), conn.transaction():
+                result = repository.upsert_many(conn, [body], previous_columns=changes.columns)
+        except errors.UniqueViolation as exc:
+            # A concurrent call committed the same email/domain under another uuid (D6).
+            raise Conflict("another record already has this email or domain") from exc
         record_id = (result.inserted or result.updated)[0]
         row = repository.require(conn, record_id)
         changes.count_upsert(result)
@@ -207,6 +255,14 @@ def build_router(entity: Entity) -> APIRouter:
                     ],
                 )
                 valid.remove((index, record))
+        claimed = _claimed_by_others(conn, entity, [record for _, record in valid])
+        for position, (index, record) in reversed(list(enumerate(valid))):
+            if position in claimed:
+                problem = _claim_problem(entity, claimed[position], f"records[{index}].")
+                results[index] = BulkItem(
+                    index=index, uuid=record.record_uuid(), status="error", errors=[problem]
+                )
+                del valid[position]
         records = [record for _, record in valid]
         ids = [record.record_uuid() for record in records]
         changes = FilterChanges.for_entity(conn, entity)
@@ -220,8 +276,12 @@ def build_router(entity: Entity) -> APIRouter:
         resolved = _resolve_by_natural_key(conn, entity, records, written)
         for position, ((index, _record), record_id) in enumerate(zip(valid, ids, strict=True)):
             final = record_id if record_id in written else resolved.get(position, record_id)
+            # Several records of one batch may be one record (same uuid or key, D10): the
+            # first inserts it, the later ones update it; the totals count rows written.
+            first = final in inserted
+            inserted.discard(final)
             results[index] = BulkItem(
-                index=index, uuid=final, status="inserted" if final in inserted else "updated"
+                index=index, uuid=final, status="inserted" if first else "updated"
             )
         changes.count_upsert(outcome)
         changes.apply(conn)
@@ -246,7 +306,7 @@ def build_router(entity: Entity) -> APIRouter:
             raise validation_failed(
                 [
                     {
-                        "path": key,
+                        "path": shorten(key),
                         "message": "unknown or read-only field",
                         "type": "extra_forbidden",
                     }
@@ -291,7 +351,8 @@ def _resolve_by_natural_key(
     if not keys:
         return {}
     statement = sql.SQL(
-        "SELECT lower({col}) AS key, uuid FROM {table} WHERE lower({col}) = ANY(%s)"
+        "SELECT lower({col}) AS key, uuid FROM {table} "
+        "WHERE lower({col}) = ANY(%s) AND deleted_at IS NULL"
     )
     rows = conn.execute(
         statement.format(col=sql.Identifier(column), table=sql.Identifier(entity.value)),
