@@ -8,7 +8,6 @@ answer 503 with Retry-After within about a second, locally and through the Lambd
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import uuid
@@ -57,9 +56,10 @@ def test_a_saturated_pool_answers_503_within_the_pool_wait(
 ) -> None:
     env.setenv("DB_POOL_MAX_SIZE", "1")
     get_settings.cache_clear()
+    app = create_app()
     held = get_pool().getconn()  # every connection of this process is busy
     try:
-        with TestClient(create_app()) as client:
+        with TestClient(app) as client:
             started = time.monotonic()
             response = client.get("/common/contacts/filters", headers=HEADERS)
             elapsed = time.monotonic() - started
@@ -118,7 +118,7 @@ def test_a_statement_timeout_is_a_503_not_a_500(clean_db: str, env: pytest.Monke
 
     @app.get("/slow-probe")
     def slow_probe() -> dict[str, str]:  # a query that outlives the API's statement timeout
-        with connection(get_settings().api_statement_timeout_ms) as conn:
+        with connection() as conn:
             conn.execute("SELECT pg_sleep(2)")
         return {"status": "finished"}
 
@@ -133,16 +133,20 @@ def test_a_statement_timeout_is_a_503_not_a_500(clean_db: str, env: pytest.Monke
 
 
 def test_statement_timeouts_use_no_session_set(clean_db: str, env: pytest.MonkeyPatch) -> None:
-    """RDS Proxy pins a connection on a session SET; SET LOCAL ends with the transaction."""
+    """RDS Proxy pins a connection on a session SET: the timeout is a startup option (the
+    API's own, shorter one in an API process), or a SET LOCAL for one transaction."""
     env.setenv("API_STATEMENT_TIMEOUT_MS", "1234")
     get_settings.cache_clear()
-    with connection(1234) as conn:
+    create_app()
+    with connection() as conn:
         assert conn.execute("SHOW statement_timeout").fetchone() == {"statement_timeout": "1234ms"}
-    with get_pool().connection() as conn:
-        # Back to the connection's startup value once the transaction ended.
-        value = conn.execute("SHOW statement_timeout").fetchone()
-    assert value == {"statement_timeout": f"{get_settings().db_statement_timeout_ms // 1000}s"}
-    assert os.environ.get("DATABASE_URL")
+        assert conn.execute(
+            "SELECT source FROM pg_settings WHERE name = 'statement_timeout'"
+        ).fetchone() == {"source": "client"}  # the startup packet, not a SET
+    with connection(250) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == {"statement_timeout": "250ms"}
+    with connection() as conn:  # back to the startup value once that transaction ended
+        assert conn.execute("SHOW statement_timeout").fetchone() == {"statement_timeout": "1234ms"}
 
 
 def test_an_unhandled_error_closes_the_connection_explicitly(clean_db: str) -> None:

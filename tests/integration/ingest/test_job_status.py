@@ -29,7 +29,8 @@ def chunk_items(store: ObjectStore, job_id: uuid.UUID, plan: dict[str, Any]) -> 
 def job_row(conn: Any, job_id: uuid.UUID) -> dict[str, Any]:
     row: dict[str, Any] = conn.execute(
         "SELECT status, error, total_rows, inserted_rows, retry_count, retry_interval, "
-        "extract(epoch FROM run_after - finished_at) AS delay FROM jobs WHERE uuid = %s",
+        "extract(epoch FROM run_after - COALESCE(finished_at, updated_at)) AS delay "
+        "FROM jobs WHERE uuid = %s",
         (job_id,),
     ).fetchone()
     return row
@@ -82,10 +83,12 @@ def test_a_failed_run_is_scheduled_for_retry_with_back_off(store: ObjectStore, c
     failure = {"Error": "States.Timeout", "Cause": "chunk 3 timed out"}
     summary = invoke("finalize", {"job_id": str(job.job_id), "failed": True, "error": failure})
 
-    assert summary["status"] == "failed"
+    # Retries remain (2 of 3 used): the failure is retry_in_queue, with its back-off.
+    assert summary["status"] == "retry_in_queue"
     row = job_row(conn, job.job_id)
-    assert row["status"] == "failed" and "chunk 3 timed out" in row["error"]
-    expected = lifecycle.backoff_seconds(row["retry_interval"], row["retry_count"])
+    assert row["status"] == "retry_in_queue" and "chunk 3 timed out" in row["error"]
+    assert row["retry_count"] == 3
+    expected = lifecycle.backoff_seconds(row["retry_interval"], 2)
     assert abs(float(row["delay"]) - expected) < 5
 
 

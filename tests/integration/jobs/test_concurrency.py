@@ -167,7 +167,7 @@ def test_a_job_whose_heartbeat_stopped_is_failed_retryable(s3: Any, conn: Any) -
 
     assert report.stalled == [str(job_id)]
     job = conn.execute("SELECT * FROM jobs WHERE uuid = %s", (job_id,)).fetchone()
-    assert (job["status"], job["error"]) == (JobStatus.FAILED.value, STALLED_ERROR)
+    assert (job["status"], job["error"]) == (JobStatus.RETRY_IN_QUEUE.value, STALLED_ERROR)
     assert job["run_after"] is not None
     chunks = conn.execute(
         "SELECT chunk_index, status FROM job_chunks WHERE job_id = %s ORDER BY 1", (job_id,)

@@ -9,6 +9,8 @@ from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.guards import RequestGuards
 from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
+from connectra.db.pool import use_statement_timeout
+from connectra.settings import get_settings
 
 # Routers that need an API key; each resource adds its router here.
 PROTECTED_ROUTERS: list[APIRouter] = [
@@ -22,6 +24,8 @@ PROTECTED_ROUTERS: list[APIRouter] = [
 
 
 def create_app() -> FastAPI:
+    # This process serves the API: its statements stop long before API Gateway's 29 s.
+    use_statement_timeout(get_settings().api_statement_timeout_ms)
     app = FastAPI(
         title="Connectra API",
         version=__version__,

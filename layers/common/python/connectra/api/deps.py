@@ -68,8 +68,8 @@ def get_caller(request: Request, response: Response, settings: SettingsDep) -> C
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_conn(settings: SettingsDep) -> Iterator[Connection[Any]]:
-    with connection(settings.api_statement_timeout_ms) as conn:
+def get_conn() -> Iterator[Connection[Any]]:
+    with connection() as conn:
         yield conn
 
 

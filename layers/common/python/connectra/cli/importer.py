@@ -86,22 +86,53 @@ def upload(client: httpx.Client, path: Path, grant: dict[str, Any]) -> None:
         raise _fail(f"upload to S3 failed ({response.status_code}): {response.text[:500]}")
 
 
+# Answers worth waiting out while following a job: busy or briefly unavailable.
+TRANSIENT_STATUSES = {429, 502, 503, 504}
+
+
+def poll_job(client: httpx.Client, job_id: str, interval: float) -> dict[str, Any]:
+    """The job's current view; a busy API (429/503, per Retry-After) or a dropped
+    connection is waited out, never taken for the job's end."""
+    while True:
+        try:
+            response = client.get(f"/common/jobs/{job_id}")
+        except httpx.TransportError:
+            time.sleep(max(interval, 1.0))
+            continue
+        if response.status_code not in TRANSIENT_STATUSES:
+            return _check(response, "job status")
+        retry_after = response.headers.get("Retry-After", "")
+        time.sleep(float(retry_after) if retry_after.isdigit() else max(interval, 1.0))
+
+
+def progress_detail(job: dict[str, Any]) -> str:
+    chunks, counts = job["chunks"], job["counts"]
+    detail = (
+        f"chunks {chunks['done']}/{chunks['total']}  rows {counts['total']:,}  "
+        f"failed {counts['failed']:,}"
+    )
+    if job["status"] == "retry_in_queue":
+        detail += f"  retry {job.get('retry_count', 0)}/{job.get('max_retries', 0)}"
+        if job.get("error"):
+            detail += f" after: {job['error']}"
+    return detail
+
+
 def follow(client: httpx.Client, job_id: str, interval: float) -> dict[str, Any]:
+    """Follow the job to a final state, through its retries (`retry_in_queue` and
+    `retrying` are not final: only completed, completed_with_errors, failed, cancelled)."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"))
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("import", total=None, detail="waiting for the upload event")
         while True:
-            job = _check(client.get(f"/common/jobs/{job_id}"), "job status")
-            chunks, counts = job["chunks"], job["counts"]
+            job = poll_job(client, job_id, interval)
+            chunks = job["chunks"]
             progress.update(
                 task,
                 total=chunks["total"] or None,
                 completed=chunks["done"],
                 description=job["status"],
-                detail=(
-                    f"chunks {chunks['done']}/{chunks['total']}  rows {counts['total']:,}  "
-                    f"failed {counts['failed']:,}"
-                ),
+                detail=progress_detail(job),
             )
             if job["status"] in FINISHED:
                 return job
@@ -122,7 +153,8 @@ def print_summary(job: dict[str, Any]) -> None:
     if job.get("error"):
         console.print(f"[red]error:[/red] {job['error']}")
     if job.get("error_report_url"):
-        console.print(f"error report: {job['error_report_url']}")
+        # One unwrapped line: a URL broken over lines cannot be copied (issue 11 D13).
+        console.print(f"error report: {job['error_report_url']}", soft_wrap=True)
 
 
 def import_file(

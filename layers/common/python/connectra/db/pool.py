@@ -6,10 +6,13 @@ Overload must degrade, not stall (issue 11 D1, issue 12 item 5). A caller waits 
 attempt within `DB_CONNECT_TIMEOUT_SECONDS`. The API turns all three into a 503 with
 `Retry-After` (see `connectra.db.unavailable`), well inside API Gateway's 29 s.
 
-Statement timeouts never use a session `SET` (it pins RDS Proxy connections): a direct
-connection (`DATABASE_URL`, local mode) gets it as a startup option, and every pooled
-transaction sets it again with `set_config(..., true)` (`SET LOCAL`), which RDS Proxy
-keeps only for that transaction.
+Statement timeouts never use a session `SET` (it pins RDS Proxy connections): every
+connection gets its process's timeout as a startup option (`options=-c
+statement_timeout=…`), which costs no statement. A process serving the API declares
+itself with `use_statement_timeout(API_STATEMENT_TIMEOUT_MS)` (the app factory does),
+far below API Gateway's 29 s; workers keep `DB_STATEMENT_TIMEOUT_MS`. One block that
+needs another limit asks `connection(statement_timeout_ms=…)`: a `SET LOCAL`, which
+RDS Proxy keeps for that transaction only.
 """
 
 from __future__ import annotations
@@ -30,6 +33,19 @@ from connectra.settings import Settings, get_settings
 
 _lock = threading.Lock()
 _pool: ConnectionPool[Connection[DictRow]] | None = None
+_process_timeout_ms: int | None = None  # this process's statement timeout, if declared
+
+
+def use_statement_timeout(milliseconds: int) -> None:
+    """This process's statement timeout (the API's): connections opened from now on."""
+    global _process_timeout_ms
+    if milliseconds != _process_timeout_ms:
+        _process_timeout_ms = milliseconds
+        close_pool()  # connections carry it from their start
+
+
+def statement_timeout_ms(settings: Settings) -> int:
+    return _process_timeout_ms or settings.db_statement_timeout_ms
 
 
 def conninfo_from_settings(settings: Settings) -> str:
@@ -48,15 +64,13 @@ def conninfo_from_settings(settings: Settings) -> str:
 
 
 def connection_kwargs(settings: Settings) -> dict[str, Any]:
-    """Per-connection arguments: a bounded connect, and (direct connections only) the
-    statement timeout as a startup option, so it holds even after a mid-block commit."""
-    kwargs: dict[str, Any] = {
+    """Per-connection arguments: a bounded connect and the statement timeout as a startup
+    option (no statement, no session SET)."""
+    return {
         "row_factory": dict_row,
         "connect_timeout": max(1, int(settings.db_connect_timeout_seconds)),
+        "options": f"-c statement_timeout={int(statement_timeout_ms(settings))}",
     }
-    if settings.database_url:
-        kwargs["options"] = f"-c statement_timeout={int(settings.db_statement_timeout_ms)}"
-    return kwargs
 
 
 def get_pool() -> ConnectionPool[Connection[DictRow]]:
@@ -85,12 +99,16 @@ def get_pool() -> ConnectionPool[Connection[DictRow]]:
 def connection(statement_timeout_ms: int | None = None) -> Iterator[Connection[DictRow]]:
     """A pooled connection inside a transaction: committed on success, rolled back on error.
 
-    The transaction's statement timeout is `statement_timeout_ms` (default
-    `DB_STATEMENT_TIMEOUT_MS`), set with `SET LOCAL` semantics (no RDS Proxy pinning).
+    `statement_timeout_ms` overrides the process's timeout for this transaction (`SET
+    LOCAL`; it opens the transaction, so `conn.transaction()` blocks inside become
+    savepoints). Without it, no statement is added.
     """
-    timeout = statement_timeout_ms or get_settings().db_statement_timeout_ms
     with get_pool().connection() as conn:
-        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout)}ms",))
+        if statement_timeout_ms:
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                (f"{int(statement_timeout_ms)}ms",),
+            )
         yield conn
 
 

@@ -50,6 +50,14 @@ def _describe_error(error: Any) -> str:
     return str(error) if error is not None else "the import failed"
 
 
+# Failures no retry can mend: the source object changed after its upload event.
+FINAL_ERRORS = frozenset({"SourceChanged"})
+
+
+def _is_final(error: Any) -> bool:
+    return isinstance(error, dict) and (error.get("Error") or error.get("error")) in FINAL_ERRORS
+
+
 def write_error_report(conn: Connection[Any], job_id: uuid.UUID, store: ObjectStore) -> int:
     """Stream the job's row errors (file notices first, then by line) into the report CSV."""
     written = 0
@@ -105,7 +113,11 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
         }
         jobs.record_results(conn, event.job_id, totals=totals, response=response)
         if status is jobs.JobStatus.FAILED:
-            moved = lifecycle.fail(conn, event.job_id, error or "the import failed")
+            moved = lifecycle.fail(
+                conn, event.job_id, error or "the import failed", final=_is_final(event.error)
+            )
+            if moved is not None:  # retry_in_queue while retries remain, else failed
+                status = jobs.JobStatus(moved["status"])
         else:
             moved = lifecycle.finish(
                 conn, event.job_id, status, total_rows=totals["total"], response=response
@@ -119,7 +131,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
                 "import finalized without a status change",
                 extra={"job_id": str(event.job_id), "status": status.value},
             )
-        if status is not jobs.JobStatus.FAILED:
+        if status not in (jobs.JobStatus.FAILED, jobs.JobStatus.RETRY_IN_QUEUE):
             conn.execute("DELETE FROM import_keys WHERE job_id = %s", (event.job_id,))
     url = (
         store.presigned_get(

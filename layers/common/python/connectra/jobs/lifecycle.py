@@ -1,9 +1,16 @@
 """Job states, the transitions allowed between them, and transitions guarded in SQL.
 
-    awaiting_upload ─► in_queue ─► processing ─► completed | completed_with_errors | failed
-    open ────────────► in_queue
-    failed ─► retry_in_queue ─► retrying ─► completed | completed_with_errors | failed
+    awaiting_upload ─► in_queue ─► processing ─► completed | completed_with_errors
+    open ────────────► in_queue      │
+                                     └─ fails ─► retry_in_queue (retries left) | failed
+    retry_in_queue ─► retrying ─► completed | completed_with_errors
+                         └─ fails ─► retry_in_queue (retries left) | failed
+    failed ─► retry_in_queue (an operator's retry)
     any state that has not ended ─► cancelled (a failed job too: it stops its retries)
+
+`failed` is final: a failure with retries left is `retry_in_queue` (issue 11 item 6),
+with the error kept and `run_after` the end of its back-off, so a client polling the job
+tells a failure that will be retried from one that will not.
 
 Every transition is one `UPDATE … WHERE uuid = %s AND status = ANY(<allowed sources>)
 RETURNING *`: when two workers race for the same job, PostgreSQL serializes the two
@@ -33,11 +40,16 @@ MAX_ERROR_LENGTH = 4000
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.AWAITING_UPLOAD: frozenset({S.IN_QUEUE, S.CANCELLED, S.FAILED}),
     S.OPEN: frozenset({S.IN_QUEUE, S.CANCELLED, S.FAILED}),
-    S.IN_QUEUE: frozenset({S.PROCESSING, S.CANCELLED, S.FAILED}),
-    S.PROCESSING: frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED}),
+    S.IN_QUEUE: frozenset({S.PROCESSING, S.CANCELLED, S.FAILED, S.RETRY_IN_QUEUE}),
+    S.PROCESSING: frozenset(
+        {S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.RETRY_IN_QUEUE, S.CANCELLED}
+    ),
     S.FAILED: frozenset({S.RETRY_IN_QUEUE, S.CANCELLED}),
-    S.RETRY_IN_QUEUE: frozenset({S.RETRYING, S.CANCELLED, S.FAILED}),
-    S.RETRYING: frozenset({S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.CANCELLED}),
+    # retry_in_queue → retry_in_queue: the launch of a retry failed and retries remain.
+    S.RETRY_IN_QUEUE: frozenset({S.RETRYING, S.RETRY_IN_QUEUE, S.CANCELLED, S.FAILED}),
+    S.RETRYING: frozenset(
+        {S.COMPLETED, S.COMPLETED_WITH_ERRORS, S.FAILED, S.RETRY_IN_QUEUE, S.CANCELLED}
+    ),
     S.COMPLETED: frozenset(),
     S.COMPLETED_WITH_ERRORS: frozenset(),
     S.CANCELLED: frozenset(),
@@ -157,14 +169,47 @@ def finish(
     )
 
 
-def fail(conn: Connection[Any], job_id: uuid.UUID, error: str) -> dict[str, Any] | None:
-    """The job failed: keep the error and schedule its next retry with back-off."""
+# The states a failure moves a job out of. Not retry_in_queue: a stale run (its worker
+# declared lost, the job already queued for retry) must not fail the job again; the
+# launcher passes `relaunch=True` when the launch of a queued retry itself failed.
+_RETRYABLE_SOURCES = frozenset({S.IN_QUEUE, S.PROCESSING, S.RETRYING})
+_FAILING_SOURCES = _RETRYABLE_SOURCES | {S.AWAITING_UPLOAD, S.OPEN}
+
+
+def fail(
+    conn: Connection[Any],
+    job_id: uuid.UUID,
+    error: str,
+    *,
+    relaunch: bool = False,
+    final: bool = False,
+) -> dict[str, Any] | None:
+    """The job failed: `retry_in_queue` with its back-off when retries remain (and it was
+    queued or running, and the failure is not `final`), else `failed`, final. The error
+    is kept either way."""
+    extra = {S.RETRY_IN_QUEUE} if relaunch else set()
+    retried = (
+        None
+        if final
+        else transition(
+            conn,
+            job_id,
+            S.RETRY_IN_QUEUE,
+            sources=_RETRYABLE_SOURCES | extra,
+            error=error or "failed",
+            set_sql=f", retry_count = retry_count + 1, run_after = now() + {_BACKOFF_SQL}",
+            where_sql=" AND retry_count < max_retries",
+        )
+    )
+    if retried is not None:
+        return retried
     return transition(
         conn,
         job_id,
         S.FAILED,
+        sources=_FAILING_SOURCES | extra,
         error=error or "failed",
-        set_sql=f", run_after = now() + {_BACKOFF_SQL}",
+        set_sql=", run_after = NULL",
     )
 
 

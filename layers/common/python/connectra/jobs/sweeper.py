@@ -1,11 +1,13 @@
 """The jobs sweeper (EventBridge schedule in AWS, a loop locally). Each run:
 
-1. marks running jobs whose heartbeat stopped as failed (retryable), and their chunks
-   that were left `running` as failed, so a retry re-runs them;
-2. moves failed jobs whose back-off has passed (and that have retries left) to
-   retry_in_queue;
-3. launches queued work: new `open` jobs, and retry_in_queue jobs — an import re-runs only
-   its chunks that are not done, an export re-runs whole;
+1. fails running jobs whose heartbeat stopped (`retry_in_queue` while retries remain), and
+   their chunks that were left `running`, so a retry re-runs them. A killed worker's job
+   is thus picked up within JOB_HEARTBEAT_TIMEOUT_SECONDS (300) + one sweeper period, and
+   relaunched when its back-off (JOB_RETRY_INTERVAL_SECONDS × 2^retry, 30 s first) ends;
+2. moves jobs left `failed` with retries remaining by an older version (before failures
+   with retries left became `retry_in_queue`) to retry_in_queue;
+3. launches queued work: new `open` jobs, and retry_in_queue jobs whose back-off has
+   passed — an import re-runs only its chunks that are not done, an export re-runs whole;
 4. drains the search outbox into OpenSearch (SEARCH_BACKEND=opensearch).
 
 Two sweepers may run at once: every selection locks its rows with FOR UPDATE SKIP LOCKED,
@@ -94,7 +96,8 @@ def _claim_launches(settings: Settings, only: uuid.UUID | None = None) -> list[d
     with connection() as conn:
         rows = conn.execute(
             "SELECT uuid FROM jobs WHERE (status = 'open' OR (status = 'retry_in_queue' AND "
-            "(response->>'launched_attempt')::int IS DISTINCT FROM retry_count)) "
+            "(response->>'launched_attempt')::int IS DISTINCT FROM retry_count AND "
+            "(run_after IS NULL OR run_after <= now()))) "
             "AND (%s::uuid IS NULL OR uuid = %s::uuid) "
             "ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED",
             (only, only, settings.sweeper_batch_size),
@@ -163,7 +166,12 @@ def launch_queued(
         except Exception as exc:
             logger.exception("launch failed", extra={"job_id": str(job["uuid"])})
             with connection() as conn:
-                lifecycle.fail(conn, job["uuid"], f"could not start: {type(exc).__name__}: {exc}")
+                lifecycle.fail(
+                    conn,
+                    job["uuid"],
+                    f"could not start: {type(exc).__name__}: {exc}",
+                    relaunch=True,
+                )
     return launched
 
 

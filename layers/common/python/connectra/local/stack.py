@@ -21,7 +21,7 @@ import httpx
 
 from connectra.db import migrate
 from connectra.local import postgres
-from connectra.settings import DEV_API_KEY
+from connectra.settings import DEV_API_KEY, get_settings
 
 API_PORT = int(os.environ.get("API_PORT", "8000"))
 S3_PORT = int(os.environ.get("LOCAL_S3_PORT", "5001"))
@@ -197,6 +197,14 @@ def load_sample_data(database_url: str) -> int:
     return seed_sample_data(database_url, SAMPLE_COMPANIES, SAMPLE_CONTACTS)
 
 
+def api_key_lines() -> tuple[str, str]:
+    """The banner's key line and the key in its curl example: the development key only
+    while API_KEYS still holds it; never a key of yours printed on the terminal (D13)."""
+    if DEV_API_KEY in get_settings().api_keys:
+        return f"{DEV_API_KEY}   (header X-API-Key)", DEV_API_KEY
+    return "one of the keys in API_KEYS   (header X-API-Key)", "$CONNECTRA_API_KEY"
+
+
 def up() -> int:
     database_url = postgres.ensure_database(postgres.server_url())
     migrate.upgrade(database_url)
@@ -208,17 +216,18 @@ def up() -> int:
             ensure_bucket(env)
     seeded = load_sample_data(database_url)
     folder = run_dir()
+    key_line, curl_key = api_key_lines()
     print(
         "\nConnectra is running locally.\n"
         f"  API        http://127.0.0.1:{API_PORT}   (docs: http://127.0.0.1:{API_PORT}/docs)\n"
-        f"  API key    {DEV_API_KEY}   (header X-API-Key)\n"
+        f"  API key    {key_line}\n"
         f"  PostgreSQL {database_url}\n"
         f"  S3 (moto)  http://127.0.0.1:{S3_PORT}   bucket {BUCKET}\n"
         f"  Runner     watches s3://{BUCKET}/uploads/ (pid {started['runner']})\n"
         f"  Sample     {'loaded ' + str(seeded) + ' rows' if seeded else 'already loaded'}\n"
         f"  Logs       {folder}/*.log\n"
-        "  Try        curl -s -X POST http://127.0.0.1:8000/contacts/ -H 'X-API-Key: "
-        f"{DEV_API_KEY}' -H 'Content-Type: application/json' -d '{{\"limit\": 3}}'\n"
+        f"  Try        curl -s -X POST http://127.0.0.1:{API_PORT}/contacts/ -H 'X-API-Key: "
+        f"{curl_key}' -H 'Content-Type: application/json' -d '{{\"limit\": 3}}'\n"
         "  Stop       make stop\n"
     )
     return 0

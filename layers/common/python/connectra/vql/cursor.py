@@ -74,7 +74,7 @@ def _decode_value(raw: Any, key: SortKey) -> SortValue:
         except ValueError:
             raise _invalid("malformed cursor") from None
     if kind in (FieldKind.TEXT, FieldKind.KEYWORD) and isinstance(raw, str):
-        if "\x00" in raw or not raw.isprintable() and not _encodable(raw):
+        if "\x00" in raw or (not raw.isprintable() and not _encodable(raw)):
             # PostgreSQL text holds neither NUL nor a lone surrogate (issue 11 D8).
             raise _invalid("malformed cursor")
         return raw

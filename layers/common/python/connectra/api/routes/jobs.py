@@ -44,6 +44,8 @@ class JobView(BaseModel):
     download_url: str | None = None  # an export's file, presigned afresh on every read
     retry_count: int = 0
     max_retries: int = 0
+    # retry_in_queue: a failure that will be retried, not before this time (its back-off).
+    next_attempt_at: datetime | None = None
     notices: list[dict[str, Any]]
     created_at: datetime
     started_at: datetime | None
@@ -108,6 +110,9 @@ def get_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: Setti
         download_url=download_url,
         retry_count=job["retry_count"],
         max_retries=job["max_retries"],
+        next_attempt_at=job["run_after"]
+        if job["status"] == jobs.JobStatus.RETRY_IN_QUEUE
+        else None,
         notices=(job["response"] or {}).get("file_notices") or jobs.file_notices(conn, job_id),
         created_at=job["created_at"],
         started_at=job["started_at"],
