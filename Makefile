@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export CONNECTRA_HOME := $(CURDIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv db migrate lint format typecheck test test-fast run stop status bench bench-quick synth layer clean
+.PHONY: help venv db migrate lint format typecheck test fuzz test-fast run stop status bench bench-quick synth layer clean
 
 help:
 	@echo "make run    - set up everything and start the local stack (PostgreSQL, S3, API, runner, sample data)"
@@ -43,7 +43,14 @@ typecheck: venv
 	$(BIN)/mypy layers/common/python/connectra functions
 
 test: venv db lint typecheck
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not fuzz"
+	@$(MAKE) --no-print-directory fuzz
+
+# The fuzz stage (about two minutes): schemathesis over the whole OpenAPI with hostile
+# Unicode (lone surrogates, NUL, 100k-character strings) and hypothesis over the CSV and
+# NDJSON parsers; any 5xx fails it.
+fuzz: venv db
+	$(BIN)/pytest -q -n 2 -m fuzz tests/reliability
 
 test-fast: venv db
 	$(BIN)/pytest -q -x -m "not slow"

@@ -132,6 +132,18 @@ def _message(error: Any) -> str:
     return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
 
 
+def _storable_key(key: str) -> bool:
+    """PostgreSQL text (the file's notices, the error report) holds neither NUL nor a lone
+    surrogate, which JSON can escape (`"\\u0000"`, `"\\ud800"`)."""
+    if "\x00" in key:
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass
 class RecordParser:
     """Turns the records of one file into `ParsedRow`s and `RowError`s."""
@@ -193,6 +205,8 @@ class RecordParser:
             raise RecordError("a line must be a JSON object")
         values: dict[str, Any] = {}
         for key, value in document.items():
+            if not _storable_key(key):  # an escaped NUL or lone surrogate (issue 11 D4)
+                raise RecordError("a key holds a NUL character or a lone UTF-16 surrogate")
             if key not in self._key_fields:
                 self._key_fields[key] = field_for(self.entity, key)
             mapped = self._key_fields[key]
