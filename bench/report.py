@@ -106,13 +106,18 @@ def _load_section(body: dict[str, Any]) -> list[str]:
         f"Closed-loop clients against the API on 127.0.0.1 over {body.get('database', '?')}, "
         f"{body.get('seconds_per_level')} s per level (the load generator shares the 2 CPUs).",
         "",
-        "| clients | requests | req/s | vs 1 client | errors | p50 ms | p95 ms | p99 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Overload must shed load as fast 503s with Retry-After (`503`); `other ≥500` counts "
+        "any other 5xx or transport error, and must be 0.",
+        "",
+        "| clients | requests | ok req/s | vs 1 client | not 200 | 503 | other ≥500 "
+        "| p50 ms | p95 ms | p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for level in body.get("levels", []):
         lines.append(
             f"| {level['concurrency']} | {level['requests']} | {level['throughput_rps']} | "
             f"{level['throughput_vs_1_client']} | {level['error_rate']:.2%} | "
+            f"{level.get('shed_503', '?')} | {level.get('unacceptable', '?')} | "
             f"{level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} |"
         )
     return [*lines, ""]
