@@ -205,6 +205,24 @@ def api_key_lines() -> tuple[str, str]:
     return "one of the keys in API_KEYS   (header X-API-Key)", "$CONNECTRA_API_KEY"
 
 
+def banner(database_url: str, runner_pid: int | None, seeded: int) -> str:
+    """What `make run` prints: this stack's ports, and a key only if it is the dev one."""
+    key_line, curl_key = api_key_lines()
+    return (
+        "\nConnectra is running locally.\n"
+        f"  API        http://127.0.0.1:{API_PORT}   (docs: http://127.0.0.1:{API_PORT}/docs)\n"
+        f"  API key    {key_line}\n"
+        f"  PostgreSQL {database_url}\n"
+        f"  S3 (moto)  http://127.0.0.1:{S3_PORT}   bucket {BUCKET}\n"
+        f"  Runner     watches s3://{BUCKET}/uploads/ (pid {runner_pid})\n"
+        f"  Sample     {'loaded ' + str(seeded) + ' rows' if seeded else 'already loaded'}\n"
+        f"  Logs       {run_dir()}/*.log\n"
+        f"  Try        curl -s -X POST http://127.0.0.1:{API_PORT}/contacts/ -H 'X-API-Key: "
+        f"{curl_key}' -H 'Content-Type: application/json' -d '{{\"limit\": 3}}'\n"
+        "  Stop       make stop\n"
+    )
+
+
 def up() -> int:
     database_url = postgres.ensure_database(postgres.server_url())
     migrate.upgrade(database_url)
@@ -215,21 +233,7 @@ def up() -> int:
         if service.name == "s3":
             ensure_bucket(env)
     seeded = load_sample_data(database_url)
-    folder = run_dir()
-    key_line, curl_key = api_key_lines()
-    print(
-        "\nConnectra is running locally.\n"
-        f"  API        http://127.0.0.1:{API_PORT}   (docs: http://127.0.0.1:{API_PORT}/docs)\n"
-        f"  API key    {key_line}\n"
-        f"  PostgreSQL {database_url}\n"
-        f"  S3 (moto)  http://127.0.0.1:{S3_PORT}   bucket {BUCKET}\n"
-        f"  Runner     watches s3://{BUCKET}/uploads/ (pid {started['runner']})\n"
-        f"  Sample     {'loaded ' + str(seeded) + ' rows' if seeded else 'already loaded'}\n"
-        f"  Logs       {folder}/*.log\n"
-        f"  Try        curl -s -X POST http://127.0.0.1:{API_PORT}/contacts/ -H 'X-API-Key: "
-        f"{curl_key}' -H 'Content-Type: application/json' -d '{{\"limit\": 3}}'\n"
-        "  Stop       make stop\n"
-    )
+    print(banner(database_url, started["runner"], seeded))
     return 0
 
 

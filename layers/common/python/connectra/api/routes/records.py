@@ -43,8 +43,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Missing or invalid X-API-Key"),
         (404, "Not found"),
         (409, "Conflict with an existing record"),
-        (413, "Too many records in one call"),
+        (413, "Too many records in one call, or a body over API_MAX_BODY_BYTES"),
         (429, "Rate limited: see Retry-After"),
+        (
+            503,
+            "Overloaded (no database connection within 1 s), database unavailable, or the "
+            "query ran out of time: retry after Retry-After seconds",
+        ),
     )
 }
 
