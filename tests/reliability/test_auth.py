@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,13 @@ def assert_error(response: Any, status: int, code: str) -> None:
     "headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "not-a-key"}, {"X-API-Key": "key-of-alice "}]
 )
 def test_every_protected_route_refuses_a_missing_or_wrong_key(
-    api: TestClient, two_consumers: dict[str, str], headers: dict[str, str]
+    api: TestClient,
+    two_consumers: dict[str, str],
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AUTH_FAILURES_PER_MINUTE", "100000")  # every route, not throttled
+    get_settings.cache_clear()
     routes = protected_routes()
     assert len(routes) >= 12
 
@@ -124,15 +130,16 @@ def test_api_gateway_mode_needs_the_callers_key_id(
 def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     api: TestClient, two_consumers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given buckets of 3 requests that refill at 1 a minute
-    monkeypatch.setenv("RATE_LIMIT_BURST", "3")
-    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1")
+    # Given 3 requests a minute for every plan, on a frozen clock
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "3")
     get_settings.cache_clear()
     get_limiter.cache_clear()
+    frozen = time.time()
+    get_limiter().clock = lambda: frozen
     alice = {"X-API-Key": two_consumers["alice"]}
     bob = {"X-API-Key": two_consumers["bob"]}
 
-    # When alice spends her bucket, then tries to create a contact
+    # When alice spends her minute, then tries to create a contact
     served = [api.post("/contacts/count", json={}, headers=alice) for _ in range(3)]
     limited = api.post("/contacts/create", json={"email": "x@example.com"}, headers=alice)
     other = api.post("/contacts/count", json={}, headers=bob)
@@ -140,11 +147,13 @@ def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     # Then her served responses count down, the 4th is a 429 that did nothing
     assert [r.headers["X-RateLimit-Remaining"] for r in served] == ["2", "1", "0"]
     assert all(r.headers["X-RateLimit-Limit"] == "3" for r in served)
+    assert all(r.headers["X-RateLimit-Level"] == "minute" for r in served)
     assert_error(limited, 429, "rate_limited")
+    assert limited.json()["details"]["level"] == "minute"
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert int(limited.headers["X-RateLimit-Reset"]) >= 1
     assert api.post("/contacts/count", json={}, headers=bob).json() == {"count": 0}
-    # And bob has his own bucket
+    # And bob has his own windows
     assert other.status_code == 200
     assert other.headers["X-RateLimit-Remaining"] == "2"
