@@ -11,12 +11,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from mangum import Mangum
 
 from connectra.api.app import create_app
 from connectra.api.deps import get_limiter
+from connectra.consumers import key_table
+from connectra.consumers.access import Scope
+from connectra.consumers.key_table import KeyRecord
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 
@@ -104,14 +108,19 @@ def api_gateway_event(events_dir: Path, api_key_id: str | None) -> dict[str, Any
 def test_api_gateway_mode_needs_the_callers_key_id(
     clean_db: str, events_dir: Path, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the app in API Gateway mode (the gateway enforced the key; the app reads its id)
+    # Given the app in API Gateway mode (the gateway enforced the key; the app reads its
+    # id) and the key id k3yid registered in the key table
     monkeypatch.setenv("AUTH_MODE", "apigateway")
     get_settings.cache_clear()
+    with psycopg.connect(clean_db) as conn:
+        key_table.insert(conn, KeyRecord("k3yid", "acme", "acme", "pro", frozenset({Scope.READ})))
     handler = Mangum(create_app(), lifespan="off")
     try:
-        # When requests arrive without a key id, with one, and not through API Gateway
+        # When requests arrive without a key id, with one, with an unregistered one, and
+        # not through API Gateway
         without = handler(api_gateway_event(events_dir, None), lambda_context)
         with_id = handler(api_gateway_event(events_dir, "k3yid"), lambda_context)
+        unknown = handler(api_gateway_event(events_dir, "n0tkn0wn"), lambda_context)
         direct = TestClient(create_app()).post(
             "/contacts/count", json={}, headers={"X-API-Key": "connectra-dev-key"}
         )
@@ -124,6 +133,8 @@ def test_api_gateway_mode_needs_the_callers_key_id(
     assert json.loads(without["body"])["error"] == "unauthorized"
     assert with_id["statusCode"] == 200, with_id["body"]
     assert json.loads(with_id["body"]) == {"count": 0}
+    assert unknown["statusCode"] == 403
+    assert json.loads(unknown["body"])["details"] == {"key_id": "n0tkn0wn"}
     assert_error(direct, 401, "unauthorized")  # an X-API-Key alone is not enough
 
 

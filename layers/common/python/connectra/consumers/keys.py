@@ -58,20 +58,20 @@ class TtlCache:
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._entries: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._entries: dict[str, tuple[float, KeyRecord | None]] = {}  # key → (loaded, record)
         self._lock = threading.Lock()
 
     def get(self, key: str, load: Callable[[], KeyRecord | None]) -> KeyRecord | None:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
         record = load()
         with self._lock:
             if len(self._entries) > 10_000:  # bounded: wrong keys must not grow it forever
                 self._entries.clear()
-            self._entries[key] = (now + self.ttl, record)
+            self._entries[key] = (now, record)
         return record
 
 
