@@ -8,7 +8,7 @@ from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.ratelimit import RateLimitHeadersMiddleware
-from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
+from connectra.api.routes import admin, filters, health, job_actions, jobs, records, uploads
 
 # Routers that need an API key; each resource adds its router here.
 PROTECTED_ROUTERS: list[APIRouter] = [
@@ -18,6 +18,7 @@ PROTECTED_ROUTERS: list[APIRouter] = [
     uploads.router,
     jobs.router,
     job_actions.router,
+    admin.router,
 ]
 
 
