@@ -23,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectra.api.deps import get_limiter
+from connectra.local import stack
 from connectra.settings import get_settings
 from tests.reliability.helpers import ROOT, wait_until, worker_env
 
@@ -144,3 +145,17 @@ def test_the_burst_setting_is_the_per_second_level(
     assert responses[4].json()["details"]["level"] == "second"
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+def test_make_run_restarts_the_api_when_a_limit_setting_changes() -> None:
+    # main compared only 5 variables, so a new RATE_LIMIT_PER_MINUTE kept the old process
+    api = next(service for service in stack.services() if service.name == "api")
+    before = stack._config_of(api, {"RATE_LIMIT_PER_MINUTE": "20"})
+
+    assert stack._config_of(api, {"RATE_LIMIT_PER_MINUTE": "20"}) == before
+    for changed in (
+        {"RATE_LIMIT_PER_MINUTE": "40"},
+        {"RATE_LIMIT_PER_MINUTE": "20", "PLAN_SETTINGS": '{"free": {"per_day": 5}}'},
+        {"RATE_LIMIT_PER_MINUTE": "20", "AUTH_FAILURES_PER_MINUTE": "3"},
+    ):
+        assert stack._config_of(api, changed) != before

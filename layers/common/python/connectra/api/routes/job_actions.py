@@ -190,6 +190,7 @@ def _charge(conn: Connection[Any], caller: Consumer, job: dict[str, Any], export
 def _require_job_scope(conn: Connection[Any], job_id: uuid.UUID, caller: Consumer) -> None:
     """Retrying or cancelling needs the scope of the job's type (an unknown job is left to
     the service's 404)."""
-    job = repository.get_job(conn, job_id, owner_key_id=caller.key_id)
+    with conn.transaction():  # ends here: the route's own transaction must be a real one
+        job = repository.get_job(conn, job_id, owner_key_id=caller.key_id)
     if job is not None:
         caller.require(JOB_SCOPES.get(job["job_type"], Scope.WRITE))

@@ -105,7 +105,8 @@ def _upload_allowance(conn: ConnDep, caller: CallerDep, upload_max_bytes: int) -
     """The upload's size limit: the plan's import bytes left today, at most the global
     limit; none left is a 429 naming `import_bytes` (the bytes count when they arrive)."""
     meter = get_meter()
-    remaining = meter.remaining(conn, caller, Metric.IMPORT_BYTES)
+    with conn.transaction():  # ends here: the job is created in a transaction of its own
+        remaining = meter.remaining(conn, caller, Metric.IMPORT_BYTES)
     if remaining is None:
         return upload_max_bytes
     if remaining <= 0:
