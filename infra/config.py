@@ -10,6 +10,7 @@ from typing import Any, Literal
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from connectra.consumers.plans import PLANS
 from infra import constants
 
 SearchBackend = Literal["postgres", "opensearch"]
@@ -40,9 +41,23 @@ _REMOVAL_POLICIES = {
 @dataclass(frozen=True)
 class UsagePlanTier:
     name: str
-    rate_limit: int  # steady-state requests per second
+    rate_limit: float  # steady-state requests per second
     burst_limit: int
     quota_per_day: int
+
+
+def usage_plan_tiers() -> tuple[UsagePlanTier, ...]:
+    """One usage plan per plan of the plan table (connectra.consumers.plans), the table
+    the API's own limits and allowances come from too."""
+    return tuple(
+        UsagePlanTier(
+            name=plan.name,
+            rate_limit=plan.gateway_rate_per_second,
+            burst_limit=plan.per_second,
+            quota_per_day=plan.per_day,
+        )
+        for plan in PLANS.values()
+    )
 
 
 @dataclass(frozen=True)
@@ -104,10 +119,7 @@ class EnvironmentConfig:
     @classmethod
     def from_context(cls, name: str, raw: dict[str, Any]) -> EnvironmentConfig:
         values = dict(raw)
-        tiers = tuple(
-            UsagePlanTier(name=tier, **settings)
-            for tier, settings in values.pop("usage_plans").items()
-        )
+        tiers = usage_plan_tiers()
         values["cors_allowed_origins"] = tuple(values.get("cors_allowed_origins", ()))
         values.setdefault("alarm_email", None)
         values.setdefault("api_reserved_concurrency", None)

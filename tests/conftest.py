@@ -39,6 +39,9 @@ DATA_TABLES = (
     "job_chunks",
     "jobs",
     "filters_data",
+    "api_keys",
+    "rate_limit_windows",
+    "consumer_usage",
     "contacts",
     "companies",
 )

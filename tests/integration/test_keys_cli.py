@@ -6,23 +6,30 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from connectra.api.app import create_app
+from connectra.api.deps import get_key_resolver, get_limiter
 from connectra.aws.apigateway_keys import (
     ApiKeyManager,
     UsagePlanNotFoundError,
     usage_plan_name,
 )
 from connectra.cli import keys
+from connectra.consumers import key_table
+from connectra.consumers.access import Scope
+from connectra.consumers.key_table import KeyRecord
 
 REGION = "us-east-1"
 runner = CliRunner()
 
 
 @pytest.fixture
-def apigateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def apigateway(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A REST API with a dev stage, dev free/pro plans and a prod pro plan."""
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.delenv("CONNECTRA_ENV", raising=False)
@@ -35,7 +42,8 @@ def apigateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         client.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="GET", type="MOCK")
         client.create_deployment(restApiId=api_id, stageName="dev")
-        for environment, tier in (("dev", "free"), ("dev", "pro"), ("prod", "pro")):
+        plans = (("dev", "free"), ("dev", "pro"), ("dev", "enterprise"), ("prod", "pro"))
+        for environment, tier in plans:
             client.create_usage_plan(
                 name=usage_plan_name(environment, tier),
                 apiStages=[{"apiId": api_id, "stage": "dev"}],
@@ -73,8 +81,8 @@ def test_create_with_an_unknown_tier_names_the_known_ones(apigateway: Any) -> No
     result = _invoke("create", "--plan", "platinum", "--name", "acme")
 
     assert result.exit_code == 2
-    assert "connectra-dev-platinum" in result.stderr
-    assert "free, pro" in result.stderr
+    assert "unknown plan 'platinum'" in result.stderr
+    assert "enterprise, free, pro" in result.stderr
     assert apigateway.get_api_keys()["items"] == []
 
 
@@ -172,6 +180,98 @@ def test_a_key_that_cannot_join_its_plan_is_deleted(apigateway: Any) -> None:
 def test_manager_lists_the_environment_plans_by_tier(apigateway: Any) -> None:
     manager = ApiKeyManager(apigateway, "dev")
 
-    assert sorted(manager.plans()) == ["free", "pro"]
+    assert sorted(manager.plans()) == ["enterprise", "free", "pro"]
     with pytest.raises(UsagePlanNotFoundError):
-        manager.create(tier="enterprise", name="acme")
+        manager.create(tier="platinum", name="acme")
+
+
+def _table(database_url: str) -> dict[str, KeyRecord]:
+    with psycopg.connect(database_url) as conn:
+        return {record.name: record for record in key_table.list_keys(conn)}
+
+
+def test_create_records_consumer_plan_and_scopes_in_the_key_table(
+    apigateway: Any, clean_db: str
+) -> None:
+    result = _invoke(
+        "create", "--plan", "free", "--name", "acme-bot", "--consumer", "acme", "--scopes", "read"
+    )
+
+    assert result.exit_code == 0, result.output
+    (key,) = apigateway.get_api_keys()["items"]
+    record = _table(clean_db)["acme-bot"]
+    assert (record.key_id, record.consumer, record.plan) == (key["id"], "acme", "free")
+    assert record.scopes == {Scope.READ}
+    plan_keys = apigateway.get_usage_plan_keys(usagePlanId=_plan_id(apigateway, "dev", "free"))
+    assert [k["id"] for k in plan_keys["items"]] == [key["id"]]
+    assert "read" in _invoke("list").stdout.splitlines()[1]
+
+
+def test_create_with_an_unknown_scope_creates_nothing(apigateway: Any, clean_db: str) -> None:
+    result = _invoke("create", "--plan", "pro", "--name", "acme", "--scopes", "read,root")
+
+    assert result.exit_code == 2
+    assert "unknown ['root']" in result.stderr
+    assert apigateway.get_api_keys()["items"] == []
+    assert _table(clean_db) == {}
+
+
+def test_update_moves_the_key_to_the_new_usage_plan_and_changes_scopes(
+    apigateway: Any, clean_db: str
+) -> None:
+    _invoke("create", "--plan", "free", "--name", "acme")
+    (key,) = apigateway.get_api_keys()["items"]
+
+    result = _invoke("update", "acme", "--plan", "pro", "--scopes", "read,admin")
+
+    assert result.exit_code == 0, result.output
+    free = apigateway.get_usage_plan_keys(usagePlanId=_plan_id(apigateway, "dev", "free"))
+    pro = apigateway.get_usage_plan_keys(usagePlanId=_plan_id(apigateway, "dev", "pro"))
+    assert free["items"] == [] and [k["id"] for k in pro["items"]] == [key["id"]]
+    record = _table(clean_db)["acme"]
+    assert record.plan == "pro" and record.scopes == {Scope.READ, Scope.ADMIN}
+
+
+def test_update_adopts_a_gateway_key_missing_from_the_key_table(
+    apigateway: Any, clean_db: str
+) -> None:
+    ApiKeyManager(apigateway, "dev").create(tier="pro", name="legacy")  # made before the table
+
+    result = _invoke("update", "legacy", "--scopes", "read")
+
+    assert result.exit_code == 0, result.output
+    record = _table(clean_db)["legacy"]
+    assert (record.plan, record.scopes) == ("pro", {Scope.READ})
+
+
+def test_revoke_marks_the_key_revoked_in_the_key_table(apigateway: Any, clean_db: str) -> None:
+    _invoke("create", "--plan", "pro", "--name", "acme")
+
+    assert _invoke("revoke", "acme").exit_code == 0
+
+    assert _table(clean_db)["acme"].revoked
+
+
+def test_a_local_key_is_served_by_the_api_until_revoked(clean_db: str) -> None:
+    # Given a key created in the local key table, read-only, on the free plan
+    created = _invoke(
+        "create", "--local", "--plan", "free", "--name", "dev-bot", "--scopes", "read"
+    )
+    assert created.exit_code == 0, created.output
+    fields = dict(line.split(":", 1) for line in created.stdout.splitlines() if ":" in line)
+    headers = {"X-API-Key": fields["value"].strip()}
+    get_limiter.cache_clear()
+    with TestClient(create_app()) as api:
+        # When it searches and tries to write, then is revoked (cache TTL 0 in this test)
+        search = api.post("/contacts/count", json={}, headers=headers)
+        write = api.post("/contacts/create", json={"email": "a@b.co"}, headers=headers)
+        get_key_resolver().cache.ttl = 0
+        assert _invoke("revoke", "--local", "dev-bot").exit_code == 0
+        after = api.post("/contacts/count", json={}, headers=headers)
+
+    # Then it could read, not write, and nothing once revoked
+    assert search.status_code == 200, search.text
+    assert write.status_code == 403 and write.json()["details"]["scope"] == "write"
+    assert after.status_code == 401
+    listing = _invoke("list", "--local").stdout
+    assert "dev-bot" in listing and "revoked" in listing

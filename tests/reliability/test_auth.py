@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from mangum import Mangum
 
 from connectra.api.app import create_app
 from connectra.api.deps import get_limiter
+from connectra.consumers import key_table
+from connectra.consumers.access import Scope
+from connectra.consumers.key_table import KeyRecord
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 
@@ -45,8 +50,13 @@ def assert_error(response: Any, status: int, code: str) -> None:
     "headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "not-a-key"}, {"X-API-Key": "key-of-alice "}]
 )
 def test_every_protected_route_refuses_a_missing_or_wrong_key(
-    api: TestClient, two_consumers: dict[str, str], headers: dict[str, str]
+    api: TestClient,
+    two_consumers: dict[str, str],
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AUTH_FAILURES_PER_MINUTE", "100000")  # every route, not throttled
+    get_settings.cache_clear()
     routes = protected_routes()
     assert len(routes) >= 12
 
@@ -98,14 +108,19 @@ def api_gateway_event(events_dir: Path, api_key_id: str | None) -> dict[str, Any
 def test_api_gateway_mode_needs_the_callers_key_id(
     clean_db: str, events_dir: Path, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the app in API Gateway mode (the gateway enforced the key; the app reads its id)
+    # Given the app in API Gateway mode (the gateway enforced the key; the app reads its
+    # id) and the key id k3yid registered in the key table
     monkeypatch.setenv("AUTH_MODE", "apigateway")
     get_settings.cache_clear()
+    with psycopg.connect(clean_db) as conn:
+        key_table.insert(conn, KeyRecord("k3yid", "acme", "acme", "pro", frozenset({Scope.READ})))
     handler = Mangum(create_app(), lifespan="off")
     try:
-        # When requests arrive without a key id, with one, and not through API Gateway
+        # When requests arrive without a key id, with one, with an unregistered one, and
+        # not through API Gateway
         without = handler(api_gateway_event(events_dir, None), lambda_context)
         with_id = handler(api_gateway_event(events_dir, "k3yid"), lambda_context)
+        unknown = handler(api_gateway_event(events_dir, "n0tkn0wn"), lambda_context)
         direct = TestClient(create_app()).post(
             "/contacts/count", json={}, headers={"X-API-Key": "connectra-dev-key"}
         )
@@ -118,21 +133,24 @@ def test_api_gateway_mode_needs_the_callers_key_id(
     assert json.loads(without["body"])["error"] == "unauthorized"
     assert with_id["statusCode"] == 200, with_id["body"]
     assert json.loads(with_id["body"]) == {"count": 0}
+    assert unknown["statusCode"] == 403
+    assert json.loads(unknown["body"])["details"] == {"key_id": "n0tkn0wn"}
     assert_error(direct, 401, "unauthorized")  # an X-API-Key alone is not enough
 
 
 def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     api: TestClient, two_consumers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given buckets of 3 requests that refill at 1 a minute
-    monkeypatch.setenv("RATE_LIMIT_BURST", "3")
-    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1")
+    # Given 3 requests a minute for every plan, on a frozen clock
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "3")
     get_settings.cache_clear()
     get_limiter.cache_clear()
+    frozen = time.time()
+    get_limiter().clock = lambda: frozen
     alice = {"X-API-Key": two_consumers["alice"]}
     bob = {"X-API-Key": two_consumers["bob"]}
 
-    # When alice spends her bucket, then tries to create a contact
+    # When alice spends her minute, then tries to create a contact
     served = [api.post("/contacts/count", json={}, headers=alice) for _ in range(3)]
     limited = api.post("/contacts/create", json={"email": "x@example.com"}, headers=alice)
     other = api.post("/contacts/count", json={}, headers=bob)
@@ -140,11 +158,13 @@ def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     # Then her served responses count down, the 4th is a 429 that did nothing
     assert [r.headers["X-RateLimit-Remaining"] for r in served] == ["2", "1", "0"]
     assert all(r.headers["X-RateLimit-Limit"] == "3" for r in served)
+    assert all(r.headers["X-RateLimit-Level"] == "minute" for r in served)
     assert_error(limited, 429, "rate_limited")
+    assert limited.json()["details"]["level"] == "minute"
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert int(limited.headers["X-RateLimit-Reset"]) >= 1
     assert api.post("/contacts/count", json={}, headers=bob).json() == {"count": 0}
-    # And bob has his own bucket
+    # And bob has his own windows
     assert other.status_code == 200
     assert other.headers["X-RateLimit-Remaining"] == "2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,11 +28,12 @@ def client(clean_db: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tiny_burst(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A bucket of 2 requests that refills slowly, to see 429s."""
-    monkeypatch.setenv("RATE_LIMIT_BURST", "2")
-    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1")
+    """2 requests a minute on a frozen clock (the shared limiter's windows), to see 429s."""
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "2")
     get_settings.cache_clear()
     get_limiter.cache_clear()
+    frozen = time.time()
+    get_limiter().clock = lambda: frozen
     yield
     monkeypatch.undo()
     get_settings.cache_clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +12,11 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 
 DEV_API_KEY = "connectra-dev-key"
+
+
+def _dev_keys() -> dict[str, str | dict[str, Any]]:
+    """The development key: every scope, plan enterprise."""
+    return {DEV_API_KEY: "dev"}
 
 
 class Settings(BaseSettings):
@@ -66,9 +71,19 @@ class Settings(BaseSettings):
 
     # API
     auth_mode: Literal["local", "apigateway"] = "local"
-    api_keys: dict[str, str] = Field(default_factory=lambda: {DEV_API_KEY: "dev"})
-    rate_limit_per_minute: int = 600
-    rate_limit_burst: int = 100
+    # Local keys: {"key": "consumer"} (all scopes, plan enterprise) or
+    # {"key": {"consumer": "alice", "scopes": ["read"], "plan": "free"}} (connectra.consumers).
+    api_keys: dict[str, str | dict[str, Any]] = Field(default_factory=_dev_keys)
+    # Plans (connectra.consumers.plans): overrides of the plan table, per plan.
+    plan_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # When set, one rate-limit level for every plan (tests and benchmarks use these).
+    rate_limit_burst: int | None = None  # requests a second
+    rate_limit_per_minute: int | None = None
+    rate_limit_per_day: int | None = None
+    # Wrong or missing keys from one client address, a minute, before it gets 429s.
+    auth_failures_per_minute: int = 20
+    # How long an API process trusts a key-table lookup (revocations take this long).
+    key_cache_ttl_seconds: float = 60.0
     api_base_path: str = ""
     # Larger bodies are a 413 (a Lambda behind API Gateway takes at most 6 MB anyway).
     api_max_body_bytes: int = 6 * MIB

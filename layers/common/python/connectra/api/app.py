@@ -8,7 +8,8 @@ from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.guards import RequestGuards
-from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
+from connectra.api.ratelimit import RateLimitHeadersMiddleware
+from connectra.api.routes import admin, filters, health, job_actions, jobs, records, uploads
 from connectra.db.pool import use_statement_timeout
 from connectra.settings import get_settings
 
@@ -20,7 +21,31 @@ PROTECTED_ROUTERS: list[APIRouter] = [
     uploads.router,
     jobs.router,
     job_actions.router,
+    admin.router,
 ]
+
+
+DESCRIPTION = """\
+Search B2B contacts and companies with VQL, manage records, import CSV files and export
+query results. Every route except `/health` needs an `X-API-Key`.
+
+**Scopes.** Each key has scopes; a route names the one it needs (`x-required-scope`):
+`read` (search, count, filters, export jobs), `write` (create, update, delete, upsert,
+bulk, upload URLs, import jobs), `admin` (keys, usage). A key without the scope gets 403
+`{"error": "forbidden", "details": {"scope": ...}}`. Listing and reading jobs needs only a
+valid key (each key sees its own jobs); retrying or cancelling one needs the scope of
+its type.
+
+**Plans.** Each key has a plan (`free`, `pro`, `enterprise`). On `free`, premium fields
+(contacts: `email`, `mobile_phone`, `linkedin_url`; companies: `phone`, also as a
+contact's `company_phone` and populated `company.phone`) are null in every response and
+export file, and filtering, sorting or aggregating on one is a 403 naming the field.
+
+**Limits.** Per plan: requests a second, a minute and a day, all of which must pass; a
+429 names the exhausted level (`second`, `minute`, `day`, `auth`, or a metered
+operation: `export_rows`, `import_bytes`, `aggregation_calls`) and sets `Retry-After`.
+`X-RateLimit-Limit/Remaining/Reset/Level` describe the tightest level on every response.
+"""
 
 
 def create_app() -> FastAPI:
@@ -29,13 +54,12 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Connectra API",
         version=__version__,
-        description=(
-            "Search B2B contacts and companies with VQL, manage records, import CSV files "
-            "and export query results. Every route except `/health` needs an `X-API-Key`."
-        ),
+        description=DESCRIPTION,
     )
     register_error_handlers(app)
     app.add_middleware(RequestGuards)
+    # Added last, so outermost: the guards' own refusals carry the limit headers too.
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(get_caller)])

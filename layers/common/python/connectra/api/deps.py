@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the caller (API key), the database connection, repositories."""
+"""FastAPI dependencies: the caller (API key → consumer, rate limits, scopes, plan gate),
+the database connection, repositories."""
 
 from __future__ import annotations
 
@@ -6,28 +7,44 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from psycopg import Connection
-from pydantic import BaseModel
 
-from connectra.api.ratelimit import TokenBucketLimiter
+from connectra.consumers.access import Consumer, Scope
+from connectra.consumers.gating import PlanGate, gate_for
+from connectra.consumers.keys import KeyResolver
+from connectra.consumers.limiter import Decision, Level, SharedLimiter, plan_levels
+from connectra.consumers.metering import UsageMeter
 from connectra.db.pool import connection
 from connectra.db.records import RecordRepository
-from connectra.errors import RateLimited, Unauthorized
+from connectra.errors import Forbidden, RateLimited, Unauthorized
 from connectra.models.fields import Entity
 from connectra.settings import Settings, get_settings
 
-
-class Caller(BaseModel):
-    """Who is calling: the API key's id (its usage-plan key id in AWS)."""
-
-    key_id: str
+# The caller of a request: its consumer, plan and scopes (connectra.consumers).
+Caller = Consumer
 
 
 @lru_cache(maxsize=1)
-def get_limiter() -> TokenBucketLimiter:
+def get_limiter() -> SharedLimiter:
+    return SharedLimiter()
+
+
+@lru_cache(maxsize=1)
+def get_meter() -> UsageMeter:
+    return UsageMeter()
+
+
+_resolver: tuple[Settings, KeyResolver] | None = None
+
+
+def get_key_resolver() -> KeyResolver:
+    """One resolver (and key cache) per process and settings object."""
+    global _resolver
     settings = get_settings()
-    return TokenBucketLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    if _resolver is None or _resolver[0] is not settings:
+        _resolver = (settings, KeyResolver(settings))
+    return _resolver[1]
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -40,32 +57,89 @@ def _apigateway_key_id(request: Request) -> str | None:
     return str(key_id) if key_id else None
 
 
-def get_caller(request: Request, response: Response, settings: SettingsDep) -> Caller:
-    if settings.auth_mode == "apigateway":
-        # API Gateway already enforced the key, throttle and quota; we only need its id.
-        key_id = _apigateway_key_id(request)
-        if not key_id:
-            raise Unauthorized("missing API key")
-        return Caller(key_id=key_id)
+def _refusal(decision: Decision, message: str) -> RateLimited:
+    blocking = decision.exhausted_level or decision.tightest
+    return RateLimited(
+        message,
+        {
+            "level": blocking.level.name,
+            "limit": blocking.level.limit,
+            "retry_after_seconds": decision.retry_after_seconds,
+            "headers": decision.headers(),
+        },
+    )
 
-    api_key = request.headers.get("x-api-key")
-    if not api_key:
-        raise Unauthorized("missing API key: send it in the X-API-Key header")
-    consumer = settings.api_keys.get(api_key)
+
+def _gateway_caller(request: Request) -> Consumer:
+    # API Gateway already enforced the key, its throttle and quota; the key table says who.
+    key_id = _apigateway_key_id(request)
+    if not key_id:
+        raise Unauthorized("missing API key")
+    consumer = get_key_resolver().by_gateway_key_id(key_id)
     if consumer is None:
-        raise Unauthorized("invalid API key")
-    decision = get_limiter().take(consumer)
-    if not decision.allowed:
-        raise RateLimited(
-            "too many requests, please try again later",
-            {"headers": decision.headers(), "retry_after_seconds": decision.retry_after_seconds},
+        raise Forbidden(
+            "this API key is not registered in the key table or was revoked "
+            "(connectra keys create / connectra keys update)",
+            {"key_id": key_id},
         )
-    for header, value in decision.headers().items():
-        response.headers[header] = value
-    return Caller(key_id=consumer)
+    return consumer
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+def _local_caller(request: Request, settings: Settings) -> Consumer:
+    """The key from X-API-Key, counted by the shared limiter; wrong keys count against
+    the client address."""
+    api_key = request.headers.get("x-api-key")
+    consumer = get_key_resolver().by_value(api_key) if api_key else None
+    address = request.client.host if request.client else "unknown"
+    auth_level = Level("auth", 60, settings.auth_failures_per_minute)
+    limiter = get_limiter()
+    with connection() as conn:
+        decision = limiter.peek(conn, f"addr:{address}", auth_level)
+        if decision.allowed:
+            if consumer is None:
+                decision = limiter.take(conn, f"addr:{address}", [auth_level], count_refused=True)
+            else:
+                decision = limiter.take(conn, f"key:{consumer.key_id}", plan_levels(consumer.plan))
+    request.state.rate_limit_headers = decision.headers()
+    if not decision.allowed:
+        what = "failed authentications from this address" if consumer is None else "requests"
+        raise _refusal(decision, f"too many {what}, please try again later")
+    if consumer is None:
+        if not api_key:
+            raise Unauthorized("missing API key: send it in the X-API-Key header")
+        raise Unauthorized("invalid API key")
+    return consumer
+
+
+def get_caller(request: Request, settings: SettingsDep) -> Consumer:
+    if settings.auth_mode == "apigateway":
+        return _gateway_caller(request)
+    return _local_caller(request, settings)
+
+
+CallerDep = Annotated[Consumer, Depends(get_caller)]
+
+
+def requires(scope: Scope) -> dict[str, Any]:
+    """Route options for a route that needs `scope`: the check (403 naming the scope) and
+    the OpenAPI mention (`x-required-scope` and the description)."""
+
+    def check(caller: CallerDep) -> Consumer:
+        caller.require(scope)
+        return caller
+
+    return {
+        "dependencies": [Depends(check)],
+        "openapi_extra": {"x-required-scope": scope.value},
+        "description": f"Needs the `{scope.value}` scope.",
+    }
+
+
+def get_gate(caller: CallerDep) -> PlanGate:
+    return gate_for(caller)
+
+
+GateDep = Annotated[PlanGate, Depends(get_gate)]
 
 
 def get_conn() -> Iterator[Connection[Any]]:

@@ -1,62 +1,37 @@
-"""A token bucket per API key, for local mode (API Gateway usage plans do this in AWS)."""
+"""Rate-limit headers on every response of a counted request, errors included.
+
+`get_caller` stores the limiter's headers on the request state; this ASGI middleware adds
+them to whatever response leaves, so a 400 or 404 raised after the count carries them
+too (D7). The counting itself is `connectra.consumers.limiter`.
+"""
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+STATE_KEY = "rate_limit_headers"
 
 
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_seconds: int
-    retry_after_seconds: int
+class RateLimitHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    def headers(self) -> dict[str, str]:
-        headers = {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset_seconds),
-        }
-        if not self.allowed:
-            headers["Retry-After"] = str(self.retry_after_seconds)
-        return headers
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
 
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state: dict[str, Any] = scope.get("state") or {}
+                extra = state.get(STATE_KEY) or {}
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
 
-class TokenBucketLimiter:
-    """`rate_per_minute` tokens refill continuously; `burst` is the bucket size."""
-
-    def __init__(
-        self, rate_per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate_per_second = rate_per_minute / 60.0
-        self.burst = max(1, burst)
-        self._now = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> Decision:
-        with self._lock:
-            now = self._now()
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_second)
-            allowed = tokens >= 1.0
-            if allowed:
-                tokens -= 1.0
-            self._buckets[key] = (tokens, now)
-        missing = max(0.0, 1.0 - tokens)
-        full_in = (self.burst - tokens) / self.rate_per_second if self.rate_per_second else 0.0
-        return Decision(
-            allowed=allowed,
-            limit=self.burst,
-            remaining=int(tokens),
-            reset_seconds=math.ceil(full_in),
-            retry_after_seconds=max(1, math.ceil(missing / self.rate_per_second))
-            if self.rate_per_second
-            else 60,
-        )
+        await self.app(scope, receive, send_with_headers)

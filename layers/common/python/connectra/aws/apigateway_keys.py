@@ -143,6 +143,32 @@ class ApiKeyManager:
             created_at=found.created_at,
         )
 
+    def change_tier(self, key: str, tier: str) -> ApiKey:
+        """Move a key to another tier's usage plan (its throttle and quota change at once)."""
+        found = self.find(key)
+        plans = self.plans()
+        if tier not in plans:
+            known = ", ".join(sorted(plans)) or "none"
+            raise UsagePlanNotFoundError(
+                f"no usage plan {usage_plan_name(self._environment, tier)!r}; tiers: {known}"
+            )
+        if found.tier == tier:
+            return found
+        self._client.create_usage_plan_key(
+            usagePlanId=plans[tier].id, keyId=found.id, keyType="API_KEY"
+        )
+        self._client.delete_usage_plan_key(usagePlanId=plans[found.tier].id, keyId=found.id)
+        return ApiKey(
+            id=found.id,
+            name=found.name,
+            tier=tier,
+            enabled=found.enabled,
+            created_at=found.created_at,
+        )
+
+    def delete(self, key_id: str) -> None:
+        self._client.delete_api_key(apiKey=key_id)
+
     def find(self, key: str) -> ApiKey:
         matches = [k for k in self.list() if key in (k.id, k.name)]
         if not matches:

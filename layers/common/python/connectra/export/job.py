@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from connectra.consumers.gating import redact_rows
 from connectra.db.pool import connection
 from connectra.errors import Conflict, NotFound
 from connectra.export.assemble import PartObject, assemble
@@ -97,7 +98,7 @@ class _PartWriter:
             for page in iter_pages(self.plan.query, self.settings.export_page_rows, key_range):
                 if self.stop.is_set():
                     raise ExportCancelled("the export was stopped")
-                stream.write(self.encoder.encode(page))
+                stream.write(self.encoder.encode(redact_rows(page, self.request.redacted_columns)))
                 rows += len(page)
             if isinstance(stream, GzipStream):
                 stream.finish()

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from connectra.errors import ValidationFailed
 from connectra.models.fields import COMPANY_FIELDS, COMPANY_PREFIX, TABLE_COLUMNS, Entity
@@ -40,6 +41,9 @@ class ExportRequest(BaseModel):
     gzip: bool = False
     # Spreadsheet safety (OWASP CSV injection); off only for files meant for re-import.
     formula_escape: bool = True
+    # Columns written empty: premium fields on the caller's plan. Set by the API from the
+    # plan (connectra.consumers.gating), never taken from the request.
+    redacted_columns: SkipJsonSchema[list[str]] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
+from connectra.consumers.metering import record_uploaded_bytes
 from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
 from connectra.jobs import repository as jobs
@@ -87,8 +88,12 @@ def handle_object_created(
             source_key=item.key,
             data={"filename": parsed.filename},
         )
-        jobs.attach_source(conn, parsed.job_id, bucket=bucket, key=item.key, etag=etag, size=size)
+        attached = jobs.attach_source(
+            conn, parsed.job_id, bucket=bucket, key=item.key, etag=etag, size=size
+        )
         job = jobs.get_job(conn, parsed.job_id)
+        if attached and job is not None and size:  # once per upload: replays attach nothing
+            record_uploaded_bytes(conn, job, size)
     assert job is not None
     reason = _refusal(job, parsed, bucket, item.key, etag)
     if reason:

@@ -21,7 +21,7 @@ import httpx
 
 from connectra.db import migrate
 from connectra.local import postgres
-from connectra.settings import DEV_API_KEY, get_settings
+from connectra.settings import DEV_API_KEY, Settings, get_settings
 
 API_PORT = int(os.environ.get("API_PORT", "8000"))
 S3_PORT = int(os.environ.get("LOCAL_S3_PORT", "5001"))
@@ -127,7 +127,8 @@ def _wait_ready(service: Service, timeout: float = 60.0) -> None:
 
 
 # What a running service was started with; a service started differently is restarted.
-CONFIG_VARIABLES = ("DATABASE_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "SEARCH_BACKEND", "API_KEYS")
+# Every setting counts (D7: a new RATE_LIMIT_PER_MINUTE kept the old API process).
+CONFIG_VARIABLES = tuple(sorted(name.upper() for name in Settings.model_fields))
 
 
 def _config_file(name: str) -> Path:

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectra.api.deps import ConnDep
+from connectra.api.deps import ConnDep, GateDep, requires
 from connectra.api.routes.records import ERROR_RESPONSES
+from connectra.consumers.access import Scope
 from connectra.db.filters import filter_values, list_filters, resolve_filter
 from connectra.models.fields import Entity
 from connectra.vql.ast import MAX_WINDOW
@@ -58,7 +59,7 @@ class FilterDataResponse(BaseModel):
     limit: int
 
 
-@router.get("/{service}/filters", summary="The filters of a service")
+@router.get("/{service}/filters", summary="The filters of a service", **requires(Scope.READ))
 def get_filters(service: Entity, conn: ConnDep) -> FiltersResponse:
     rows: list[dict[str, Any]] = list_filters(conn, service)
     return FiltersResponse(data=[FilterInfo.model_validate(row) for row in rows])
@@ -67,8 +68,13 @@ def get_filters(service: Entity, conn: ConnDep) -> FiltersResponse:
 @router.post(
     "/{service}/filters/data",
     summary="Values of one filter: searchable (contains), paginated, most frequent first",
+    **requires(Scope.READ),
 )
-def get_filter_data(service: Entity, body: FilterDataRequest, conn: ConnDep) -> FilterDataResponse:
+def get_filter_data(
+    service: Entity, body: FilterDataRequest, conn: ConnDep, gate: GateDep
+) -> FilterDataResponse:
+    # A premium field's values are premium data: its dropdown is refused like a filter.
+    gate.check_fields(service, [body.filter_key], "filter")
     source = resolve_filter(conn, service, body.filter_key)
     rows = filter_values(conn, source, body.search_text, body.limit, (body.page - 1) * body.limit)
     return FilterDataResponse(

@@ -19,13 +19,29 @@ from fastapi import APIRouter, Body, Header, Response
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
-from connectra.api.deps import CallerDep, ConnDep
+from connectra.api.deps import CallerDep, ConnDep, GateDep, get_meter
+from connectra.consumers.access import Consumer, Scope
+from connectra.consumers.gating import PlanGate
+from connectra.consumers.plans import Metric
+from connectra.export.pages import count_rows
+from connectra.export.request import plan_export
 from connectra.jobs import repository, service, sweeper
 from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
 from connectra.jobs.repository import JobStatus
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
+
+# Jobs need the scope of their type: exports read, imports write.
+JOB_SCOPES = {"export": Scope.READ, "import": Scope.WRITE}
+BY_JOB_TYPE: dict[str, Any] = {
+    "openapi_extra": {"x-required-scope": "read (export) or write (import)"},
+    "description": "Needs the `read` scope for an export job, `write` for an import job.",
+}
+ANY_SCOPE: dict[str, Any] = {
+    "openapi_extra": {"x-required-scope": "any"},
+    "description": "Needs a valid key of any scope: each key sees only its own jobs.",
+}
 
 
 class JobSummary(BaseModel):
@@ -82,25 +98,38 @@ def _start_now(conn: Connection[Any], job: dict[str, Any]) -> dict[str, Any]:
     response_model=JobSummary,
     status_code=201,
     responses={200: {"description": "The job this Idempotency-Key already created"}},
+    **BY_JOB_TYPE,
 )
 def create_job(
     body: Annotated[service.JobCreateRequest, Body()],
     caller: CallerDep,
+    gate: GateDep,
     conn: ConnDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> JobSummary:
+    caller.require(JOB_SCOPES[body.job_type])
+    export_rows = 0
+    if isinstance(body, service.ExportJobRequest):
+        body, export_rows = _gated_export(body, gate)
     with conn.transaction():
         job, created = service.create_job(
             conn, body, owner_key_id=caller.key_id, idempotency_key=idempotency_key
         )
+        if created:  # a replayed Idempotency-Key costs nothing more
+            _charge(conn, caller, job, export_rows)
     if not created:
         response.status_code = 200
         return JobSummary.of(job)
     return JobSummary.of(_start_now(conn, job))
 
 
-@router.post("", summary="List the caller's jobs (filters, cursor paging)", response_model=JobList)
+@router.post(
+    "",
+    summary="List the caller's jobs (filters, cursor paging)",
+    response_model=JobList,
+    **ANY_SCOPE,
+)
 def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: ConnDep) -> JobList:
     rows, next_cursor = service.list_jobs(
         conn,
@@ -115,16 +144,53 @@ def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: 
     )
 
 
-@router.post("/{job_id}/retry", summary="Retry a failed job", response_model=JobSummary)
+@router.post(
+    "/{job_id}/retry", summary="Retry a failed job", response_model=JobSummary, **BY_JOB_TYPE
+)
 def retry_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep) -> JobSummary:
+    _require_job_scope(conn, job_id, caller)
     with conn.transaction():
         job = service.retry_job(conn, job_id, caller.key_id)
     return JobSummary.of(_start_now(conn, job))
 
 
 @router.post(
-    "/{job_id}/cancel", summary="Cancel a job that has not ended", response_model=JobSummary
+    "/{job_id}/cancel",
+    summary="Cancel a job that has not ended",
+    response_model=JobSummary,
+    **BY_JOB_TYPE,
 )
 def cancel_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep) -> JobSummary:
+    _require_job_scope(conn, job_id, caller)
     with conn.transaction():
         return JobSummary.of(service.cancel_job(conn, job_id, caller.key_id))
+
+
+def _gated_export(
+    body: service.ExportJobRequest, gate: PlanGate
+) -> tuple[service.ExportJobRequest, int]:
+    """The export as the caller's plan allows it (403 on a premium filter or sort, premium
+    columns written empty) and the rows it will write, for the daily allowance."""
+    plan = plan_export(body)
+    gate.check_query(plan.query)
+    redacted = gate.export_redactions(body.entity, plan.header)
+    allowed = body.model_copy(update={"redacted_columns": redacted})
+    return allowed, count_rows(plan.query)
+
+
+def _charge(conn: Connection[Any], caller: Consumer, job: dict[str, Any], export_rows: int) -> None:
+    """Meter a new job: an export's rows (counted at creation), an import's object size;
+    over the plan's daily allowance the job is not created (429)."""
+    if job["job_type"] == "export":
+        get_meter().charge(conn, caller, Metric.EXPORT_ROWS, export_rows)
+    elif job["source_size"]:
+        get_meter().charge(conn, caller, Metric.IMPORT_BYTES, int(job["source_size"]))
+
+
+def _require_job_scope(conn: Connection[Any], job_id: uuid.UUID, caller: Consumer) -> None:
+    """Retrying or cancelling needs the scope of the job's type (an unknown job is left to
+    the service's 404)."""
+    with conn.transaction():  # ends here: the route's own transaction must be a real one
+        job = repository.get_job(conn, job_id, owner_key_id=caller.key_id)
+    if job is not None:
+        caller.require(JOB_SCOPES.get(job["job_type"], Scope.WRITE))

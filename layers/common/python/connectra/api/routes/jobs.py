@@ -52,7 +52,13 @@ class JobView(BaseModel):
     finished_at: datetime | None
 
 
-@router.get("/{job_id}", summary="Inspect a job", response_model=JobView)
+@router.get(
+    "/{job_id}",
+    summary="Inspect a job",
+    response_model=JobView,
+    openapi_extra={"x-required-scope": "any"},
+    description="Needs a valid key of any scope: each key sees only its own jobs.",
+)
 def get_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: SettingsDep) -> JobView:
     job = jobs.get_job(conn, job_id, owner_key_id=caller.key_id)
     if job is None:  # another caller's job is as invisible as a missing one

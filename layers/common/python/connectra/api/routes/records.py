@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Response, status
 from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectra.api.deps import ConnDep, SettingsDep
+from connectra.api.deps import ConnDep, GateDep, SettingsDep, requires
 from connectra.api.errors import shorten
+from connectra.consumers.access import Scope
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -41,6 +42,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, description in (
         (400, "Invalid request: `details` lists each offending path"),
         (401, "Missing or invalid X-API-Key"),
+        (403, "The key lacks the route's scope, or the plan a premium field"),
         (404, "Not found"),
         (409, "Conflict with an existing record"),
         (413, "Too many records in one call, or a body over API_MAX_BODY_BYTES"),
@@ -187,24 +189,45 @@ def build_router(entity: Entity) -> APIRouter:
 
     RepoDep = Annotated[RecordRepository, Depends(repo)]  # noqa: N806
 
-    @router.post("/", summary=f"Search {entity.value} with VQL", response_model=SearchPage)
-    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> SearchPage:
-        return engine.search(conn, entity, parse_query(body, entity))
+    read, write = requires(Scope.READ), requires(Scope.WRITE)
 
-    @router.post("/count", summary=f"Count {entity.value} matching a VQL query")
-    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> CountResult:
-        return CountResult(count=engine.count(conn, entity, parse_query(body, entity)))
+    @router.post("/", summary=f"Search {entity.value} with VQL", response_model=SearchPage, **read)
+    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> SearchPage:
+        query = parse_query(body, entity)
+        gate.check_query(query)
+        page = engine.search(conn, entity, query)
+        return page.model_copy(update={"data": gate.blank_rows(entity, page.data)})
 
-    @router.post("/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}")
-    def create(body: record_model, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:  # type: ignore[valid-type]
+    @router.post("/count", summary=f"Count {entity.value} matching a VQL query", **read)
+    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> CountResult:
+        query = parse_query(body, entity)
+        gate.check_query(query)
+        return CountResult(count=engine.count(conn, entity, query))
+
+    @router.post(
+        "/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}", **write
+    )
+    def create(
+        body: record_model,  # type: ignore[valid-type]
+        conn: ConnDep,
+        repository: RepoDep,
+        gate: GateDep,
+    ) -> RecordEnvelope:
         _require_companies(conn, body)
         with readable_data_errors():
             row = repository.create(conn, body)
         apply_filter_changes(conn, entity, added=[row])
-        return RecordEnvelope(data=row)
+        return RecordEnvelope(data=gate.blank_row(entity, row))
 
-    @router.post("/upsert", summary=f"Create or update a {singular} by uuid or natural key")
-    def upsert(body: record_model, conn: ConnDep, repository: RepoDep) -> UpsertResponse:  # type: ignore[valid-type]
+    @router.post(
+        "/upsert", summary=f"Create or update a {singular} by uuid or natural key", **write
+    )
+    def upsert(
+        body: record_model,  # type: ignore[valid-type]
+        conn: ConnDep,
+        repository: RepoDep,
+        gate: GateDep,
+    ) -> UpsertResponse:
         _require_companies(conn, body)
         claimed = _claimed_by_others(conn, entity, [body])
         if claimed:
@@ -221,11 +244,14 @@ def build_router(entity: Entity) -> APIRouter:
         row = repository.require(conn, record_id)
         changes.count_upsert(result)
         changes.apply(conn)
-        return UpsertResponse(data=row, status="inserted" if result.inserted else "updated")
+        return UpsertResponse(
+            data=gate.blank_row(entity, row), status="inserted" if result.inserted else "updated"
+        )
 
     @router.post(
         "/bulk",
         summary=f"Upsert up to BULK_MAX_RECORDS {entity.value}; each record reports its outcome",
+        **write,
     )
     def bulk(
         body: BulkRequest, conn: ConnDep, repository: RepoDep, settings: SettingsDep
@@ -298,13 +324,19 @@ def build_router(entity: Entity) -> APIRouter:
             results=ordered,
         )
 
-    @router.get("/{record_id}", summary=f"Get a {singular}")
-    def get(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:
-        return RecordEnvelope(data=repository.require(conn, record_id))
+    @router.get("/{record_id}", summary=f"Get a {singular}", **read)
+    def get(
+        record_id: uuid.UUID, conn: ConnDep, repository: RepoDep, gate: GateDep
+    ) -> RecordEnvelope:
+        return RecordEnvelope(data=gate.blank_row(entity, repository.require(conn, record_id)))
 
-    @router.put("/{record_id}", summary=f"Update some fields of a {singular}")
+    @router.put("/{record_id}", summary=f"Update some fields of a {singular}", **write)
     def update(
-        record_id: uuid.UUID, body: dict[str, Any], conn: ConnDep, repository: RepoDep
+        record_id: uuid.UUID,
+        body: dict[str, Any],
+        conn: ConnDep,
+        repository: RepoDep,
+        gate: GateDep,
     ) -> RecordEnvelope:
         unknown = [key for key in body if key not in record_model.model_fields or key == "uuid"]
         if unknown:
@@ -328,10 +360,13 @@ def build_router(entity: Entity) -> APIRouter:
         with readable_data_errors():
             row = repository.update(conn, record_id, body)
         apply_filter_changes(conn, entity, removed=[before], added=[row])
-        return RecordEnvelope(data=row)
+        return RecordEnvelope(data=gate.blank_row(entity, row))
 
     @router.delete(
-        "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {singular}"
+        "/{record_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary=f"Delete a {singular}",
+        **write,
     )
     def delete(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> Response:
         before = repository.require(conn, record_id, lock=True)

@@ -10,8 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from connectra.api.deps import CallerDep, ConnDep, SettingsDep
-from connectra.errors import ValidationFailed
+from connectra.api.deps import CallerDep, ConnDep, SettingsDep, get_meter, requires
+from connectra.consumers.access import Scope
+from connectra.consumers.plans import Metric
+from connectra.errors import RateLimited, ValidationFailed
 from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.storage.s3 import get_store
@@ -51,7 +53,10 @@ def content_type_of(filename: str) -> str:
 
 
 @router.get(
-    "/upload-url", summary="Presigned POST for a CSV or NDJSON import", response_model=UploadUrl
+    "/upload-url",
+    summary="Presigned POST for a CSV or NDJSON import",
+    response_model=UploadUrl,
+    **requires(Scope.WRITE),
 )
 def upload_url(
     caller: CallerDep,
@@ -62,16 +67,17 @@ def upload_url(
     chunk_size: Annotated[int | None, Query(ge=MIN_CHUNK_BYTES)] = None,
 ) -> UploadUrl:
     name = safe_filename(filename)
+    max_bytes = _upload_allowance(conn, caller, settings.upload_max_bytes)
     job_id = uuid.uuid4()
     key = f"{settings.upload_prefix}/{entity.value}/{job_id}/{name}"
     post = get_store().presigned_post(
         settings.s3_bucket,
         key,
         content_type_of(name),
-        settings.upload_max_bytes,
+        max_bytes,
         settings.upload_url_expiry_seconds,
     )
-    data: dict[str, object] = {"filename": name}
+    data: dict[str, object] = {"filename": name, "consumer": caller.name}
     if chunk_size:
         data["chunk_size"] = chunk_size
     with conn.transaction():
@@ -93,3 +99,25 @@ def upload_url(
         expires_at=post.expires_at,
         max_bytes=post.max_bytes,
     )
+
+
+def _upload_allowance(conn: ConnDep, caller: CallerDep, upload_max_bytes: int) -> int:
+    """The upload's size limit: the plan's import bytes left today, at most the global
+    limit; none left is a 429 naming `import_bytes` (the bytes count when they arrive)."""
+    meter = get_meter()
+    with conn.transaction():  # ends here: the job is created in a transaction of its own
+        remaining = meter.remaining(conn, caller, Metric.IMPORT_BYTES)
+    if remaining is None:
+        return upload_max_bytes
+    if remaining <= 0:
+        retry_after = meter.seconds_to_midnight()
+        raise RateLimited(
+            f"the {caller.plan.name} plan's import bytes for today are used up",
+            {
+                "level": Metric.IMPORT_BYTES.value,
+                "limit": caller.plan.import_bytes_per_day,
+                "retry_after_seconds": retry_after,
+                "headers": {"Retry-After": str(retry_after)},
+            },
+        )
+    return min(upload_max_bytes, remaining)
