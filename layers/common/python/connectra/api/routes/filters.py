@@ -8,9 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectra.api.deps import ConnDep
+from connectra.api.legacy import legacy_alias
 from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.db.filters import filter_values, list_filters, resolve_filter
 from connectra.models.fields import Entity
+from connectra.models.lenient import LenientInput
 from connectra.vql.ast import MAX_WINDOW
 
 router = APIRouter(prefix="/common", tags=["filters"], responses=ERROR_RESPONSES)
@@ -28,7 +30,7 @@ class FiltersResponse(BaseModel):
     data: list[FilterInfo]
 
 
-class FilterDataRequest(BaseModel):
+class FilterDataRequest(LenientInput):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"filter_key": "seniority", "search_text": "sen"}]},
@@ -56,6 +58,7 @@ class FilterDataResponse(BaseModel):
     data: list[FilterValue]
     page: int
     limit: int
+    warnings: list[str] = Field(default_factory=list)
 
 
 @router.get("/{service}/filters", summary="The filters of a service")
@@ -72,5 +75,16 @@ def get_filter_data(service: Entity, body: FilterDataRequest, conn: ConnDep) -> 
     source = resolve_filter(conn, service, body.filter_key)
     rows = filter_values(conn, source, body.search_text, body.limit, (body.page - 1) * body.limit)
     return FilterDataResponse(
-        data=[FilterValue.model_validate(row) for row in rows], page=body.page, limit=body.limit
+        data=[FilterValue.model_validate(row) for row in rows],
+        page=body.page,
+        limit=body.limit,
+        warnings=body.warnings,
     )
+
+
+legacy_alias(
+    router, "/filters/{service}", get_filters, "GET /common/{service}/filters", method="GET"
+)
+legacy_alias(
+    router, "/filters/{service}/data", get_filter_data, "POST /common/{service}/filters/data"
+)

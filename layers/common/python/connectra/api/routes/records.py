@@ -17,6 +17,7 @@ from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, SettingsDep
+from connectra.api.legacy import legacy_alias
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -46,6 +47,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (429, "Rate limited: see Retry-After"),
     )
 }
+
+
+class SearchResponse(SearchPage):
+    warnings: list[str] = Field(
+        default_factory=list, description="Request keys ignored, as the original ignored them"
+    )
+
+
+class CountResponse(CountResult):
+    warnings: list[str] = Field(
+        default_factory=list, description="Request keys ignored, as the original ignored them"
+    )
 
 
 class RecordEnvelope(BaseModel):
@@ -142,13 +155,17 @@ def build_router(entity: Entity) -> APIRouter:
 
     RepoDep = Annotated[RecordRepository, Depends(repo)]  # noqa: N806
 
-    @router.post("/", summary=f"Search {entity.value} with VQL", response_model=SearchPage)
-    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> SearchPage:
-        return engine.search(conn, entity, parse_query(body, entity))
+    @router.post("/", summary=f"Search {entity.value} with VQL", response_model=SearchResponse)
+    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> SearchResponse:
+        page = engine.search(conn, entity, parse_query(body, entity))
+        return SearchResponse(**dict(page), warnings=body.warnings)
 
     @router.post("/count", summary=f"Count {entity.value} matching a VQL query")
-    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> CountResult:
-        return CountResult(count=engine.count(conn, entity, parse_query(body, entity)))
+    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> CountResponse:
+        total = engine.count(conn, entity, parse_query(body, entity))
+        return CountResponse(count=total, warnings=body.warnings)
+
+    legacy_alias(router, "/filter", search, "POST /" + entity.value + "/")
 
     @router.post("/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}")
     def create(body: record_model, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:  # type: ignore[valid-type]
@@ -232,6 +249,8 @@ def build_router(entity: Entity) -> APIRouter:
             failed=sum(item.status == "error" for item in ordered),
             results=ordered,
         )
+
+    legacy_alias(router, "/batch-upsert", bulk, "POST /" + entity.value + "/bulk")
 
     @router.get("/{record_id}", summary=f"Get a {singular}")
     def get(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:

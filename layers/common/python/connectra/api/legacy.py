@@ -1,0 +1,35 @@
+"""Routes of the original Connectra kept as aliases of today's.
+
+An alias shares its endpoint function with the current route (one implementation; the
+same dependencies, validation and response model) and is marked deprecated in OpenAPI,
+with the route to move to in its summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+
+def legacy_alias(
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[..., Any],
+    replacement: str,
+    *,
+    method: str = "POST",
+) -> None:
+    """Serve `endpoint` also at `path` (relative to the router's prefix), deprecated."""
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=[method],
+        deprecated=True,
+        summary=f"Deprecated: the original's route; use {replacement}",
+        operation_id=f"legacy_{method.lower()}{router.prefix}{path}".replace("/", "_")
+        .replace("{", "")
+        .replace("}", "")
+        .replace("-", "_"),
+    )
