@@ -140,7 +140,7 @@ def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     # Then her served responses count down, the 4th is a 429 that did nothing
     assert [r.headers["X-RateLimit-Remaining"] for r in served] == ["2", "1", "0"]
     assert all(r.headers["X-RateLimit-Limit"] == "3" for r in served)
-    assert_error(limited, 429, "rate_limited")
+    assert_error(limited, 429, "rate limit exceeded")
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert int(limited.headers["X-RateLimit-Reset"]) >= 1

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 100
     api_base_path: str = ""
+    # Browser clients: allowed origins, comma-separated ("*" = any, as the original).
+    cors_allow_origins: str = "*"
+    # Responses at least this large are gzipped when the client accepts it; 0 = never
+    # (e.g. where API Gateway compresses instead).
+    gzip_minimum_bytes: int = 1000
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB

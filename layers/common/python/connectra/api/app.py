@@ -7,7 +7,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
+from connectra.api.middleware import add_transport_middleware
 from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
+from connectra.settings import get_settings
 
 # Routers that need an API key; each resource adds its router here.
 PROTECTED_ROUTERS: list[APIRouter] = [
@@ -30,6 +32,7 @@ def create_app() -> FastAPI:
         ),
     )
     register_error_handlers(app)
+    add_transport_middleware(app, get_settings())
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(get_caller)])

@@ -48,9 +48,10 @@ def get_caller(request: Request, response: Response, settings: SettingsDep) -> C
             raise Unauthorized("missing API key")
         return Caller(key_id=key_id)
 
+    # One message for a missing and a wrong key, as the original answered both.
     api_key = request.headers.get("x-api-key")
     if not api_key:
-        raise Unauthorized("missing API key: send it in the X-API-Key header")
+        raise Unauthorized("invalid API key", {"hint": "send the key in the X-API-Key header"})
     consumer = settings.api_keys.get(api_key)
     if consumer is None:
         raise Unauthorized("invalid API key")

@@ -11,6 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import Field
+
+# A response's `warnings`: what of the request was ignored, as the original ignored it.
+# Left out of the body when empty, so responses keep the shape clients know.
+LEGACY_WARNINGS: Any = Field(
+    default_factory=list,
+    exclude_if=lambda warnings: not warnings,
+    description="Request keys ignored as the original ignored them (absent when none)",
+)
 
 
 def legacy_alias(

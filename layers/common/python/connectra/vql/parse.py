@@ -322,7 +322,8 @@ class _Parser:
         elif request.page * request.limit > MAX_WINDOW:
             self.problem(
                 "page",
-                f"page * limit may not exceed {MAX_WINDOW}; page deeper with search_after",
+                f"page number exceeds maximum limit: page * limit may not exceed {MAX_WINDOW};"
+                " page deeper with search_after",
             )
 
     def select_columns(self, columns: list[str] | None) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectra.api.deps import ConnDep
-from connectra.api.legacy import legacy_alias
+from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
 from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.db.filters import filter_values, list_filters, resolve_filter
 from connectra.models.fields import Entity
@@ -58,7 +58,7 @@ class FilterDataResponse(BaseModel):
     data: list[FilterValue]
     page: int
     limit: int
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = LEGACY_WARNINGS
 
 
 @router.get("/{service}/filters", summary="The filters of a service")

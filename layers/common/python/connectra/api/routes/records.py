@@ -17,7 +17,7 @@ from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, SettingsDep
-from connectra.api.legacy import legacy_alias
+from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -50,15 +50,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class SearchResponse(SearchPage):
-    warnings: list[str] = Field(
-        default_factory=list, description="Request keys ignored, as the original ignored them"
-    )
+    warnings: list[str] = LEGACY_WARNINGS
 
 
 class CountResponse(CountResult):
-    warnings: list[str] = Field(
-        default_factory=list, description="Request keys ignored, as the original ignored them"
-    )
+    warnings: list[str] = LEGACY_WARNINGS
 
 
 class RecordEnvelope(BaseModel):
