@@ -13,16 +13,28 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Response
 from psycopg import Connection
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
-from connectra.api.deps import CallerDep, ConnDep
+from connectra.api.deps import CallerDep, ConnDep, SettingsDep
+from connectra.api.legacy import LEGACY_WARNINGS
+from connectra.api.routes.jobs import legacy_view
 from connectra.jobs import repository, service, sweeper
 from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
+from connectra.jobs.legacy import (
+    CURRENT_TO_LEGACY_TYPE,
+    LEGACY_STATUS_FILTER,
+    LEGACY_TYPES,
+    LegacyJob,
+    LegacyJobRequest,
+    legacy_status,
+    translate,
+)
 from connectra.jobs.repository import JobStatus
+from connectra.models.lenient import LenientInput
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
@@ -43,22 +55,42 @@ class JobSummary(BaseModel):
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> JobSummary:
-        return cls(job_id=row["uuid"], **{k: row[k] for k in cls.model_fields if k != "job_id"})
+        summary = cls(job_id=row["uuid"], **{k: row[k] for k in cls.model_fields if k != "job_id"})
+        if row.get("legacy_request"):  # created in the original's form: its names
+            summary.job_type = CURRENT_TO_LEGACY_TYPE[row["job_type"]]
+            summary.status = legacy_status(row["status"])
+        return summary
 
 
 class JobList(BaseModel):
     data: list[JobSummary]
     next_cursor: str | None = None
     limit: int
+    warnings: list[str] = LEGACY_WARNINGS
 
 
-class JobListRequest(BaseModel):
-    status: list[JobStatus] | None = Field(default=None, max_length=20)
-    job_type: str | None = Field(default=None, pattern="^(import|export)$")
+class JobListRequest(LenientInput):
+    status: list[JobStatus | Literal["retry_in_queued"]] | None = Field(default=None, max_length=20)
+    job_type: str | None = Field(
+        default=None, pattern="^(import|export|insert_csv_file|export_csv_file)$"
+    )
     limit: int = Field(default=25, ge=1, le=service.MAX_LIST_LIMIT)
     cursor: str | None = Field(default=None, max_length=500)
 
+    def statuses(self) -> list[JobStatus] | None:
+        """Today's states asked for (the original's `retry_in_queued` included)."""
+        if self.status is None:
+            return None
+        found: list[JobStatus] = []
+        for name in self.status:
+            found.extend(LEGACY_STATUS_FILTER.get(name, [JobStatus(name)]))
+        return found
 
+    def current_job_type(self) -> str | None:
+        return LEGACY_TYPES.get(self.job_type or "", self.job_type)
+
+
+CURRENT_REQUEST: TypeAdapter[Any] = TypeAdapter(service.JobCreateRequest)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -76,28 +108,49 @@ def _start_now(conn: Connection[Any], job: dict[str, Any]) -> dict[str, Any]:
     return repository.get_job(conn, job["uuid"]) or job
 
 
+CreateRequest = Annotated[
+    service.ImportJobRequest | service.ExportJobRequest | LegacyJobRequest,
+    Field(discriminator="job_type"),
+]
+
+
 @router.post(
     "/create",
     summary="Create an import (existing S3 key) or export (VQL + columns) job",
-    response_model=JobSummary,
+    description="Also accepts the original's form (`insert_csv_file` / `export_csv_file` "
+    "with `data`), answered in the original's job shape.",
+    response_model=JobSummary | LegacyJob,
     status_code=201,
-    responses={200: {"description": "The job this Idempotency-Key already created"}},
+    responses={200: {"description": "The job this Idempotency-Key (or upload) already created"}},
 )
 def create_job(
-    body: Annotated[service.JobCreateRequest, Body()],
+    body: Annotated[CreateRequest, Body()],
     caller: CallerDep,
     conn: ConnDep,
     response: Response,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> JobSummary:
+) -> JobSummary | LegacyJob:
+    legacy = body if isinstance(body, LegacyJobRequest) else None
+    request: service.ImportJobRequest | service.ExportJobRequest
+    if isinstance(body, LegacyJobRequest):
+        request = translate(body, settings.upload_prefix, CURRENT_REQUEST)
+    else:
+        request = body
     with conn.transaction():
         job, created = service.create_job(
-            conn, body, owner_key_id=caller.key_id, idempotency_key=idempotency_key
+            conn, request, owner_key_id=caller.key_id, idempotency_key=idempotency_key
         )
-    if not created:
+        if legacy is not None:
+            repository.record_legacy_request(conn, job["uuid"], legacy.model_dump(mode="json"))
+    if created:
+        job = _start_now(conn, job)
+    else:
         response.status_code = 200
-        return JobSummary.of(job)
-    return JobSummary.of(_start_now(conn, job))
+    if legacy is not None or job.get("legacy_request"):
+        fresh = repository.get_job(conn, job["uuid"]) or job
+        return legacy_view(conn, fresh, settings)
+    return JobSummary.of(job)
 
 
 @router.post("", summary="List the caller's jobs (filters, cursor paging)", response_model=JobList)
@@ -105,13 +158,16 @@ def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: 
     rows, next_cursor = service.list_jobs(
         conn,
         caller.key_id,
-        statuses=body.status,
-        job_type=body.job_type,
+        statuses=body.statuses(),
+        job_type=body.current_job_type(),
         limit=body.limit,
         cursor=body.cursor,
     )
     return JobList(
-        data=[JobSummary.of(row) for row in rows], next_cursor=next_cursor, limit=body.limit
+        data=[JobSummary.of(row) for row in rows],
+        next_cursor=next_cursor,
+        limit=body.limit,
+        warnings=body.warnings,
     )
 
 
