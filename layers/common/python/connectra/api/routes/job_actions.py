@@ -83,7 +83,7 @@ class JobListRequest(LenientInput):
             return None
         found: list[JobStatus] = []
         for name in self.status:
-            found.extend(LEGACY_STATUS_FILTER.get(name, [JobStatus(name)]))
+            found.extend(LEGACY_STATUS_FILTER.get(name) or [JobStatus(name)])
         return found
 
     def current_job_type(self) -> str | None:
