@@ -62,6 +62,12 @@ def legacy_status(status: str) -> str:
     return _STATUS_TO_LEGACY[known]
 
 
+def states_reported_as(names: list[str]) -> list[str]:
+    """Today's states a job created in the original's form shows as one of `names`
+    (a filter on "completed" finds its completed_with_errors jobs too)."""
+    return [state.value for state, legacy in _STATUS_TO_LEGACY.items() if legacy in names]
+
+
 class LegacyJobRequest(BaseModel):
     """`POST /common/jobs/create` in the original's form."""
 

@@ -205,11 +205,21 @@ def list_jobs(
     job_type: str | None = None,
     limit: int = 25,
     cursor: str | None = None,
+    legacy_statuses: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """The caller's jobs, newest first, keyset-paged; and the cursor of the next page."""
+    """The caller's jobs, newest first, keyset-paged; and the cursor of the next page.
+
+    With `legacy_statuses`, jobs created in the original's form match by those states
+    instead (the states they are reported as, see jobs/legacy.py)."""
     conditions = ["owner_key_id = %s"]
     params: list[Any] = [owner_key_id]
-    if statuses:
+    if statuses and legacy_statuses is not None:
+        conditions.append(
+            "((legacy_request IS NULL AND status = ANY(%s)) "
+            "OR (legacy_request IS NOT NULL AND status = ANY(%s)))"
+        )
+        params.extend([[status.value for status in statuses], legacy_statuses])
+    elif statuses:
         conditions.append("status = ANY(%s)")
         params.append([status.value for status in statuses])
     if job_type:

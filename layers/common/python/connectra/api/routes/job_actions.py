@@ -31,6 +31,7 @@ from connectra.jobs.legacy import (
     LegacyJob,
     LegacyJobRequest,
     legacy_status,
+    states_reported_as,
     translate,
 )
 from connectra.jobs.repository import JobStatus
@@ -162,6 +163,7 @@ def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: 
         job_type=body.current_job_type(),
         limit=body.limit,
         cursor=body.cursor,
+        legacy_statuses=states_reported_as(list(body.status)) if body.status else None,
     )
     return JobList(
         data=[JobSummary.of(row) for row in rows],
