@@ -8,7 +8,15 @@ from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.middleware import add_transport_middleware
-from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
+from connectra.api.routes import (
+    batch_upsert,
+    filters,
+    health,
+    job_actions,
+    jobs,
+    records,
+    uploads,
+)
 from connectra.settings import get_settings
 
 # Routers that need an API key; each resource adds its router here.
@@ -16,6 +24,7 @@ PROTECTED_ROUTERS: list[APIRouter] = [
     records.contacts_router,
     records.companies_router,
     filters.router,
+    batch_upsert.router,
     uploads.router,
     jobs.router,
     job_actions.router,

@@ -17,7 +17,13 @@ import types
 import typing
 from typing import Any, Union
 
-from pydantic import BaseModel, PrivateAttr, ValidatorFunctionWrapHandler, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    PrivateAttr,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 # Integer fields where the original read 0 as "use the default".
 ZERO_MEANS_DEFAULT = frozenset({"limit", "page"})
@@ -79,6 +85,9 @@ def _clean(model: type[BaseModel], data: dict[str, Any], path: str, warnings: li
     """Remove in place what the original ignored, recursing into nested models."""
     fields = model.model_fields
     names = {field.alias or name: name for name, field in fields.items()}
+    for name, field in fields.items():
+        if isinstance(field.validation_alias, AliasChoices):
+            names.update({str(choice): name for choice in field.validation_alias.choices})
     for key in list(data):
         value = data[key]
         if key not in names:

@@ -6,7 +6,7 @@ time, so this module does not postpone annotations.
 """
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -86,6 +86,10 @@ class BulkResponse(BaseModel):
     updated: int
     failed: int
     results: list[BulkItem]
+
+
+# Each entity's bulk upsert endpoint, also behind `POST /common/batch-upsert`.
+BULK_UPSERTS: dict[Entity, Callable[..., BulkResponse]] = {}
 
 
 @lru_cache(maxsize=1)
@@ -247,6 +251,7 @@ def build_router(entity: Entity) -> APIRouter:
         )
 
     legacy_alias(router, "/batch-upsert", bulk, "POST /" + entity.value + "/bulk")
+    BULK_UPSERTS[entity] = bulk
 
     @router.get("/{record_id}", summary=f"Get a {singular}")
     def get(record_id: uuid.UUID, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:
