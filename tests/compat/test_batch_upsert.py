@@ -62,3 +62,32 @@ def test_common_batch_upsert_needs_a_known_entity(api: TestClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["details"][0]["path"] == "service"
+
+
+@pytest.mark.parametrize(
+    ("entity", "record", "natural_key"),
+    [
+        ("contacts", {"first_name": "Ada", "email": "ada@example.com"}, "email"),
+        ("companies", {"name": "Acme", "normalized_domain": "acme.com"}, "normalized_domain"),
+    ],
+)
+def test_the_system_doc_write_operations(
+    api: TestClient, entity: str, record: dict[str, str], natural_key: str
+) -> None:
+    # "Supported Operations": create, update, upsert (by natural key), bulk, soft delete
+    created = api.post(f"/{entity}/create", json=record)
+    uuid = created.json()["data"]["uuid"]
+    updated = api.put(f"/{entity}/{uuid}", json={"city": "Austin"})
+    upserted = api.post(f"/{entity}/upsert", json={**record, "state": "Texas"})
+    bulk = api.post(f"/{entity}/bulk", json={"records": [record]})
+    deleted = api.delete(f"/{entity}/{uuid}")
+
+    assert created.status_code == 201
+    assert updated.status_code == 200 and updated.json()["data"]["city"] == "Austin"
+    assert upserted.json()["status"] == "updated"
+    assert upserted.json()["data"][natural_key] == record[natural_key]
+    assert bulk.json()["results"][0]["uuid"] == uuid
+    assert deleted.status_code == 204
+    # "Error Handling": 404 for a missing record, 400 for a validation error
+    assert api.put(f"/{entity}/{uuid}", json={"city": "x"}).status_code == 404
+    assert api.post(f"/{entity}/create", json={natural_key: ""}).status_code == 400
