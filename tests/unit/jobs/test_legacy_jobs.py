@@ -97,3 +97,17 @@ def test_translation_errors_name_the_data_key() -> None:
         translate(LegacyJobRequest(job_type="insert_csv_file", data={}), "uploads", CURRENT)
 
     assert {problem["path"] for problem in raised.value.details} == {"data.entity", "data.s3_key"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"s3_key": "a\x00b"}, {"k\x00": 1}, {"vql": {"where": {"x": ["ok", "n\x00"]}}}],
+)
+def test_data_that_jsonb_cannot_store_is_refused(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        LegacyJobRequest(job_type="export_csv_file", data=data)
+
+
+def test_an_export_s_vql_that_jsonb_cannot_store_is_refused() -> None:
+    with pytest.raises(ValueError, match="vql"):
+        service.ExportJobRequest(job_type="export", entity="contacts", vql={"where\x00": {}})

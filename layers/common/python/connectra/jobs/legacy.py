@@ -18,13 +18,14 @@ the row errors of a `completed_with_errors` job are in `job_response.runtime_err
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.errors import ValidationFailed
 from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
 from connectra.models.fields import Entity
+from connectra.models.json_safe import storable_json
 from connectra.vql.parse import error_path
 
 LEGACY_TYPES = {"insert_csv_file": "import", "export_csv_file": "export"}
@@ -84,7 +85,7 @@ class LegacyJobRequest(BaseModel):
     )
 
     job_type: Literal["insert_csv_file", "export_csv_file"]
-    data: dict[str, Any] = Field(
+    data: Annotated[dict[str, Any], AfterValidator(storable_json)] = Field(
         description="insert_csv_file: s3_key (or key/file_key/file_path), service (or "
         "entity), chunk_size; export_csv_file: service, vql (or query, or the VQL keys "
         "themselves), columns, format, gzip"
