@@ -159,7 +159,7 @@ def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     assert [r.headers["X-RateLimit-Remaining"] for r in served] == ["2", "1", "0"]
     assert all(r.headers["X-RateLimit-Limit"] == "3" for r in served)
     assert all(r.headers["X-RateLimit-Level"] == "minute" for r in served)
-    assert_error(limited, 429, "rate_limited")
+    assert_error(limited, 429, "rate limit exceeded")
     assert limited.json()["details"]["level"] == "minute"
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.headers["X-RateLimit-Remaining"] == "0"

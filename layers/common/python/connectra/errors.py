@@ -49,7 +49,7 @@ class Forbidden(ConnectraError):
 
 class RateLimited(ConnectraError):
     status_code = 429
-    code = "rate_limited"
+    code = "rate limit exceeded"  # the original's words, which its clients test for
 
 
 class DependencyUnavailable(ConnectraError):

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     api_base_path: str = ""
     # Larger bodies are a 413 (a Lambda behind API Gateway takes at most 6 MB anyway).
     api_max_body_bytes: int = 6 * MIB
+    # Browser clients: allowed origins, comma-separated ("*" = any, as the original).
+    cors_allow_origins: str = "*"
+    # Responses at least this large are gzipped when the client accepts it; 0 = never
+    # (e.g. where API Gateway compresses instead).
+    gzip_minimum_bytes: int = 1000
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB

@@ -8,8 +8,18 @@ from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.guards import RequestGuards
+from connectra.api.middleware import add_transport_middleware
 from connectra.api.ratelimit import RateLimitHeadersMiddleware
-from connectra.api.routes import admin, filters, health, job_actions, jobs, records, uploads
+from connectra.api.routes import (
+    admin,
+    batch_upsert,
+    filters,
+    health,
+    job_actions,
+    jobs,
+    records,
+    uploads,
+)
 from connectra.db.pool import use_statement_timeout
 from connectra.settings import get_settings
 
@@ -18,6 +28,7 @@ PROTECTED_ROUTERS: list[APIRouter] = [
     records.contacts_router,
     records.companies_router,
     filters.router,
+    batch_upsert.router,
     uploads.router,
     jobs.router,
     job_actions.router,
@@ -58,8 +69,10 @@ def create_app() -> FastAPI:
     )
     register_error_handlers(app)
     app.add_middleware(RequestGuards)
-    # Added last, so outermost: the guards' own refusals carry the limit headers too.
+    # Added after the guards, so outside them: their own refusals carry the limit headers.
     app.add_middleware(RateLimitHeadersMiddleware)
+    # CORS and gzip outermost: preflights answer before any guard, every body compresses.
+    add_transport_middleware(app, get_settings())
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(get_caller)])

@@ -105,9 +105,9 @@ def _local_caller(request: Request, settings: Settings) -> Consumer:
         what = "failed authentications from this address" if consumer is None else "requests"
         raise _refusal(decision, f"too many {what}, please try again later")
     if consumer is None:
-        if not api_key:
-            raise Unauthorized("missing API key: send it in the X-API-Key header")
-        raise Unauthorized("invalid API key")
+        # One message for a missing and a wrong key, as the original answered both.
+        hint = {"hint": "send the key in the X-API-Key header"} if not api_key else None
+        raise Unauthorized("invalid API key", hint)
     return consumer
 
 

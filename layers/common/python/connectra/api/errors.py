@@ -45,15 +45,18 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return "".join(parts) or "body"
 
 
+# The original's messages for the errors it documented (constants/errors_message.go).
+ORIGINAL_MESSAGES = {("limit", "less_than_equal"): "page size exceeds maximum limit"}
+
+
 def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "path": _location(error.get("loc", ())),
-            "message": shorten(error.get("msg", "invalid"), 500),
-            "type": error.get("type", "value_error"),
-        }
-        for error in errors
-    ]
+    details = []
+    for error in errors:
+        path = _location(error.get("loc", ()))
+        kind = error.get("type", "value_error")
+        message = ORIGINAL_MESSAGES.get((path, kind), error.get("msg", "invalid"))
+        details.append({"path": path, "message": shorten(message, 500), "type": kind})
+    return details
 
 
 def overload_reason(exc: Exception) -> str:

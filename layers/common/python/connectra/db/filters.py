@@ -83,21 +83,28 @@ def filter_values(
         "limit": limit,
         "offset": offset,
     }
+    # A filter shown by another column (companies' uuid, shown as "Name") is searched by
+    # what the user sees: "Tyrell" finds the company, not a uuid containing "tyrell".
+    searched = (
+        sql.SQL("lower(display_value)")
+        if display_column(source.service, source.key) != source.key
+        else sql.SQL("value")
+    )
     statement: sql.Composable
     if not source.direct_derived:
         statement = sql.SQL(
             "SELECT value, display_value, count FROM filters_data "
             "WHERE service = %(service)s AND filter_key = %(key)s AND count > 0 "
-            "AND (%(pattern)s::text IS NULL OR value LIKE %(pattern)s) "
+            "AND (%(pattern)s::text IS NULL OR {searched} LIKE %(pattern)s) "
             "ORDER BY count DESC, value LIMIT %(limit)s OFFSET %(offset)s"
-        )
+        ).format(searched=searched)
     else:
         counted = _grouped_values(source.service, source.key)
         statement = sql.SQL(
             "SELECT value, display_value, count FROM ({counted}) AS counted "
-            "WHERE %(pattern)s::text IS NULL OR value LIKE %(pattern)s "
+            "WHERE %(pattern)s::text IS NULL OR {searched} LIKE %(pattern)s "
             "ORDER BY count DESC, value LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(counted=counted)
+        ).format(counted=counted, searched=searched)
     return conn.cursor(row_factory=dict_row).execute(statement, params).fetchall()
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from connectra.errors import ValidationFailed
 from connectra.models.fields import COMPANY_FIELDS, COMPANY_PREFIX, TABLE_COLUMNS, Entity
+from connectra.models.json_safe import storable_json
 from connectra.vql.ast import Query
 from connectra.vql.parse import parse_request
 
@@ -35,7 +36,9 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entity: Entity
-    vql: dict[str, Any] = Field(default_factory=dict, examples=[{"where": {}}])
+    vql: Annotated[dict[str, Any], AfterValidator(storable_json)] = Field(
+        default_factory=dict, examples=[{"where": {}}]
+    )
     columns: list[str] | None = Field(default=None, max_length=200)
     format: ExportFormat = ExportFormat.CSV
     gzip: bool = False

@@ -20,7 +20,9 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from connectra.consumers.metering import record_uploaded_bytes
 from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
+from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
+from connectra.jobs.staged import is_staged
 from connectra.models.fields import Entity
 from connectra.observability import logger
 from connectra.settings import get_settings
@@ -71,6 +73,10 @@ def handle_object_created(
 ) -> StartOutcome:
     settings = get_settings()
     bucket, item = event.detail.bucket.name, event.detail.object
+    if is_staged(item.key, settings.upload_prefix):
+        # Uploaded without an entity: its job create starts the import (jobs/staged.py).
+        logger.info("staged upload: waits for its job", extra={"key": item.key})
+        return StartOutcome(False, "staged")
     parsed = parse_upload_key(item.key, settings.upload_prefix)
     if isinstance(parsed, str):
         logger.warning("upload event rejected", extra={"key": item.key, "reason": parsed})
@@ -91,6 +97,13 @@ def handle_object_created(
         attached = jobs.attach_source(
             conn, parsed.job_id, bucket=bucket, key=item.key, etag=etag, size=size
         )
+        if attached and size is not None and size > settings.upload_max_bytes:
+            # A presigned PUT cannot bound the size: the limit is enforced here.
+            lifecycle.fail_for_good(
+                conn,
+                parsed.job_id,
+                f"the file is {size} bytes; imports take at most {settings.upload_max_bytes}",
+            )
         job = jobs.get_job(conn, parsed.job_id)
         if attached and job is not None and size:  # once per upload: replays attach nothing
             record_uploaded_bytes(conn, job, size)
@@ -102,6 +115,11 @@ def handle_object_created(
             extra={"key": item.key, "job_id": str(parsed.job_id), "reason": reason},
         )
         return StartOutcome(False, reason, parsed.job_id)
+    if job["status"] == jobs.JobStatus.FAILED and not job["started_at"]:
+        logger.warning(
+            "upload refused", extra={"job_id": str(parsed.job_id), "reason": job["error"]}
+        )
+        return StartOutcome(False, str(job["error"]), parsed.job_id)
     if job["status"] != jobs.JobStatus.IN_QUEUE:
         logger.info(
             "upload event replayed: job already running",

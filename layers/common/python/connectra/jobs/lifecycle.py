@@ -213,6 +213,14 @@ def fail(
     )
 
 
+def fail_for_good(conn: Connection[Any], job_id: uuid.UUID, error: str) -> dict[str, Any] | None:
+    """The job cannot succeed by retrying (its file is over the size limit): failed, with
+    no retries left."""
+    return transition(
+        conn, job_id, S.FAILED, error=error, set_sql=", max_retries = retry_count, run_after = NULL"
+    )
+
+
 def request_retry(
     conn: Connection[Any], job_id: uuid.UUID, *, owner_key_id: str | None = None
 ) -> dict[str, Any] | None:

@@ -304,3 +304,32 @@ def file_notices(conn: Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any
         .fetchall()
     )
     return rows
+
+
+def record_legacy_request(
+    conn: Connection[Any], job_id: uuid.UUID, request: dict[str, Any]
+) -> None:
+    """The job was asked for in the original's form: keep that form to answer in it."""
+    conn.execute(
+        "UPDATE jobs SET legacy_request = %s WHERE uuid = %s AND legacy_request IS NULL",
+        (Jsonb(request), job_id),
+    )
+
+
+def row_error_messages(conn: Connection[Any], job_id: uuid.UUID, limit: int) -> list[str]:
+    """The first `limit` row errors as text (`line 7, email: not a valid email`)."""
+    rows = (
+        _cursor(conn)
+        .execute(
+            "SELECT line, column_name, message FROM job_row_errors WHERE job_id = %s "
+            "ORDER BY line, column_name LIMIT %s",
+            (job_id, limit),
+        )
+        .fetchall()
+    )
+    return [
+        ("file" if row["line"] == 0 else f"line {row['line']}")
+        + (f", {row['column_name']}" if row["column_name"] else "")
+        + f": {row['message']}"
+        for row in rows
+    ]

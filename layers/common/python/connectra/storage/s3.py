@@ -179,6 +179,16 @@ class ObjectStore:
             max_bytes=max_bytes,
         )
 
+    def presigned_put(self, bucket: str, key: str, content_type: str, expires_in: int) -> str:
+        """One URL to PUT the file to (clients that expect a single URL). A PUT cannot bound
+        its size in the signature: the size is checked when the import starts."""
+        url: str = self.client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires_in,
+        )
+        return url
+
     def presigned_get(
         self, bucket: str, key: str, expires_in: int, download_name: str | None = None
     ) -> str:

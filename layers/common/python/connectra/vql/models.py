@@ -1,6 +1,7 @@
 """The VQL request body, as pydantic v2 models.
 
-Shapes only: unknown keys and wrong types are rejected here (extra="forbid"); whether a
+Shapes only: wrong types are rejected here, and unknown keys too (extra="forbid") once
+`VQLQuery` has dropped, with a warning, those the original ignored; whether a
 field exists for the entity, and whether it supports the operation, is checked by
 `connectra.vql.parse` against the field catalogue.
 """
@@ -12,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
+from connectra.models.lenient import LenientInput
 from connectra.vql.budget import describe_limits
 
 MAX_LIMIT = 100
@@ -120,8 +122,10 @@ class CompanyConfig(_Strict):
     select_columns: list[str] | None = Field(default=None, max_length=100)
 
 
-class VQLQuery(_Strict):
-    """`POST /contacts/`, `/companies/` and their `/count`: what to find and how to page."""
+class VQLQuery(LenientInput, _Strict):
+    """`POST /contacts/`, `/companies/` and their `/count`: what to find and how to page.
+
+    Lenient as the original was (unknown keys, nulls, limit/page 0: see models.lenient)."""
 
     model_config = ConfigDict(
         extra="forbid",

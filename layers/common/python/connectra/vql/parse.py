@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -54,6 +56,21 @@ def error_path(location: tuple[int | str, ...] | list[Any]) -> str:
     for item in location:
         path += f"[{item}]" if isinstance(item, int) else (f".{item}" if path else str(item))
     return path or "body"
+
+
+_NUMERIC = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def numeric_string(raw: str) -> int | float | None:
+    """`"100"` → 100, `"2.5"` → 2.5: the original's range values were strings or numbers.
+    None for anything else (`"ten"`, `"nan"`, `"inf"` stay errors)."""
+    if not _NUMERIC.match(raw):
+        return None
+    text = raw.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def validation_failed(problems: list[Problem]) -> ValidationFailed:
@@ -274,10 +291,10 @@ class _Parser:
 
     def bound(self, field: Field, raw: int | float | str, path: str) -> RangeValue | None:
         if field.kind is FieldKind.NUMBER:
-            if isinstance(raw, str):
+            number = numeric_string(raw) if isinstance(raw, str) else raw
+            if number is None:
                 self.problem(path, "expected a number")
-                return None
-            return raw
+            return number
         if not isinstance(raw, str):
             self.problem(path, "expected an ISO 8601 date or datetime string")
             return None

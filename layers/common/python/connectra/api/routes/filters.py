@@ -8,10 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectra.api.deps import ConnDep, GateDep, requires
+from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
 from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.consumers.access import Scope
 from connectra.db.filters import filter_values, list_filters, resolve_filter
 from connectra.models.fields import Entity
+from connectra.models.lenient import LenientInput
 from connectra.vql.ast import MAX_WINDOW
 
 router = APIRouter(prefix="/common", tags=["filters"], responses=ERROR_RESPONSES)
@@ -29,7 +31,7 @@ class FiltersResponse(BaseModel):
     data: list[FilterInfo]
 
 
-class FilterDataRequest(BaseModel):
+class FilterDataRequest(LenientInput):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"filter_key": "seniority", "search_text": "sen"}]},
@@ -57,6 +59,7 @@ class FilterDataResponse(BaseModel):
     data: list[FilterValue]
     page: int
     limit: int
+    warnings: list[str] = LEGACY_WARNINGS
 
 
 @router.get("/{service}/filters", summary="The filters of a service", **requires(Scope.READ))
@@ -78,5 +81,25 @@ def get_filter_data(
     source = resolve_filter(conn, service, body.filter_key)
     rows = filter_values(conn, source, body.search_text, body.limit, (body.page - 1) * body.limit)
     return FilterDataResponse(
-        data=[FilterValue.model_validate(row) for row in rows], page=body.page, limit=body.limit
+        data=[FilterValue.model_validate(row) for row in rows],
+        page=body.page,
+        limit=body.limit,
+        warnings=body.warnings,
     )
+
+
+legacy_alias(
+    router,
+    "/filters/{service}",
+    get_filters,
+    "GET /common/{service}/filters",
+    method="GET",
+    options=requires(Scope.READ),
+)
+legacy_alias(
+    router,
+    "/filters/{service}/data",
+    get_filter_data,
+    "POST /common/{service}/filters/data",
+    options=requires(Scope.READ),
+)

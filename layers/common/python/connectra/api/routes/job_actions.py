@@ -13,13 +13,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Response
 from psycopg import Connection
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
-from connectra.api.deps import CallerDep, ConnDep, GateDep, get_meter
+from connectra.api.deps import CallerDep, ConnDep, GateDep, SettingsDep, get_meter
+from connectra.api.legacy import LEGACY_WARNINGS
+from connectra.api.routes.jobs import legacy_view
 from connectra.consumers.access import Consumer, Scope
 from connectra.consumers.gating import PlanGate
 from connectra.consumers.plans import Metric
@@ -27,7 +29,18 @@ from connectra.export.pages import count_rows
 from connectra.export.request import plan_export
 from connectra.jobs import repository, service, sweeper
 from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
+from connectra.jobs.legacy import (
+    CURRENT_TO_LEGACY_TYPE,
+    LEGACY_STATUS_FILTER,
+    LEGACY_TYPES,
+    LegacyJob,
+    LegacyJobRequest,
+    legacy_status,
+    states_reported_as,
+    translate,
+)
 from connectra.jobs.repository import JobStatus
+from connectra.models.lenient import LenientInput
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
@@ -59,22 +72,42 @@ class JobSummary(BaseModel):
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> JobSummary:
-        return cls(job_id=row["uuid"], **{k: row[k] for k in cls.model_fields if k != "job_id"})
+        summary = cls(job_id=row["uuid"], **{k: row[k] for k in cls.model_fields if k != "job_id"})
+        if row.get("legacy_request"):  # created in the original's form: its names
+            summary.job_type = CURRENT_TO_LEGACY_TYPE[row["job_type"]]
+            summary.status = legacy_status(row["status"])
+        return summary
 
 
 class JobList(BaseModel):
     data: list[JobSummary]
     next_cursor: str | None = None
     limit: int
+    warnings: list[str] = LEGACY_WARNINGS
 
 
-class JobListRequest(BaseModel):
-    status: list[JobStatus] | None = Field(default=None, max_length=20)
-    job_type: str | None = Field(default=None, pattern="^(import|export)$")
+class JobListRequest(LenientInput):
+    status: list[JobStatus | Literal["retry_in_queued"]] | None = Field(default=None, max_length=20)
+    job_type: str | None = Field(
+        default=None, pattern="^(import|export|insert_csv_file|export_csv_file)$"
+    )
     limit: int = Field(default=25, ge=1, le=service.MAX_LIST_LIMIT)
     cursor: str | None = Field(default=None, max_length=500)
 
+    def statuses(self) -> list[JobStatus] | None:
+        """Today's states asked for (the original's `retry_in_queued` included)."""
+        if self.status is None:
+            return None
+        found: list[JobStatus] = []
+        for name in self.status:
+            found.extend(LEGACY_STATUS_FILTER.get(name) or [JobStatus(name)])
+        return found
 
+    def current_job_type(self) -> str | None:
+        return LEGACY_TYPES.get(self.job_type or "", self.job_type)
+
+
+CURRENT_REQUEST: TypeAdapter[Any] = TypeAdapter(service.JobCreateRequest)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -92,36 +125,57 @@ def _start_now(conn: Connection[Any], job: dict[str, Any]) -> dict[str, Any]:
     return repository.get_job(conn, job["uuid"]) or job
 
 
+CreateRequest = Annotated[
+    service.ImportJobRequest | service.ExportJobRequest | LegacyJobRequest,
+    Field(discriminator="job_type"),
+]
+
+
 @router.post(
     "/create",
     summary="Create an import (existing S3 key) or export (VQL + columns) job",
-    response_model=JobSummary,
+    description="Also accepts the original's form (`insert_csv_file` / `export_csv_file` "
+    "with `data`), answered in the original's job shape.",
+    response_model=JobSummary | LegacyJob,
     status_code=201,
-    responses={200: {"description": "The job this Idempotency-Key already created"}},
+    responses={200: {"description": "The job this Idempotency-Key (or upload) already created"}},
     **BY_JOB_TYPE,
 )
 def create_job(
-    body: Annotated[service.JobCreateRequest, Body()],
+    body: Annotated[CreateRequest, Body()],
     caller: CallerDep,
     gate: GateDep,
     conn: ConnDep,
     response: Response,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> JobSummary:
-    caller.require(JOB_SCOPES[body.job_type])
+) -> JobSummary | LegacyJob:
+    legacy = body if isinstance(body, LegacyJobRequest) else None
+    request: service.ImportJobRequest | service.ExportJobRequest
+    if isinstance(body, LegacyJobRequest):
+        request = translate(body, settings.upload_prefix, CURRENT_REQUEST)
+    else:
+        request = body
+    caller.require(JOB_SCOPES[request.job_type])
     export_rows = 0
-    if isinstance(body, service.ExportJobRequest):
-        body, export_rows = _gated_export(body, gate)
+    if isinstance(request, service.ExportJobRequest):
+        request, export_rows = _gated_export(request, gate)
     with conn.transaction():
         job, created = service.create_job(
-            conn, body, owner_key_id=caller.key_id, idempotency_key=idempotency_key
+            conn, request, owner_key_id=caller.key_id, idempotency_key=idempotency_key
         )
         if created:  # a replayed Idempotency-Key costs nothing more
             _charge(conn, caller, job, export_rows)
-    if not created:
+        if legacy is not None:
+            repository.record_legacy_request(conn, job["uuid"], legacy.model_dump(mode="json"))
+    if created:
+        job = _start_now(conn, job)
+    else:
         response.status_code = 200
-        return JobSummary.of(job)
-    return JobSummary.of(_start_now(conn, job))
+    if legacy is not None or job.get("legacy_request"):
+        fresh = repository.get_job(conn, job["uuid"]) or job
+        return legacy_view(conn, fresh, settings)
+    return JobSummary.of(job)
 
 
 @router.post(
@@ -134,13 +188,17 @@ def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: 
     rows, next_cursor = service.list_jobs(
         conn,
         caller.key_id,
-        statuses=body.status,
-        job_type=body.job_type,
+        statuses=body.statuses(),
+        job_type=body.current_job_type(),
         limit=body.limit,
         cursor=body.cursor,
+        legacy_statuses=states_reported_as(list(body.status)) if body.status else None,
     )
     return JobList(
-        data=[JobSummary.of(row) for row in rows], next_cursor=next_cursor, limit=body.limit
+        data=[JobSummary.of(row) for row in rows],
+        next_cursor=next_cursor,
+        limit=body.limit,
+        warnings=body.warnings,
     )
 
 

@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from psycopg import Connection
 from pydantic import BaseModel
 
 from connectra.api.deps import CallerDep, ConnDep, SettingsDep
 from connectra.errors import NotFound
 from connectra.jobs import repository as jobs
+from connectra.jobs.legacy import MAX_RUNTIME_ERRORS, LegacyJob, legacy_job
+from connectra.settings import Settings
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
@@ -54,15 +57,19 @@ class JobView(BaseModel):
 
 @router.get(
     "/{job_id}",
-    summary="Inspect a job",
-    response_model=JobView,
+    summary="Inspect a job (in the original's shape if it was created in the original's form)",
+    response_model=JobView | LegacyJob,
     openapi_extra={"x-required-scope": "any"},
     description="Needs a valid key of any scope: each key sees only its own jobs.",
 )
-def get_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: SettingsDep) -> JobView:
+def get_job(
+    job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: SettingsDep
+) -> JobView | LegacyJob:
     job = jobs.get_job(conn, job_id, owner_key_id=caller.key_id)
     if job is None:  # another caller's job is as invisible as a missing one
         raise NotFound(f"job {job_id} not found")
+    if job.get("legacy_request"):
+        return legacy_view(conn, job, settings)
     progress = jobs.chunk_totals(conn, job_id)
     finished = job["finished_at"] is not None
     # While running, counts are the sum of the chunks committed so far.
@@ -80,25 +87,7 @@ def get_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: Setti
             for name in ("total", "inserted", "updated", "failed", "duplicates")
         }
     )
-    report_key = (job["response"] or {}).get("error_report_key")
-    report_url = (
-        get_store().presigned_get(
-            settings.s3_bucket, report_key, settings.download_url_expiry_seconds, "errors.csv"
-        )
-        if report_key
-        else None
-    )
-    export_key = (job["response"] or {}).get("export_key")
-    download_url = (
-        get_store().presigned_get(
-            settings.s3_bucket,
-            export_key,
-            settings.download_url_expiry_seconds,
-            export_key.rsplit("/", 1)[-1],
-        )
-        if export_key and job["status"] == jobs.JobStatus.COMPLETED
-        else None
-    )
+    report_url, download_url = job_links(job, settings)
     return JobView(
         job_id=job["uuid"],
         job_type=job["job_type"],
@@ -124,3 +113,34 @@ def get_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, settings: Setti
         started_at=job["started_at"],
         finished_at=job["finished_at"],
     )
+
+
+def job_links(job: dict[str, Any], settings: Settings) -> tuple[str | None, str | None]:
+    """Presigned links (fresh on every read): the error report, a finished export's file."""
+    report_key = (job["response"] or {}).get("error_report_key")
+    report_url = (
+        get_store().presigned_get(
+            settings.s3_bucket, report_key, settings.download_url_expiry_seconds, "errors.csv"
+        )
+        if report_key
+        else None
+    )
+    export_key = (job["response"] or {}).get("export_key")
+    download_url = (
+        get_store().presigned_get(
+            settings.s3_bucket,
+            export_key,
+            settings.download_url_expiry_seconds,
+            export_key.rsplit("/", 1)[-1],
+        )
+        if export_key and job["status"] == jobs.JobStatus.COMPLETED
+        else None
+    )
+    return report_url, download_url
+
+
+def legacy_view(conn: Connection[Any], job: dict[str, Any], settings: Settings) -> LegacyJob:
+    """A job created in the original's form, in the original's shape."""
+    report_url, download_url = job_links(job, settings)
+    row_errors = jobs.row_error_messages(conn, job["uuid"], MAX_RUNTIME_ERRORS)
+    return legacy_job(job, row_errors, error_report_url=report_url, download_url=download_url)

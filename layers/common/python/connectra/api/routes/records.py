@@ -6,7 +6,7 @@ time, so this module does not postpone annotations.
 """
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, GateDep, SettingsDep, requires
 from connectra.api.errors import shorten
+from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
 from connectra.consumers.access import Scope
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
@@ -56,6 +57,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+class SearchResponse(SearchPage):
+    warnings: list[str] = LEGACY_WARNINGS
+
+
+class CountResponse(CountResult):
+    warnings: list[str] = LEGACY_WARNINGS
+
+
 class RecordEnvelope(BaseModel):
     data: dict[str, Any]
 
@@ -85,6 +94,10 @@ class BulkResponse(BaseModel):
     updated: int
     failed: int
     results: list[BulkItem]
+
+
+# Each entity's bulk upsert endpoint, also behind `POST /common/batch-upsert`.
+BULK_UPSERTS: dict[Entity, Callable[..., BulkResponse]] = {}
 
 
 @lru_cache(maxsize=1)
@@ -191,18 +204,23 @@ def build_router(entity: Entity) -> APIRouter:
 
     read, write = requires(Scope.READ), requires(Scope.WRITE)
 
-    @router.post("/", summary=f"Search {entity.value} with VQL", response_model=SearchPage, **read)
-    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> SearchPage:
+    @router.post(
+        "/", summary=f"Search {entity.value} with VQL", response_model=SearchResponse, **read
+    )
+    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> SearchResponse:
         query = parse_query(body, entity)
         gate.check_query(query)
         page = engine.search(conn, entity, query)
-        return page.model_copy(update={"data": gate.blank_rows(entity, page.data)})
+        data = gate.blank_rows(entity, page.data)
+        return SearchResponse(**{**dict(page), "data": data}, warnings=body.warnings)
 
     @router.post("/count", summary=f"Count {entity.value} matching a VQL query", **read)
-    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> CountResult:
+    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> CountResponse:
         query = parse_query(body, entity)
         gate.check_query(query)
-        return CountResult(count=engine.count(conn, entity, query))
+        return CountResponse(count=engine.count(conn, entity, query), warnings=body.warnings)
+
+    legacy_alias(router, "/filter", search, "POST /" + entity.value + "/", options=read)
 
     @router.post(
         "/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}", **write
@@ -323,6 +341,9 @@ def build_router(entity: Entity) -> APIRouter:
             failed=sum(item.status == "error" for item in ordered),
             results=ordered,
         )
+
+    legacy_alias(router, "/batch-upsert", bulk, "POST /" + entity.value + "/bulk", options=write)
+    BULK_UPSERTS[entity] = bulk
 
     @router.get("/{record_id}", summary=f"Get a {singular}", **read)
     def get(

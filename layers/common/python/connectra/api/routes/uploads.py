@@ -1,21 +1,29 @@
-"""`GET /common/upload-url`: a presigned POST straight to S3 and the job it will become."""
+"""`GET /common/upload-url`: a presigned POST (and PUT) straight to S3 and the job it becomes.
+
+With `entity`, the upload itself starts the import (job `awaiting_upload` until the file
+arrives). Without it (the original's two-step flow) the file is staged: nothing starts
+until `POST /common/jobs/create` names it, and `job_id` is the id that job will get.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from psycopg import Connection
+from pydantic import BaseModel, Field
 
 from connectra.api.deps import CallerDep, ConnDep, SettingsDep, get_meter, requires
-from connectra.consumers.access import Scope
+from connectra.consumers.access import Consumer, Scope
 from connectra.consumers.plans import Metric
 from connectra.errors import RateLimited, ValidationFailed
 from connectra.jobs import repository as jobs
+from connectra.jobs.staged import staged_key
 from connectra.models.fields import Entity
+from connectra.settings import get_settings
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common", tags=["imports"])
@@ -27,10 +35,16 @@ CONTENT_TYPES = {".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndj
 
 
 class UploadUrl(BaseModel):
-    url: str
+    url: str = Field(description="POST a form with `fields` and the file here")
     fields: dict[str, str]
-    key: str
+    put_url: str = Field(
+        description="Or PUT the file body here, with the same Content-Type (size checked at "
+        "job start)"
+    )
+    content_type: str
+    key: str = Field(description="The object key: the `s3_key` of a staged upload's job")
     job_id: uuid.UUID
+    staged: bool = Field(description="True without `entity`: create the job to import it")
     expires_at: datetime
     max_bytes: int
 
@@ -54,7 +68,7 @@ def content_type_of(filename: str) -> str:
 
 @router.get(
     "/upload-url",
-    summary="Presigned POST for a CSV or NDJSON import",
+    summary="Presigned POST and PUT for a CSV or NDJSON import (staged without `entity`)",
     response_model=UploadUrl,
     **requires(Scope.WRITE),
 )
@@ -63,21 +77,48 @@ def upload_url(
     conn: ConnDep,
     settings: SettingsDep,
     filename: Annotated[str, Query(min_length=1, max_length=1000)],
-    entity: Entity,
+    entity: Entity | None = None,
     chunk_size: Annotated[int | None, Query(ge=MIN_CHUNK_BYTES)] = None,
 ) -> UploadUrl:
     name = safe_filename(filename)
     max_bytes = _upload_allowance(conn, caller, settings.upload_max_bytes)
     job_id = uuid.uuid4()
-    key = f"{settings.upload_prefix}/{entity.value}/{job_id}/{name}"
-    post = get_store().presigned_post(
-        settings.s3_bucket,
-        key,
-        content_type_of(name),
-        max_bytes,
-        settings.upload_url_expiry_seconds,
+    if entity is None:
+        key = staged_key(settings.upload_prefix, caller.key_id, job_id, name)
+    else:
+        key = f"{settings.upload_prefix}/{entity.value}/{job_id}/{name}"
+    content_type = content_type_of(name)
+    store = get_store()
+    expiry = settings.upload_url_expiry_seconds
+    post = store.presigned_post(settings.s3_bucket, key, content_type, max_bytes, expiry)
+    put_url = store.presigned_put(settings.s3_bucket, key, content_type, expiry)
+    if entity is not None:
+        _expect_upload(conn, caller, job_id, entity, key, name, chunk_size)
+    return UploadUrl(
+        url=post.url,
+        fields=post.fields,
+        put_url=put_url,
+        content_type=content_type,
+        key=post.key,
+        job_id=job_id,
+        staged=entity is None,
+        expires_at=post.expires_at,
+        max_bytes=post.max_bytes,
     )
-    data: dict[str, object] = {"filename": name, "consumer": caller.name}
+
+
+def _expect_upload(
+    conn: Connection[Any],
+    caller: Consumer,
+    job_id: uuid.UUID,
+    entity: Entity,
+    key: str,
+    filename: str,
+    chunk_size: int | None,
+) -> None:
+    """The job row the upload's S3 event will start (`awaiting_upload` until then)."""
+    settings = get_settings()
+    data: dict[str, object] = {"filename": filename, "consumer": caller.name}
     if chunk_size:
         data["chunk_size"] = chunk_size
     with conn.transaction():
@@ -91,14 +132,6 @@ def upload_url(
             source_key=key,
             data=data,
         )
-    return UploadUrl(
-        url=post.url,
-        fields=post.fields,
-        key=post.key,
-        job_id=job_id,
-        expires_at=post.expires_at,
-        max_bytes=post.max_bytes,
-    )
 
 
 def _upload_allowance(conn: ConnDep, caller: CallerDep, upload_max_bytes: int) -> int:
