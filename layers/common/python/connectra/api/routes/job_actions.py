@@ -134,12 +134,15 @@ CreateRequest = Annotated[
 @router.post(
     "/create",
     summary="Create an import (existing S3 key) or export (VQL + columns) job",
-    description="Also accepts the original's form (`insert_csv_file` / `export_csv_file` "
-    "with `data`), answered in the original's job shape.",
     response_model=JobSummary | LegacyJob,
     status_code=201,
     responses={200: {"description": "The job this Idempotency-Key (or upload) already created"}},
-    **BY_JOB_TYPE,
+    **{
+        **BY_JOB_TYPE,
+        "description": BY_JOB_TYPE["description"]
+        + " Also accepts the original's form (`insert_csv_file` / `export_csv_file` with"
+        " `data`), answered in the original's job shape.",
+    },
 )
 def create_job(
     body: Annotated[CreateRequest, Body()],

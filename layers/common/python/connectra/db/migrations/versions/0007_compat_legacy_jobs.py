@@ -1,7 +1,7 @@
 """Jobs created in the original's form (`insert_csv_file`, `export_csv_file`, `data`).
 
 Revision ID: compat_1
-Revises: 0004
+Revises: consumers_1
 
 `legacy_request` keeps the original-form request of such a job (its `job_type` and
 `data`), so the job is reported back in the shape its client knows; NULL for every job
@@ -11,7 +11,7 @@ created in today's form.
 from alembic import op
 
 revision = "compat_1"
-down_revision = "0004"
+down_revision = "consumers_1"
 branch_labels = None
 depends_on = None
 

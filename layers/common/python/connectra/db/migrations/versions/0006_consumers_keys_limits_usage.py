@@ -1,7 +1,7 @@
 """Consumers: the key table, the shared rate-limit windows and the daily usage meter.
 
 Revision ID: consumers_1
-Revises: 0004
+Revises: hardening_1
 
 * `api_keys`: in AWS, every API Gateway key id maps to a consumer, its plan and its
   scopes (managed by `connectra keys`; read by the API through a short TTL cache).
@@ -16,7 +16,7 @@ Revises: 0004
 from alembic import op
 
 revision = "consumers_1"
-down_revision = "0004"
+down_revision = "hardening_1"
 branch_labels = None
 depends_on = None
 
