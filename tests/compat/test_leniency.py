@@ -12,9 +12,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-HARDENING_XFAIL = pytest.mark.xfail(
-    strict=True, reason="strict scalar types (no string→int/bool coercion) land with hardening"
-)
 TITLE = {"filter_key": "title", "text_value": "engineer"}
 
 
@@ -151,7 +148,6 @@ def test_what_would_be_ambiguous_stays_a_400_naming_the_path(
     assert path in [problem["path"] for problem in response.json()["details"]]
 
 
-@HARDENING_XFAIL
 @pytest.mark.parametrize(
     "body",
     [
