@@ -3,6 +3,8 @@ CORS and gzip (the original's middleware chain)."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -110,23 +112,28 @@ def test_a_missing_or_wrong_key_gets_the_documented_401(
 
 
 @pytest.fixture
-def one_request_a_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def one_request_a_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A key of its own (limits are counted per key in the shared database, so the other
+    tests' requests must not count) allowed one request a minute."""
+    key = f"compat-limited-{uuid.uuid4().hex}"
+    monkeypatch.setenv("API_KEYS", json.dumps({key: "limited"}))
     monkeypatch.setenv("RATE_LIMIT_BURST", "1")
     monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1")
     get_settings.cache_clear()
     get_limiter.cache_clear()
-    yield
+    yield key
     monkeypatch.undo()
     get_settings.cache_clear()
     get_limiter.cache_clear()
 
 
 def test_rate_limiting_answers_the_documented_429(
-    sample_db: str, one_request_a_minute: None
+    sample_db: str, one_request_a_minute: str
 ) -> None:
+    headers = {"X-API-Key": one_request_a_minute}
     with app_client() as client:
-        served = client.post("/contacts/count", json={})
-        limited = client.post("/contacts/count", json={})
+        served = client.post("/contacts/count", json={}, headers=headers)
+        limited = client.post("/contacts/count", json={}, headers=headers)
 
     assert served.status_code == 200
     assert limited.status_code == 429
