@@ -243,7 +243,8 @@ class FakeCluster:
         if not targets:
             return 404, {"error": {"type": "index_not_found_exception", "reason": name}}
         index = self.indices[targets[0]]
-        return 200, search(index.mappings, self.documents(name), body)
+        schema = {**index.mappings, ANALYSIS_KEY: index.settings.get("analysis")}
+        return 200, search(schema, self.documents(name), body)
 
 
 class FakeConnection(Connection):
@@ -281,19 +282,24 @@ class FieldSpec:
     search_analyzer: str | None = None
     normalizer: str | None = None
     ignore_above: int | None = None
+    analysis: dict[str, Any] | None = None  # the index's analysis settings
+
+
+ANALYSIS_KEY = "_analysis"  # the index's analysis settings, carried beside the mappings
 
 
 def field_spec(mappings: dict[str, Any], path: str) -> FieldSpec:
     properties = mappings["properties"]
+    analysis = mappings.get(ANALYSIS_KEY)
     if path in properties:
-        return _spec(path, properties[path])
+        return _spec(path, properties[path], analysis)
     parent, _, child = path.rpartition(".")
     if parent in properties and child in properties[parent].get("fields", {}):
-        return _spec(parent, properties[parent]["fields"][child])
+        return _spec(parent, properties[parent]["fields"][child], analysis)
     raise KeyError(f"no field {path!r} in the mappings")
 
 
-def _spec(source: str, config: dict[str, Any]) -> FieldSpec:
+def _spec(source: str, config: dict[str, Any], analysis: dict[str, Any] | None) -> FieldSpec:
     return FieldSpec(
         source=source,
         type=config["type"],
@@ -301,28 +307,73 @@ def _spec(source: str, config: dict[str, Any]) -> FieldSpec:
         search_analyzer=config.get("search_analyzer"),
         normalizer=config.get("normalizer"),
         ignore_above=config.get("ignore_above"),
+        analysis=analysis,
     )
 
 
-def analyze(analyzer: str | None, text: str) -> list[str]:
-    if analyzer in (None, "standard"):
-        return [t.lower() for t in re.findall(r"\w+", text)]
-    if analyzer == "keyword":
-        return [text]
-    if analyzer == "connectra_words":
-        return [token.lower() for token in re.split(r"[^A-Za-z0-9]+", text) if token]
-    if analyzer == "connectra_grams":
+def java_lower(text: str) -> str:
+    """Lucene's lowercase filter: Java's Character.toLowerCase, one code point at a time
+    (the simple mapping: İ → i, Σ → σ wherever it stands)."""
+    lowered = []
+    for char in text:
+        full = char.lower()  # Python's full mapping; its first code point is the simple one
+        lowered.append(full if len(full) == 1 else full[0])
+    return "".join(lowered)
+
+
+def java_regex(pattern: str) -> re.Pattern[str]:
+    """A Java regular expression of the subset the analyzers use (classes, `\\x{…}`)."""
+    return re.compile(
+        re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m[1], 16):08X}", pattern)
+    )
+
+
+def _tokenize(tokenizer: dict[str, Any], text: str) -> list[str]:
+    kind = tokenizer["type"]
+    if kind == "pattern":
+        pattern = java_regex(tokenizer.get("pattern", r"\W+"))
+        if int(tokenizer.get("group", -1)) == -1:
+            return [token for token in pattern.split(text) if token]
+        return [match[0] for match in pattern.finditer(text)]
+    if kind == "ngram":
+        low, high = int(tokenizer.get("min_gram", 1)), int(tokenizer.get("max_gram", 2))
         return [
-            text[start : start + size].lower()
+            text[start : start + size]
             for start in range(len(text))
-            for size in range(3, 11)
+            for size in range(low, high + 1)
             if start + size <= len(text)
         ]
-    raise KeyError(f"analyzer {analyzer!r} is not emulated")
+    raise KeyError(f"tokenizer {kind!r} is not emulated")
+
+
+def analyze(analyzer: str | None, text: str, analysis: dict[str, Any] | None = None) -> list[str]:
+    """Tokens of `text`, reading a custom analyzer's tokenizer and filters from the index's
+    analysis settings (the built-in `standard` and `keyword` analyzers are known)."""
+    if analyzer in (None, "standard"):
+        return [java_lower(t) for t in re.findall(r"\w+", text)]
+    if analyzer == "keyword":
+        return [text]
+    definition = (analysis or default_analysis()).get("analyzer", {}).get(analyzer)
+    if definition is None:
+        raise KeyError(f"analyzer {analyzer!r} is not defined")
+    tokenizer = (analysis or default_analysis())["tokenizer"][definition["tokenizer"]]
+    tokens = _tokenize(tokenizer, text)
+    for name in definition.get("filter", []):
+        if name != "lowercase":
+            raise KeyError(f"token filter {name!r} is not emulated")
+        tokens = [java_lower(token) for token in tokens]
+    return tokens
+
+
+def default_analysis() -> dict[str, Any]:
+    """The analysis settings of connectra's indices (for `search` called without them)."""
+    from connectra.search.index_model import ANALYSIS
+
+    return ANALYSIS
 
 
 def normalize(spec: FieldSpec, value: str) -> str:
-    return value.lower() if spec.normalizer == "connectra_lower" else value
+    return java_lower(value) if spec.normalizer == "connectra_lower" else value
 
 
 def indexed_terms(spec: FieldSpec, doc: dict[str, Any]) -> list[Any]:
@@ -335,7 +386,7 @@ def indexed_terms(spec: FieldSpec, doc: dict[str, Any]) -> list[Any]:
             if spec.ignore_above is None or len(str(value)) <= spec.ignore_above:
                 terms.append(normalize(spec, str(value)))
         elif spec.type == "text":
-            terms.extend(analyze(spec.analyzer, str(value)))
+            terms.extend(analyze(spec.analyzer, str(value), spec.analysis))
         else:
             terms.append(value)
     return terms
@@ -407,7 +458,7 @@ def matches(mappings: dict[str, Any], doc: dict[str, Any], query: dict[str, Any]
         return any(_wildcard(args["value"]).fullmatch(term) for term in terms)
     if kind == "match_phrase":
         assert args.get("slop", 0) == 0, "sloppy phrases are not emulated"
-        wanted = analyze(field.search_analyzer or field.analyzer, args["query"])
+        wanted = analyze(field.search_analyzer or field.analyzer, args["query"], field.analysis)
         return any(terms[i : i + len(wanted)] == wanted for i in range(len(terms)))
     if kind == "match":
         return _match(field, terms, args)
@@ -415,7 +466,7 @@ def matches(mappings: dict[str, Any], doc: dict[str, Any], query: dict[str, Any]
 
 
 def _match(field: FieldSpec, terms: list[Any], args: dict[str, Any]) -> bool:
-    wanted = analyze(field.search_analyzer or field.analyzer, args["query"])
+    wanted = analyze(field.search_analyzer or field.analyzer, args["query"], field.analysis)
     fuzziness = args.get("fuzziness", 0)
     transpositions = args.get("fuzzy_transpositions", True)
     assert args.get("prefix_length", 0) == 0
