@@ -10,9 +10,9 @@ prepare query terms and by the reference evaluator.
   PostgreSQL's `lower()` in a UTF-8 locale do: one code point at a time, so `İ` → `i`
   (not `i̇`) and every `Σ` → `σ` (no final `ς`). Accents stay significant.
 * fold (text): a few letters that do not decompose are spelled out (ø → o, ł → l,
-  ß → ss, æ → ae, ı → i, final ς → σ, …), then Unicode NFKD, then combining marks (canonical combining class
-  not 0) are removed — except the kana voicing marks (U+3099, U+309A), which change the
-  syllable, not an accent — then `lower`.
+  ß → ss, æ → ae, ı → i, final ς → σ, …), then Unicode NFKD, then combining marks
+  (canonical combining class not 0) are removed — except the kana voicing marks
+  (U+3099, U+309A), which change the syllable, not an accent — then `lower`.
 * words: maximal runs of word characters (Unicode letters, marks and numbers: general
   categories L*, M*, N*) of the folded text, except that each CJK character (Han
   ideographs, hiragana, katakana, with its voicing mark) is a word by itself: CJK text
