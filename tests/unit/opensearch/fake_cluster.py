@@ -82,6 +82,13 @@ class MapperError(Exception):
     pass
 
 
+def _flag(value: Any) -> str:
+    """A query parameter as text (the client sends some as bytes); absent: "false"."""
+    if value is None:
+        return "false"
+    return (value.decode() if isinstance(value, bytes) else str(value)).lower()
+
+
 def _error(status: int, kind: str, reason: str) -> tuple[int, Any]:
     return status, {"error": {"type": kind, "reason": reason}, "status": status}
 
@@ -199,6 +206,7 @@ class FakeCluster:
         )
         status = "yellow" if yellow else "green"
         wanted = params.get("wait_for_status")
+        wanted = wanted.decode() if isinstance(wanted, bytes) else wanted
         timed_out = wanted == "green" and status != "green"
         return 200, {"status": status, "number_of_nodes": self.nodes, "timed_out": timed_out}
 
@@ -255,7 +263,7 @@ class FakeCluster:
         lines = [json.loads(line) for line in body.splitlines() if line.strip()]
         if self.on_bulk is not None:
             self.on_bulk(lines)
-        require_alias = str(params.get("require_alias", "false")).lower() == "true"
+        require_alias = _flag(params.get("require_alias")) == "true"
         items: list[dict[str, Any]] = []
         touched: set[str] = set()
         position = 0
@@ -270,7 +278,7 @@ class FakeCluster:
             item = self._bulk_item(op, index, meta, source, require_alias)
             touched.add(str(item.get("_index")))
             items.append({op: item})
-        if str(params.get("refresh", "false")).lower() in ("true", "wait_for", ""):
+        if _flag(params.get("refresh")) in ("true", "wait_for", ""):
             for name in touched & set(self.indices):
                 self.indices[name].refresh()
         errors = any("error" in item for entry in items for item in entry.values())
