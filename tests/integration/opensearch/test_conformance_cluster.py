@@ -2,7 +2,9 @@
 
     OPENSEARCH_URL=http://localhost:9200 .venv/bin/pytest tests/integration/opensearch -m opensearch
 
-Auth follows the usual settings (OPENSEARCH_AUTH=none|basic|sigv4, OPENSEARCH_USERNAME, …).
+Auth follows the usual settings (OPENSEARCH_AUTH=none|basic|sigv4, OPENSEARCH_USERNAME, …);
+so do OPENSEARCH_SHARDS / OPENSEARCH_REPLICAS (a single-node cluster needs
+OPENSEARCH_REPLICAS=0: a rebuild waits for its index to be green).
 Indices get a throw-away prefix, are built with `reindex` from the PostgreSQL fixture,
 refreshed, searched through `OpenSearchEngine` (both phases), and deleted afterwards.
 """
@@ -19,7 +21,7 @@ import pytest
 
 from connectra.models.fields import Entity
 from connectra.search.engine import SearchPage
-from connectra.search.indexing import BulkIndexer, reindex
+from connectra.search.indexing import indexer_from_settings, reindex
 from connectra.search.opensearch import OpenSearchEngine, create_client
 from connectra.settings import Settings
 from connectra.vql.parse import parse_request
@@ -48,7 +50,8 @@ def real_engine(fixture_conn: psycopg.Connection[Any]) -> Iterator[OpenSearchEng
         cursor_secret=SECRET,
     )
     client = create_client(settings)
-    indexer = BulkIndexer(client, prefix)
+    indexer = indexer_from_settings(settings, client)
+    assert indexer is not None
     try:
         for entity in Entity:
             assert reindex(fixture_conn, indexer, entity).failed == {}

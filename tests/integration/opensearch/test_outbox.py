@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from connectra.db import outbox
@@ -23,6 +24,7 @@ from connectra.models.fields import Entity
 from connectra.search.indexing import (
     PERMANENT_PREFIX,
     BulkIndexer,
+    IndexLayoutError,
     drain_outbox,
     indexer_from_settings,
     reconcile,
@@ -272,3 +274,97 @@ def test_postgres_backend_has_no_indexer_and_the_drain_does_nothing(
 
     assert result.removed == 0 and result.claimed == 0
     assert len(outbox_rows(conn)) == 1  # untouched
+
+
+def test_two_indexers_creating_the_first_index_at_once_end_with_one(
+    cluster: FakeCluster,
+) -> None:
+    first = BulkIndexer(cluster.client(), "t")
+    second = BulkIndexer(cluster.client(), "t")
+    staged: list[str] = []
+
+    def create_first_meanwhile(method: str, path: str) -> None:
+        # The second indexer saw no alias; before its creation request lands, the first
+        # indexer creates the index.
+        if method == "PUT" and not staged:
+            staged.append(path)
+            first.ensure_index(Entity.COMPANIES)
+
+    cluster.on_request = create_first_meanwhile
+    assert second.ensure_index(Entity.COMPANIES) == "t-companies"
+
+    assert staged == ["/t-companies-000001"]
+    assert list(cluster.indices) == ["t-companies-000001"]
+    assert cluster.resolve("t-companies") == ["t-companies-000001"]
+
+
+def test_a_removed_alias_is_never_replaced_by_an_auto_created_index(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer
+) -> None:
+    write_fixture(conn)
+    drain_outbox(conn, indexer)
+    indexer.client.indices.update_aliases(
+        body={"actions": [{"remove": {"index": "t-companies-000001", "alias": "t-companies"}}]}
+    )
+    outbox.enqueue(conn, "companies", [uuid_of("co01")], "upsert")
+    conn.commit()
+
+    result = drain_outbox(conn, indexer)
+
+    kept = outbox_rows(conn)  # the company and its contacts (company_ fields)
+    assert (result.removed, result.retrying) == (0, len(kept)) and len(kept) > 1
+    assert all("run a reindex" in row["last_error"] for row in kept)
+    assert sorted(cluster.indices) == ["t-companies-000001", "t-contacts-000001"]
+
+
+def test_reindex_waits_for_green_and_keeps_the_old_index_when_it_cannot(
+    conn: psycopg.Connection[Any],
+) -> None:
+    single_node = FakeCluster(nodes=1)
+    write_fixture(conn)
+    drain_outbox(conn, BulkIndexer(single_node.client(), "t", replicas=0))
+    indexer = BulkIndexer(single_node.client(), "t", replicas=1)
+
+    with pytest.raises(IndexLayoutError, match="OPENSEARCH_REPLICAS=0"):
+        reindex(conn, indexer, Entity.COMPANIES)
+
+    assert single_node.resolve("t-companies") == ["t-companies-000001"]
+    assert sorted(single_node.indices) == ["t-companies-000001", "t-contacts-000001"]
+
+
+def test_reindex_requeues_a_write_whose_transaction_began_before_it(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer, clean_db: str
+) -> None:
+    write_fixture(conn)
+    drain_outbox(conn, indexer)
+    company = uuid_of("co02")
+    writer = psycopg.connect(clean_db)
+    sweeper = psycopg.connect(clean_db, autocommit=True)
+    try:
+        # A writer's transaction begins (updated_at = its start) before the rebuild ...
+        writer.execute(
+            "UPDATE companies SET name = 'Globex Renamed', updated_at = now() WHERE uuid = %s",
+            (company,),
+        )
+        outbox.enqueue(writer, "companies", [company], "upsert")
+
+        def commit_and_drain_during_the_rebuild(method: str, path: str) -> None:
+            in_rebuild = method == "POST" and path.endswith("/_bulk")
+            if in_rebuild and writer.info.transaction_status == TransactionStatus.INTRANS:
+                # ... commits after the rebuild's snapshot, and the sweeper drains it into
+                # the OLD index (the alias still points there): the rebuild has not seen it.
+                writer.commit()
+                drain_outbox(sweeper, BulkIndexer(cluster.client(), "t"))
+
+        cluster.on_request = commit_and_drain_during_the_rebuild
+        result = reindex(conn, indexer, Entity.COMPANIES)
+        cluster.on_request = None
+    finally:
+        writer.close()
+        sweeper.close()
+
+    assert result.requeued_changes >= 1
+    drain_outbox(conn, indexer)
+    assert cluster.resolve("t-companies") == [result.index]
+    assert cluster.documents("t-companies")[str(company)]["name"] == "Globex Renamed"
+    assert reconcile(conn, indexer, Entity.COMPANIES).drift == 0

@@ -109,7 +109,7 @@ def test_count_reads_the_total(
         Entity.CONTACTS,
         cursor_secret=SECRET,
     )
-    assert engine.count(fixture_conn, Entity.CONTACTS, query) == 13
+    assert engine.count(fixture_conn, Entity.CONTACTS, query) == 18  # ct26-ct29 and ct31 among them
 
 
 def test_health_reports_cluster_and_indices(indexed_cluster: FakeCluster) -> None:

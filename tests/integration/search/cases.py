@@ -379,7 +379,7 @@ CASES: list[dict[str, Any]] = [
         ],
     },
     {
-        "name": "substring_across_words",
+        "name": "substring_each_term_contained",
         "entity": "contacts",
         "vql": {
             "where": {
@@ -394,7 +394,7 @@ CASES: list[dict[str, Any]] = [
                 }
             }
         },
-        "expected": ["ct01", "ct02", "ct13", "ct19"],
+        "expected": ["ct01", "ct02", "ct13", "ct16", "ct19"],
     },
     {
         "name": "substring_case_and_accents",
@@ -592,6 +592,12 @@ CASES: list[dict[str, Any]] = [
             "ct18",
             "ct21",
             "ct23",
+            "ct26",
+            "ct27",
+            "ct28",
+            "ct29",
+            "ct30",
+            "ct31",
         ],
         "walk": 5,
     },
@@ -605,7 +611,7 @@ CASES: list[dict[str, Any]] = [
         "name": "keyword_single_value",
         "entity": "contacts",
         "vql": {"where": {"keyword_match": {"must": {"seniority": "senior"}}}},
-        "expected": ["ct01", "ct06", "ct07", "ct09", "ct14", "ct16", "ct19", "ct22"],
+        "expected": ["ct01", "ct06", "ct07", "ct09", "ct14", "ct16", "ct19", "ct22", "ct29"],
     },
     {
         "name": "keyword_list_is_any_of",
@@ -641,7 +647,7 @@ CASES: list[dict[str, Any]] = [
         "name": "keyword_array_list",
         "entity": "contacts",
         "vql": {"where": {"keyword_match": {"must": {"departments": ["sales", "marketing"]}}}},
-        "expected": ["ct10", "ct11", "ct12", "ct23"],
+        "expected": ["ct10", "ct11", "ct12", "ct23", "ct30"],
     },
     {
         "name": "keyword_array_must_not",
@@ -654,7 +660,7 @@ CASES: list[dict[str, Any]] = [
                 }
             }
         },
-        "expected": ["ct01", "ct09", "ct14", "ct16", "ct19", "ct22"],
+        "expected": ["ct01", "ct09", "ct14", "ct16", "ct19", "ct22", "ct29"],
     },
     {
         "name": "keyword_two_keys_and",
@@ -699,31 +705,31 @@ CASES: list[dict[str, Any]] = [
                 }
             }
         },
-        "expected": ["ct06", "ct14", "ct16", "ct22"],
+        "expected": ["ct06", "ct14", "ct16", "ct22", "ct29"],
     },
     {
         "name": "range_number_gte_lte",
         "entity": "companies",
         "vql": {"where": {"range_query": {"must": {"employees_count": {"gte": 50, "lte": 800}}}}},
-        "expected": ["co01", "co03", "co06", "co08"],
+        "expected": ["co01", "co03", "co06", "co08", "co10"],
     },
     {
         "name": "range_number_gt_lt",
         "entity": "companies",
         "vql": {"where": {"range_query": {"must": {"employees_count": {"gt": 50, "lt": 800}}}}},
-        "expected": ["co03"],
+        "expected": ["co03", "co10"],
     },
     {
         "name": "range_float_bound",
         "entity": "companies",
         "vql": {"where": {"range_query": {"must": {"employees_count": {"gte": 199.5}}}}},
-        "expected": ["co02", "co03", "co04", "co06"],
+        "expected": ["co02", "co03", "co04", "co06", "co10", "co11"],
     },
     {
         "name": "range_must_not_number",
         "entity": "companies",
         "vql": {"where": {"range_query": {"must_not": {"total_funding": {"gt": 0}}}}},
-        "expected": ["co01", "co04", "co05", "co08"],
+        "expected": ["co01", "co04", "co05", "co08", "co10", "co11"],
     },
     {
         "name": "range_date",
@@ -771,6 +777,8 @@ CASES: list[dict[str, Any]] = [
             "ct19",
             "ct20",
             "ct24",
+            "ct26",
+            "ct29",
         ],
         "walk": 5,
     },
@@ -829,7 +837,18 @@ CASES: list[dict[str, Any]] = [
         "name": "empty_query_lists_live_rows",
         "entity": "companies",
         "vql": {},
-        "expected": ["co01", "co02", "co03", "co04", "co05", "co06", "co07", "co08"],
+        "expected": [
+            "co01",
+            "co02",
+            "co03",
+            "co04",
+            "co05",
+            "co06",
+            "co07",
+            "co08",
+            "co10",
+            "co11",
+        ],
     },
     {
         "name": "deleted_rows_never_match",
@@ -850,7 +869,7 @@ CASES: list[dict[str, Any]] = [
             "where": {"keyword_match": {"must": {"seniority": "senior"}}},
             "order_by": [{"order_by": "created_at", "order_direction": "desc"}],
         },
-        "expected": ["ct22", "ct19", "ct16", "ct14", "ct09", "ct07", "ct06", "ct01"],
+        "expected": ["ct29", "ct22", "ct19", "ct16", "ct14", "ct09", "ct07", "ct06", "ct01"],
     },
     {
         "name": "sort_date_asc_ties_by_uuid",
@@ -859,7 +878,7 @@ CASES: list[dict[str, Any]] = [
             "where": {"keyword_match": {"must": {"seniority": "senior"}}},
             "order_by": [{"order_by": "created_at", "order_direction": "asc"}],
         },
-        "expected": ["ct01", "ct06", "ct07", "ct09", "ct14", "ct16", "ct19", "ct22"],
+        "expected": ["ct01", "ct06", "ct07", "ct09", "ct14", "ct16", "ct19", "ct22", "ct29"],
     },
     {
         "name": "sort_text_code_point_order",
@@ -888,14 +907,36 @@ CASES: list[dict[str, Any]] = [
         "name": "sort_number_nulls_last_desc",
         "entity": "companies",
         "vql": {"order_by": [{"order_by": "employees_count", "order_direction": "desc"}]},
-        "expected": ["co04", "co02", "co06", "co03", "co08", "co01", "co05", "co07"],
+        "expected": [
+            "co04",
+            "co11",
+            "co02",
+            "co06",
+            "co10",
+            "co03",
+            "co08",
+            "co01",
+            "co05",
+            "co07",
+        ],
         "walk": 3,
     },
     {
         "name": "sort_number_nulls_last_asc",
         "entity": "companies",
         "vql": {"order_by": [{"order_by": "employees_count", "order_direction": "asc"}]},
-        "expected": ["co05", "co01", "co08", "co03", "co06", "co02", "co04", "co07"],
+        "expected": [
+            "co05",
+            "co01",
+            "co08",
+            "co03",
+            "co10",
+            "co06",
+            "co02",
+            "co11",
+            "co04",
+            "co07",
+        ],
     },
     {
         "name": "sort_two_keys",
@@ -912,7 +953,9 @@ CASES: list[dict[str, Any]] = [
             "ct05",
             "ct14",
             "ct04",
+            "ct29",
             "ct16",
+            "ct28",
             "ct22",
             "ct13",
             "ct24",
@@ -921,6 +964,9 @@ CASES: list[dict[str, Any]] = [
             "ct03",
             "ct02",
             "ct01",
+            "ct27",
+            "ct26",
+            "ct31",
         ],
         "walk": 3,
     },
@@ -933,6 +979,7 @@ CASES: list[dict[str, Any]] = [
         },
         "expected": [
             "ct14",
+            "ct29",
             "ct08",
             "ct19",
             "ct09",
@@ -941,6 +988,7 @@ CASES: list[dict[str, Any]] = [
             "ct16",
             "ct07",
             "ct01",
+            "ct30",
             "ct22",
             "ct06",
         ],
@@ -1004,8 +1052,14 @@ CASES: list[dict[str, Any]] = [
     {
         "name": "all_contacts_newest_first",
         "entity": "contacts",
-        "vql": {"order_by": [{"order_by": "created_at", "order_direction": "desc"}]},
+        "vql": {"order_by": [{"order_by": "created_at", "order_direction": "desc"}], "limit": 50},
         "expected": [
+            "ct31",
+            "ct30",
+            "ct29",
+            "ct28",
+            "ct27",
+            "ct26",
             "ct24",
             "ct23",
             "ct22",
@@ -1032,5 +1086,292 @@ CASES: list[dict[str, Any]] = [
             "ct18",
         ],
         "walk": 4,
+    },
+    {
+        "name": "substring_terms_anywhere_in_any_order",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "soft eng",
+                            "search_type": "substring",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct01", "ct02", "ct13", "ct16", "ct19", "ct20"],
+    },
+    {
+        "name": "substring_terms_or",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "scien recruit",
+                            "search_type": "substring",
+                            "operator": "or",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct06", "ct21"],
+    },
+    {
+        "name": "substring_short_term_is_word_prefix_among_terms",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "eng in", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct13"],
+    },
+    {
+        "name": "shuffle_fuzzy_transposition_is_one_edit",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "slaes", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": ["ct11"],
+    },
+    {
+        "name": "shuffle_fuzzy_transposition_and_substitution",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "engienre", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": ["ct01", "ct02", "ct07", "ct14", "ct16", "ct19", "ct20", "ct22", "ct24"],
+    },
+    {
+        "name": "unicode_exact_cyrillic_phrase",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "главный инженер",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct26"],
+    },
+    {
+        "name": "unicode_shuffle_cyrillic_word_case_insensitive",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {"must": [{"filter_key": "first_name", "text_value": "ИВАН"}]}
+            }
+        },
+        "expected": ["ct26"],
+    },
+    {
+        "name": "unicode_cyrillic_short_i_folds",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "главныи", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct26"],
+    },
+    {
+        "name": "unicode_mixed_scripts_need_every_word",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "last_name",
+                            "text_value": "Иван Smith",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "unicode_greek_accent_and_final_sigma",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "διευθυντής λογισμικου",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct27"],
+    },
+    {
+        "name": "unicode_turkish_dotted_and_dotless_i",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "YAZILIM MÜHENDİSİ",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct28"],
+    },
+    {
+        "name": "unicode_turkish_upper_case_words",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {"must": [{"filter_key": "title", "text_value": "satis muduru"}]}
+            }
+        },
+        "expected": ["ct30"],
+    },
+    {
+        "name": "unicode_cjk_characters_are_words",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "エンジニア", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct29"],
+    },
+    {
+        "name": "unicode_cjk_phrase_order_matters",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "name", "text_value": "京東", "search_type": "exact"}]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "unicode_cjk_shuffle_finds_characters",
+        "entity": "companies",
+        "vql": {
+            "where": {"text_matches": {"must": [{"filter_key": "name", "text_value": "会社 東京"}]}}
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cjk_short_substring_anywhere",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "name", "text_value": "電機", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cjk_long_substring",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "name", "text_value": "株式会社", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cyrillic_substring",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "name",
+                            "text_value": "ромаш инж",
+                            "search_type": "substring",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["co10"],
+    },
+    {
+        "name": "unicode_arabic_word",
+        "entity": "contacts",
+        "vql": {
+            "where": {"text_matches": {"must": [{"filter_key": "title", "text_value": "مهندس"}]}}
+        },
+        "expected": ["ct31"],
+    },
+    {
+        "name": "unicode_keyword_turkish_case",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"country": ["TÜRKİYE"]}}}},
+        "expected": ["ct28", "ct30"],
+    },
+    {
+        "name": "unicode_keyword_accents_significant",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"country": ["turkiye"]}}}},
+        "expected": [],
+    },
+    {
+        "name": "unicode_keyword_greek_sigma",
+        "entity": "contacts",
+        "vql": {"where": {"keyword_match": {"must": {"country": ["ΕΛΛΆΔΑ"]}}}},
+        "expected": ["ct27"],
     },
 ]

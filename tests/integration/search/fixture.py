@@ -78,6 +78,11 @@ PARIS = ("Paris", "Île-de-France", "France")
 TORONTO = ("Toronto", "Ontario", "Canada")
 LONDON = ("London", "England", "United Kingdom")
 TOKYO = ("Tokyo", "Tokyo", "Japan")
+MOSCOW = ("Москва", None, "Россия")
+ISTANBUL = ("İstanbul", None, "Türkiye")
+ANKARA = ("Ankara", None, "TÜRKİYE")
+ATHENS = ("Αθήνα", None, "Ελλάδα")
+CAIRO = ("القاهرة", None, "مصر")
 NOWHERE = (None, None, None)
 
 COMPANIES: list[dict[str, Any]] = [
@@ -102,6 +107,11 @@ COMPANIES: list[dict[str, Any]] = [
              0, TOKYO, "2023-01-10"),
     _company("co09", "Ghost Corp", "ghost.com", ["Internet"], ["ai"], ["AWS"], 100,
              9_000_000, 0, SF, "2023-03-03", deleted=True),
+    # International names: Cyrillic, CJK (no spaces between words).
+    _company("co10", "ООО Ромашка Инжиниринг", "romashka.ru", ["Engineering"], [], [], 300,
+             None, None, MOSCOW, "2023-09-09"),
+    _company("co11", "東京電機株式会社", "tokyo-denki.jp", ["Electronics"], [], [], 4000,
+             None, None, TOKYO, "2022-02-02"),
 ]  # fmt: skip
 
 
@@ -193,6 +203,20 @@ CONTACTS: list[dict[str, Any]] = [
              ["Engineering"], "verified", AUSTIN, "co03", "2024-06-08"),
     _contact("ct25", "Ghost", "Person", "ghost@acme.com", "Senior Software Engineer",
              "senior", ["Engineering"], "verified", SF, "co01", "2024-06-09", deleted=True),
+    # International: words, case and accents in other scripts (Cyrillic й folds to и,
+    # Turkish İ/ı, Greek final sigma and tonos, CJK one character a word, Arabic).
+    _contact("ct26", "Иван", "Петров", "ivan@romashka.ru", "Главный инженер", "director",
+             ["Engineering"], "verified", MOSCOW, "co10", "2024-07-01"),
+    _contact("ct27", "Γιώργος", "Παπαδόπουλος", None, "ΔΙΕΥΘΥΝΤΗΣ Λογισμικού", "director",
+             ["Engineering"], "verified", ATHENS, None, "2024-07-02"),
+    _contact("ct28", "Ayşe", "Yılmaz", None, "Yazılım Mühendisi", "entry", ["Engineering"],
+             "verified", ISTANBUL, None, "2024-07-03"),
+    _contact("ct29", "太郎", "山田", "taro@tokyo-denki.jp", "ソフトウェアエンジニア", "senior",
+             ["Engineering"], "verified", TOKYO, "co11", "2024-07-04"),
+    _contact("ct30", "Mehmet", "Öztürk", None, "SATIŞ MÜDÜRÜ", "manager", ["Sales"],
+             "verified", ANKARA, None, "2024-07-05"),
+    _contact("ct31", "محمد", "علي", None, "مهندس برمجيات", "entry", ["Engineering"],
+             "verified", CAIRO, None, "2024-07-06"),
 ]  # fmt: skip
 
 COMPANIES_BY_UUID = {company["uuid"]: company for company in COMPANIES}

@@ -22,14 +22,24 @@ from tests.integration.search.conftest import insert_rows
 
 SECRET = "property-secret"
 ENGINE = PostgresSearchEngine(cursor_secret=SECRET)
-# A small vocabulary makes matches likely; accents that fold identically in both engines.
-WORDS = ["engineer", "enginer", "senior", "señor", "data", "café", "cafe", "ab", "lead", "eng"]
-TAGS = ["Sales", "sales", "Data", "Ops"]
+# A small vocabulary makes matches likely: accents, several scripts and cases (Turkish
+# dotted İ, Greek final sigma, Cyrillic й, CJK characters that are words by themselves),
+# typos one swap apart; plus words drawn from all of Unicode's letters, marks and numbers.
+WORDS = ["engineer", "enginer", "egnineer", "senior", "señor", "data", "café", "cafe", "ab",
+         "lead", "eng", "ИНЖЕНЕР", "инженер", "главный", "ΛΟΓΙΣΜΙΚΟΣ", "λογισμικός",
+         "İSTANBUL", "istanbul", "東京", "京都", "がく", "Straße", "strasse"]  # fmt: skip
+TAGS = ["Sales", "sales", "Data", "Ops", "İŞ", "iş", "ΣΟΦΙΑ", "σοφια"]
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 
-text_values = st.lists(st.sampled_from(WORDS), min_size=0, max_size=4).map(
-    lambda parts: " ".join(parts) or None
+unicode_words = st.text(
+    alphabet=st.characters(
+        whitelist_categories=("Lu", "Ll", "Lo", "Mn", "Nd", "Po"), max_codepoint=0x2FFFF
+    ),
+    min_size=1,
+    max_size=6,
 )
+any_word = st.sampled_from(WORDS) | unicode_words
+text_values = st.lists(any_word, min_size=0, max_size=4).map(lambda parts: " ".join(parts) or None)
 company_rows = st.lists(
     st.fixed_dictionaries(
         {
@@ -46,8 +56,9 @@ contact_rows = st.lists(
     st.fixed_dictionaries(
         {
             "title": text_values,
-            "last_name": st.none() | st.sampled_from(["Smith", "smith", "Çelik", "Brown"]),
-            "seniority": st.none() | st.sampled_from(["Senior", "senior", "lead"]),
+            "last_name": st.none()
+            | st.sampled_from(["Smith", "smith", "Çelik", "ÇELİK", "Brown", "Öztürk"]),
+            "seniority": st.none() | st.sampled_from(["Senior", "senior", "lead", "SENİOR"]),
             "departments": st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
             "day": st.integers(0, 5),
             "company": st.integers(0, 4),
@@ -64,9 +75,7 @@ def text_condition() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries(
             {
                 "filter_key": st.sampled_from(["title", "company_name"]),
-                "text_value": st.lists(st.sampled_from(WORDS), min_size=1, max_size=2).map(
-                    " ".join
-                ),
+                "text_value": st.lists(any_word, min_size=1, max_size=2).map(" ".join),
                 "search_type": st.just("shuffle"),
                 "fuzzy": st.booleans(),
                 "operator": st.sampled_from(["and", "or"]),
@@ -75,9 +84,7 @@ def text_condition() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries(
             {
                 "filter_key": st.just("title"),
-                "text_value": st.lists(st.sampled_from(WORDS), min_size=1, max_size=2).map(
-                    " ".join
-                ),
+                "text_value": st.lists(any_word, min_size=1, max_size=2).map(" ".join),
                 "search_type": st.just("exact"),
                 "slop": st.integers(0, 2),
             }
@@ -85,8 +92,27 @@ def text_condition() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries(
             {
                 "filter_key": st.sampled_from(["title", "last_name"]),
-                "text_value": st.sampled_from(["en", "e", "gin", "r s", "af", "afé", "mit", "ç"]),
+                "text_value": st.sampled_from(
+                    [
+                        "en",
+                        "e",
+                        "gin",
+                        "r s",
+                        "af",
+                        "afé",
+                        "mit",
+                        "ç",
+                        "инж",
+                        "京",
+                        "ΣΤ",
+                        "ß",
+                        "eng gin",
+                        "çel br",
+                    ]
+                )
+                | unicode_words,
                 "search_type": st.just("substring"),
+                "operator": st.sampled_from(["and", "or"]),
             }
         ),
     )
@@ -97,7 +123,11 @@ clauses = st.one_of(
     text_condition().map(lambda c: ("text_matches", "must_not", c)),
     st.tuples(
         st.sampled_from(["seniority", "departments", "company_industries"]),
-        st.lists(st.sampled_from(["senior", "SALES", "data", "lead"]), min_size=1, max_size=2),
+        st.lists(
+            st.sampled_from(["senior", "SALES", "data", "lead", "SENİOR", "İş", "σοφιΑ"]),
+            min_size=1,
+            max_size=2,
+        ),
     ).map(lambda kv: ("keyword_match", "must", kv)),
     st.tuples(
         st.sampled_from(["seniority", "departments"]), st.sampled_from(["senior", "ops"])

@@ -17,10 +17,21 @@ THIS INTERPRETER READS OPENSEARCH. It does not prove OpenSearch reads them the s
 effects): `tests/integration/opensearch/test_conformance_cluster.py` runs the same cases
 on a real cluster when `OPENSEARCH_URL` is set.
 
-Failure injection: `down` (every request raises ConnectionError), `item_statuses`
-(document id → statuses its next bulk items get, e.g. [429, 429]: two rejections, then
-the normal outcome), and strict mappings (an unknown field or a non-integer long is a
-400 mapper error, as a real cluster answers).
+Behaviours of a real cluster it keeps (each has a test in test_fake_cluster.py):
+Lucene's per-code-point lowercase and the analyzers read from the index settings; the
+1,024-clause limit (fuzzy terms counted by their expansions) and `max_expansions`;
+writes to a missing name auto-create a dynamically mapped index unless `require_alias`;
+a write through an alias over two indices is refused; writes are searchable only after a
+refresh (`documents()` shows what was written, searches what was refreshed);
+`max_result_window` and the search_after/sort length check; external versions
+(`external_gte`; deletes leave their version behind); yellow health when replicas
+cannot be allocated (`nodes`).
+
+Failure injection: `down` (every request raises ConnectionError), `request_failures`
+(whole-request statuses such as 429, or "timeout"), `max_content_length` (413),
+`item_statuses` (document id → statuses its next bulk items get, e.g. [429, 429]: two
+rejections, then the normal outcome), and strict mappings (an unknown field or a
+non-integer long is a 400 mapper error, as a real cluster answers).
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from urllib.parse import unquote
 
 from opensearchpy import Connection, OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import ConnectionTimeout
 
 from connectra.vql.fuzzy import levenshtein
 
@@ -58,22 +70,49 @@ class Recorded:
 class FakeIndex:
     settings: dict[str, Any]
     mappings: dict[str, Any]
-    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)  # written (latest) state
+    searchable: dict[str, dict[str, Any]] = field(default_factory=dict)  # as of last refresh
+    versions: dict[str, int] = field(default_factory=dict)  # deletes leave a tombstone
+
+    def refresh(self) -> None:
+        self.searchable = dict(self.docs)
 
 
 class MapperError(Exception):
     pass
 
 
+def _flag(value: Any) -> str:
+    """A query parameter as text (the client sends some as bytes); absent: "false"."""
+    if value is None:
+        return "false"
+    return (value.decode() if isinstance(value, bytes) else str(value)).lower()
+
+
+def _error(status: int, kind: str, reason: str) -> tuple[int, Any]:
+    return status, {"error": {"type": kind, "reason": reason}, "status": status}
+
+
 class FakeCluster:
-    def __init__(self) -> None:
+    """See the module docs. Knobs: `nodes` (replicas beyond nodes - 1 stay unassigned, so
+    the index is yellow), `max_content_length` (bigger request bodies: 413),
+    `max_clause_count` (Lucene's limit, counting fuzzy expansions), `request_failures`
+    (statuses, or "timeout", the next requests get as a whole), `on_request` (called with
+    method and path before a request is handled, outside the lock: races are staged)."""
+
+    def __init__(self, nodes: int = 2) -> None:
         self.indices: dict[str, FakeIndex] = {}
         self.aliases: dict[str, set[str]] = {}
         self.requests: list[Recorded] = []
         self.down = False
         self.item_statuses: dict[str, list[int]] = {}
+        self.request_failures: list[int | str] = []
         self.lock = threading.Lock()
         self.on_bulk: Callable[[list[Any]], None] | None = None
+        self.on_request: Callable[[str, str], None] | None = None
+        self.nodes = nodes
+        self.max_content_length = 100 * 1024 * 1024  # http.max_content_length
+        self.max_clause_count = 1024  # indices.query.bool.max_clause_count
 
     # -- client --------------------------------------------------------------------------
 
@@ -95,10 +134,15 @@ class FakeCluster:
         return [n for n in names if n in self.indices]
 
     def documents(self, name: str) -> dict[str, dict[str, Any]]:
+        """The written documents (refreshed or not) of the indices behind `name`."""
         merged: dict[str, dict[str, Any]] = {}
         for index in self.resolve(name):
             merged.update(self.indices[index].docs)
         return merged
+
+    def refresh_all(self) -> None:
+        for index in self.indices.values():
+            index.refresh()
 
     def of(self, method: str, suffix: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
@@ -108,19 +152,32 @@ class FakeCluster:
     def handle(
         self, method: str, path: str, params: dict[str, Any], body: bytes | None
     ) -> tuple[int, Any]:
+        if self.on_request is not None:
+            self.on_request(method, path)
         with self.lock:
             self.requests.append(Recorded(method, path, dict(params), body))
             if self.down:
                 raise OpenSearchConnectionError("N/A", "fake cluster is down", Exception("down"))
+            if self.request_failures:
+                failure = self.request_failures.pop(0)
+                if failure == "timeout":
+                    raise ConnectionTimeout("TIMEOUT", "fake timeout", Exception("timeout"))
+                kind = "es_rejected_execution_exception" if failure == 429 else "injected"
+                return _error(int(failure), kind, "injected whole-request failure")
+            if body is not None and len(body) > self.max_content_length:
+                return _error(413, "content_too_long", "Request Entity Too Large")
             parts = [unquote(part) for part in path.strip("/").split("/") if part]
-            return self._route(method, parts, body)
+            return self._route(method, parts, params, body)
 
-    def _route(self, method: str, parts: list[str], body: bytes | None) -> tuple[int, Any]:
+    def _route(
+        self, method: str, parts: list[str], params: dict[str, Any], body: bytes | None
+    ) -> tuple[int, Any]:
         payload = json.loads(body) if body and parts[-1] != "_bulk" else None
-        if parts == ["_cluster", "health"]:
-            return 200, {"status": "green", "number_of_nodes": 1}
+        if parts[:2] == ["_cluster", "health"]:
+            return self._health(parts[2] if len(parts) > 2 else None, params)
         if parts[-1] == "_bulk":
-            return 200, self._bulk(parts[0] if len(parts) == 2 else None, body or b"")
+            default = parts[0] if len(parts) == 2 else None
+            return 200, self._bulk(default, body or b"", params)
         if parts == ["_aliases"] and method == "POST":
             return self._update_aliases(payload or {})
         if len(parts) >= 2 and parts[-2] == "_alias":
@@ -128,6 +185,8 @@ class FakeCluster:
         if parts[-1] == "_search":
             return self._search(parts[0], payload or {})
         if parts[-1] == "_refresh":
+            for index in self.resolve(parts[0]) if len(parts) == 2 else list(self.indices):
+                self.indices[index].refresh()
             return 200, {"_shards": {"failed": 0}}
         if parts[-1] == "_settings" and method == "PUT":
             for index in self.resolve(parts[0]):
@@ -137,18 +196,29 @@ class FakeCluster:
             return self._index_admin(method, parts[0], payload)
         return 400, {"error": {"type": "unsupported_by_fake", "reason": "/".join(parts)}}
 
+    def _health(self, name: str | None, params: dict[str, Any]) -> tuple[int, Any]:
+        """Green when every replica fits on another node, yellow otherwise; a wait for a
+        status the cluster does not reach times out at once (nothing changes here)."""
+        targets = self.resolve(name) if name else list(self.indices)
+        yellow = any(
+            int(self.indices[index].settings.get("number_of_replicas", 1)) > self.nodes - 1
+            for index in targets
+        )
+        status = "yellow" if yellow else "green"
+        wanted = params.get("wait_for_status")
+        wanted = wanted.decode() if isinstance(wanted, bytes) else wanted
+        timed_out = wanted == "green" and status != "green"
+        return 200, {"status": status, "number_of_nodes": self.nodes, "timed_out": timed_out}
+
     def _index_admin(self, method: str, name: str, payload: Any) -> tuple[int, Any]:
         exists = bool(self.resolve(name))
         if method == "HEAD":
             return (200, None) if exists else (404, None)
         if method == "PUT":
             if name in self.indices or name in self.aliases:
-                return 400, {"error": {"type": "resource_already_exists_exception"}}
+                return _error(400, "resource_already_exists_exception", f"[{name}] exists")
             body = payload or {}
-            self.indices[name] = FakeIndex(
-                settings=dict(body.get("settings", {}).get("index", {})),
-                mappings=body.get("mappings", {}),
-            )
+            self._create(name, body.get("settings", {}).get("index", {}), body.get("mappings", {}))
             for alias in body.get("aliases", {}):
                 self.aliases.setdefault(alias, set()).add(name)
             return 200, {"acknowledged": True, "index": name}
@@ -161,6 +231,11 @@ class FakeCluster:
             self.aliases = {alias: m for alias, m in self.aliases.items() if m}
             return 200, {"acknowledged": True}
         return 400, {"error": {"type": "unsupported_by_fake"}}
+
+    def _create(self, name: str, settings: dict[str, Any], mappings: dict[str, Any]) -> FakeIndex:
+        index = FakeIndex(settings=dict(settings), mappings=mappings)
+        self.indices[name] = index
+        return index
 
     def _alias(self, method: str, name: str) -> tuple[int, Any]:
         members = self.aliases.get(name)
@@ -184,11 +259,13 @@ class FakeCluster:
 
     # -- bulk --------------------------------------------------------------------------
 
-    def _bulk(self, default_index: str | None, body: bytes) -> dict[str, Any]:
+    def _bulk(self, default_index: str | None, body: bytes, params: dict[str, Any]) -> Any:
         lines = [json.loads(line) for line in body.splitlines() if line.strip()]
         if self.on_bulk is not None:
             self.on_bulk(lines)
+        require_alias = _flag(params.get("require_alias")) == "true"
         items: list[dict[str, Any]] = []
+        touched: set[str] = set()
         position = 0
         while position < len(lines):
             ((op, meta),) = lines[position].items()
@@ -198,32 +275,72 @@ class FakeCluster:
                 source = lines[position]
                 position += 1
             index = meta.get("_index", default_index)
-            items.append({op: self._bulk_item(op, index, str(meta["_id"]), source)})
+            item = self._bulk_item(op, index, meta, source, require_alias)
+            touched.add(str(item.get("_index")))
+            items.append({op: item})
+        if _flag(params.get("refresh")) in ("true", "wait_for", ""):
+            for name in touched & set(self.indices):
+                self.indices[name].refresh()
         errors = any("error" in item for entry in items for item in entry.values())
         return {"took": 1, "errors": errors, "items": items}
 
+    def _write_target(self, name: str | None, require_alias: bool) -> tuple[str | None, Any]:
+        """The concrete index a write to `name` goes to, or the item error OpenSearch gives:
+        a missing name auto-creates an index (dynamic mappings) unless require_alias; an
+        alias over several indices has no write index."""
+        name = name or ""
+        if require_alias and name not in self.aliases:
+            reason = (
+                f"no such index [{name}] and [require_alias] request flag is [true] and "
+                f"[{name}] is not an alias"
+            )
+            return None, (404, "index_not_found_exception", reason)
+        if name in self.aliases:
+            members = sorted(self.aliases[name])
+            if len(members) > 1:
+                reason = (
+                    f"no write index is defined for alias [{name}]. The write index may be "
+                    "explicitly disabled using is_write_index=false or the alias points to "
+                    "multiple indices without one being designated as a write index"
+                )
+                return None, (400, "illegal_argument_exception", reason)
+            return members[0], None
+        if name not in self.indices:
+            self._create(name, {}, {})  # auto-create: dynamic mappings
+        return name, None
+
     def _bulk_item(
-        self, op: str, name: str | None, doc_id: str, source: dict[str, Any] | None
+        self,
+        op: str,
+        name: str | None,
+        meta: dict[str, Any],
+        source: dict[str, Any] | None,
+        require_alias: bool,
     ) -> dict[str, Any]:
+        doc_id = str(meta["_id"])
         base: dict[str, Any] = {"_index": name, "_id": doc_id}
         injected = self.item_statuses.get(doc_id)
         if injected:
             status = injected.pop(0)
             kind = "es_rejected_execution_exception" if status == 429 else "injected_failure"
             return {**base, "status": status, "error": {"type": kind, "reason": "injected"}}
-        targets = self.resolve(name or "")
-        if not targets:
-            if op == "delete":
-                return {**base, "status": 404, "result": "not_found"}
-            return {
-                **base,
-                "status": 404,
-                "error": {"type": "index_not_found_exception", "reason": str(name)},
-            }
-        index = self.indices[targets[0]]
+        target, refused = self._write_target(name, require_alias)
+        if refused is not None:
+            status, kind, reason = refused
+            return {**base, "status": status, "error": {"type": kind, "reason": reason}}
+        assert target is not None
+        base["_index"] = target
+        index = self.indices[target]
+        version = self._next_version(index, doc_id, meta)
+        if version is None:
+            current = index.versions.get(doc_id)
+            reason = f"[{doc_id}]: version conflict, current version [{current}] is higher"
+            conflict = {"type": "version_conflict_engine_exception", "reason": reason}
+            return {**base, "status": 409, "error": conflict}
         if op == "delete":
             found = index.docs.pop(doc_id, None)
-            return {**base, "status": 200 if found else 404,
+            index.versions[doc_id] = version  # the tombstone keeps the version
+            return {**base, "status": 200 if found else 404, "_version": version,
                     "result": "deleted" if found else "not_found"}  # fmt: skip
         assert source is not None
         try:
@@ -233,8 +350,23 @@ class FakeCluster:
                     "error": {"type": "mapper_parsing_exception", "reason": str(exc)}}  # fmt: skip
         created = doc_id not in index.docs
         index.docs[doc_id] = source
-        return {**base, "status": 201 if created else 200,
+        index.versions[doc_id] = version
+        return {**base, "status": 201 if created else 200, "_version": version,
                 "result": "created" if created else "updated"}  # fmt: skip
+
+    @staticmethod
+    def _next_version(index: FakeIndex, doc_id: str, meta: dict[str, Any]) -> int | None:
+        """The document's version after this write, or None for a version conflict."""
+        current = index.versions.get(doc_id)
+        kind = meta.get("version_type", "internal")
+        if kind == "internal":
+            return (current or 0) + 1
+        wanted = int(meta["version"])
+        if current is None:
+            return wanted
+        if kind == "external_gte":
+            return wanted if wanted >= current else None
+        return wanted if wanted > current else None  # external
 
     # -- search ------------------------------------------------------------------------
 
@@ -243,7 +375,33 @@ class FakeCluster:
         if not targets:
             return 404, {"error": {"type": "index_not_found_exception", "reason": name}}
         index = self.indices[targets[0]]
-        return 200, search(index.mappings, self.documents(name), body)
+        window = int(index.settings.get("max_result_window", 10_000))
+        if int(body.get("from", 0)) + int(body.get("size", 10)) > window:
+            reason = (
+                f"Result window is too large, from + size must be less than or equal to: [{window}]"
+            )
+            return _error(400, "illegal_argument_exception", reason)
+        if "search_after" in body and len(body["search_after"]) != len(body.get("sort", [])):
+            reason = (
+                f"search_after has {len(body['search_after'])} value(s) but sort has "
+                f"{len(body.get('sort', []))}."
+            )
+            return _error(400, "illegal_argument_exception", reason)
+        schema = {**index.mappings, ANALYSIS_KEY: index.settings.get("analysis")}
+        docs: dict[str, dict[str, Any]] = {}
+        for target in targets:
+            docs.update(self.indices[target].searchable)
+        try:
+            return 200, search(schema, docs, body, max_clause_count=self.max_clause_count)
+        except TooManyClauses as exc:
+            return 400, {
+                "error": {
+                    "type": "search_phase_execution_exception",
+                    "reason": "all shards failed",
+                    "caused_by": {"type": "too_many_nested_clauses", "reason": str(exc)},
+                },
+                "status": 400,
+            }
 
 
 class FakeConnection(Connection):
@@ -281,19 +439,24 @@ class FieldSpec:
     search_analyzer: str | None = None
     normalizer: str | None = None
     ignore_above: int | None = None
+    analysis: dict[str, Any] | None = None  # the index's analysis settings
+
+
+ANALYSIS_KEY = "_analysis"  # the index's analysis settings, carried beside the mappings
 
 
 def field_spec(mappings: dict[str, Any], path: str) -> FieldSpec:
     properties = mappings["properties"]
+    analysis = mappings.get(ANALYSIS_KEY)
     if path in properties:
-        return _spec(path, properties[path])
+        return _spec(path, properties[path], analysis)
     parent, _, child = path.rpartition(".")
     if parent in properties and child in properties[parent].get("fields", {}):
-        return _spec(parent, properties[parent]["fields"][child])
+        return _spec(parent, properties[parent]["fields"][child], analysis)
     raise KeyError(f"no field {path!r} in the mappings")
 
 
-def _spec(source: str, config: dict[str, Any]) -> FieldSpec:
+def _spec(source: str, config: dict[str, Any], analysis: dict[str, Any] | None) -> FieldSpec:
     return FieldSpec(
         source=source,
         type=config["type"],
@@ -301,28 +464,73 @@ def _spec(source: str, config: dict[str, Any]) -> FieldSpec:
         search_analyzer=config.get("search_analyzer"),
         normalizer=config.get("normalizer"),
         ignore_above=config.get("ignore_above"),
+        analysis=analysis,
     )
 
 
-def analyze(analyzer: str | None, text: str) -> list[str]:
-    if analyzer in (None, "standard"):
-        return [t.lower() for t in re.findall(r"\w+", text)]
-    if analyzer == "keyword":
-        return [text]
-    if analyzer == "connectra_words":
-        return [token.lower() for token in re.split(r"[^A-Za-z0-9]+", text) if token]
-    if analyzer == "connectra_grams":
+def java_lower(text: str) -> str:
+    """Lucene's lowercase filter: Java's Character.toLowerCase, one code point at a time
+    (the simple mapping: İ → i, Σ → σ wherever it stands)."""
+    lowered = []
+    for char in text:
+        full = char.lower()  # Python's full mapping; its first code point is the simple one
+        lowered.append(full if len(full) == 1 else full[0])
+    return "".join(lowered)
+
+
+def java_regex(pattern: str) -> re.Pattern[str]:
+    """A Java regular expression of the subset the analyzers use (classes, `\\x{…}`)."""
+    return re.compile(
+        re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m[1], 16):08X}", pattern)
+    )
+
+
+def _tokenize(tokenizer: dict[str, Any], text: str) -> list[str]:
+    kind = tokenizer["type"]
+    if kind == "pattern":
+        pattern = java_regex(tokenizer.get("pattern", r"\W+"))
+        if int(tokenizer.get("group", -1)) == -1:
+            return [token for token in pattern.split(text) if token]
+        return [match[0] for match in pattern.finditer(text)]
+    if kind == "ngram":
+        low, high = int(tokenizer.get("min_gram", 1)), int(tokenizer.get("max_gram", 2))
         return [
-            text[start : start + size].lower()
+            text[start : start + size]
             for start in range(len(text))
-            for size in range(3, 11)
+            for size in range(low, high + 1)
             if start + size <= len(text)
         ]
-    raise KeyError(f"analyzer {analyzer!r} is not emulated")
+    raise KeyError(f"tokenizer {kind!r} is not emulated")
+
+
+def analyze(analyzer: str | None, text: str, analysis: dict[str, Any] | None = None) -> list[str]:
+    """Tokens of `text`, reading a custom analyzer's tokenizer and filters from the index's
+    analysis settings (the built-in `standard` and `keyword` analyzers are known)."""
+    if analyzer in (None, "standard"):
+        return [java_lower(t) for t in re.findall(r"\w+", text)]
+    if analyzer == "keyword":
+        return [text]
+    definition = (analysis or default_analysis()).get("analyzer", {}).get(analyzer)
+    if definition is None:
+        raise KeyError(f"analyzer {analyzer!r} is not defined")
+    tokenizer = (analysis or default_analysis())["tokenizer"][definition["tokenizer"]]
+    tokens = _tokenize(tokenizer, text)
+    for name in definition.get("filter", []):
+        if name != "lowercase":
+            raise KeyError(f"token filter {name!r} is not emulated")
+        tokens = [java_lower(token) for token in tokens]
+    return tokens
+
+
+def default_analysis() -> dict[str, Any]:
+    """The analysis settings of connectra's indices (for `search` called without them)."""
+    from connectra.search.index_model import ANALYSIS
+
+    return ANALYSIS
 
 
 def normalize(spec: FieldSpec, value: str) -> str:
-    return value.lower() if spec.normalizer == "connectra_lower" else value
+    return java_lower(value) if spec.normalizer == "connectra_lower" else value
 
 
 def indexed_terms(spec: FieldSpec, doc: dict[str, Any]) -> list[Any]:
@@ -335,7 +543,7 @@ def indexed_terms(spec: FieldSpec, doc: dict[str, Any]) -> list[Any]:
             if spec.ignore_above is None or len(str(value)) <= spec.ignore_above:
                 terms.append(normalize(spec, str(value)))
         elif spec.type == "text":
-            terms.extend(analyze(spec.analyzer, str(value)))
+            terms.extend(analyze(spec.analyzer, str(value), spec.analysis))
         else:
             terms.append(value)
     return terms
@@ -384,7 +592,82 @@ def _single(clause: dict[str, Any]) -> tuple[str, Any]:
     return next(iter(clause.items()))
 
 
-def matches(mappings: dict[str, Any], doc: dict[str, Any], query: dict[str, Any]) -> bool:
+class TooManyClauses(Exception):
+    pass
+
+
+# (field path, query term, fuzzy options) → the indexed words the fuzzy term expanded to.
+Expansions = dict[tuple[str, str, str], set[str]]
+DEFAULT_MAX_EXPANSIONS = 50
+
+
+def _fuzzy_key(path: str, term: str, args: dict[str, Any]) -> tuple[str, str, str]:
+    options = {k: args.get(k) for k in ("fuzziness", "fuzzy_transpositions", "max_expansions")}
+    return (path, term, json.dumps(options, sort_keys=True))
+
+
+def _leaves(query: dict[str, Any]) -> list[dict[str, Any]]:
+    kind, spec = _single(query)
+    if kind == "bool":
+        children = [
+            c for key in ("filter", "must", "should", "must_not") for c in spec.get(key, [])
+        ]
+        return [leaf for child in children for leaf in _leaves(child)]
+    return [query]
+
+
+def expand_fuzzy(
+    mappings: dict[str, Any], docs: dict[str, dict[str, Any]], query: dict[str, Any]
+) -> Expansions:
+    """What Lucene's FuzzyQuery rewrite does: each fuzzy term becomes the indexed words
+    (over the whole index: its terms dictionary) within the edit distance, at most
+    `max_expansions` of them, the closest first (then in term order)."""
+    expansions: Expansions = {}
+    for leaf in _leaves(query):
+        kind, spec = _single(leaf)
+        if kind != "match":
+            continue
+        path, args = _single(spec)
+        if not args.get("fuzziness"):
+            continue
+        field = field_spec(mappings, path)
+        vocabulary = {t for doc in docs.values() for t in indexed_terms(field, doc)}
+        limit = int(args.get("max_expansions", DEFAULT_MAX_EXPANSIONS))
+        distance = _osa if args.get("fuzzy_transpositions", True) else levenshtein
+        for term in analyze(field.search_analyzer or field.analyzer, args["query"], field.analysis):
+            fuzziness = args["fuzziness"]
+            edits = _auto_edits(term) if fuzziness == "AUTO" else int(fuzziness)
+            near = sorted((distance(term, word), word) for word in vocabulary)
+            kept = [word for gap, word in near if gap <= edits][:limit]
+            expansions[_fuzzy_key(path, term, args)] = set(kept)
+    return expansions
+
+
+def count_clauses(mappings: dict[str, Any], query: dict[str, Any], expansions: Expansions) -> int:
+    """Clauses Lucene counts against max_clause_count: one per leaf query, one per word a
+    non-fuzzy match analyzes to, one per expansion of a fuzzy term."""
+    total = 0
+    for leaf in _leaves(query):
+        kind, spec = _single(leaf)
+        if kind != "match":
+            total += 1
+            continue
+        path, args = _single(spec)
+        field = field_spec(mappings, path)
+        terms = analyze(field.search_analyzer or field.analyzer, args["query"], field.analysis)
+        if not args.get("fuzziness"):
+            total += len(terms)
+        else:
+            total += sum(max(1, len(expansions[_fuzzy_key(path, t, args)])) for t in terms)
+    return total
+
+
+def matches(
+    mappings: dict[str, Any],
+    doc: dict[str, Any],
+    query: dict[str, Any],
+    expansions: Expansions | None = None,
+) -> bool:
     """A leaf query (bool and span_near go through `evaluate`)."""
     kind, spec = _single(query)
     if kind == "match_all":
@@ -407,23 +690,23 @@ def matches(mappings: dict[str, Any], doc: dict[str, Any], query: dict[str, Any]
         return any(_wildcard(args["value"]).fullmatch(term) for term in terms)
     if kind == "match_phrase":
         assert args.get("slop", 0) == 0, "sloppy phrases are not emulated"
-        wanted = analyze(field.search_analyzer or field.analyzer, args["query"])
+        wanted = analyze(field.search_analyzer or field.analyzer, args["query"], field.analysis)
         return any(terms[i : i + len(wanted)] == wanted for i in range(len(terms)))
     if kind == "match":
-        return _match(field, terms, args)
+        return _match(path, field, terms, args, expansions or {})
     raise KeyError(f"query {kind!r} is not emulated")
 
 
-def _match(field: FieldSpec, terms: list[Any], args: dict[str, Any]) -> bool:
-    wanted = analyze(field.search_analyzer or field.analyzer, args["query"])
-    fuzziness = args.get("fuzziness", 0)
-    transpositions = args.get("fuzzy_transpositions", True)
+def _match(
+    path: str, field: FieldSpec, terms: list[Any], args: dict[str, Any], expansions: Expansions
+) -> bool:
+    wanted = analyze(field.search_analyzer or field.analyzer, args["query"], field.analysis)
     assert args.get("prefix_length", 0) == 0
 
     def found(term: str) -> bool:
-        edits = _auto_edits(term) if fuzziness == "AUTO" else int(fuzziness)
-        distance = _osa if transpositions else levenshtein
-        return any(distance(term, word) <= edits for word in terms)
+        if not args.get("fuzziness"):
+            return term in terms
+        return any(word in expansions[_fuzzy_key(path, term, args)] for word in terms)
 
     hits = [found(term) for term in wanted]
     return all(hits) if args.get("operator", "or") == "and" else any(hits)
@@ -531,10 +814,21 @@ class _Ordered:
 
 
 def search(
-    mappings: dict[str, Any], docs: dict[str, dict[str, Any]], body: dict[str, Any]
+    mappings: dict[str, Any],
+    docs: dict[str, dict[str, Any]],
+    body: dict[str, Any],
+    max_clause_count: int = 1024,
 ) -> dict[str, Any]:
     query = body.get("query", {"match_all": {}})
-    found = [(doc_id, doc) for doc_id, doc in docs.items() if evaluate(mappings, doc, query)]
+    expansions = expand_fuzzy(mappings, docs, query)
+    clauses = count_clauses(mappings, query, expansions)
+    if clauses > max_clause_count:
+        raise TooManyClauses(
+            f"Query contains too many nested clauses; maxClauseCount is set to {max_clause_count}"
+        )
+    found = [
+        (doc_id, doc) for doc_id, doc in docs.items() if evaluate(mappings, doc, query, expansions)
+    ]
     sort = body.get("sort", [{"_id": {"order": "asc"}}])
     keyed = [(_Ordered(_sort_key(mappings, i, d, sort), sort), i, d) for i, d in found]
     keyed.sort(key=lambda item: item[0])
@@ -560,18 +854,27 @@ def search(
     return result
 
 
-def evaluate(mappings: dict[str, Any], doc: dict[str, Any], query: dict[str, Any]) -> bool:
+def evaluate(
+    mappings: dict[str, Any],
+    doc: dict[str, Any],
+    query: dict[str, Any],
+    expansions: Expansions | None = None,
+) -> bool:
     """`matches`, with span_near and nested bool clauses routed through this function."""
     kind, spec = _single(query)
     if kind == "span_near":
         return span_near_matches(mappings, doc, spec)
     if kind == "bool":
+
+        def holds(clause: dict[str, Any]) -> bool:
+            return evaluate(mappings, doc, clause, expansions)
+
         required = [*spec.get("filter", []), *spec.get("must", [])]
-        if not all(evaluate(mappings, doc, clause) for clause in required):
+        if not all(holds(clause) for clause in required):
             return False
-        if any(evaluate(mappings, doc, clause) for clause in spec.get("must_not", [])):
+        if any(holds(clause) for clause in spec.get("must_not", [])):
             return False
         should = spec.get("should", [])
         minimum = spec.get("minimum_should_match", 0 if required else 1 if should else 0)
-        return sum(evaluate(mappings, doc, clause) for clause in should) >= int(minimum)
-    return matches(mappings, doc, query)
+        return sum(holds(clause) for clause in should) >= int(minimum)
+    return matches(mappings, doc, query, expansions)

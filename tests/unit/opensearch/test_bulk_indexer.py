@@ -14,7 +14,9 @@ INDEX = "t-companies"
 def make(cluster: FakeCluster, **options: object) -> tuple[BulkIndexer, list[float]]:
     sleeps: list[float] = []
     client = cluster.client()
-    client.indices.create(index=INDEX, body=index_body(Entity.COMPANIES))
+    client.indices.create(
+        index=f"{INDEX}-1", body={**index_body(Entity.COMPANIES), "aliases": {INDEX: {}}}
+    )
     indexer = BulkIndexer(client, "t", sleep=sleeps.append, **options)  # type: ignore[arg-type]
     return indexer, sleeps
 
@@ -103,3 +105,55 @@ def test_deleting_an_absent_document_counts_as_done() -> None:
     outcome = indexer.run([IndexAction("delete", INDEX, company(9).doc_id)])
 
     assert outcome.ok and outcome.acknowledged_keys == [(INDEX, company(9).doc_id)]
+
+
+def versioned(number: int, name: str, version: int) -> IndexAction:
+    action = company(number)
+    document = {**(action.document or {}), "name": name}
+    return IndexAction("index", INDEX, action.doc_id, document, version)
+
+
+def test_a_late_write_with_an_older_version_is_done_without_overwriting() -> None:
+    cluster = FakeCluster()
+    indexer, _ = make(cluster)
+
+    assert indexer.run([versioned(1, "newer", version=20)]).ok
+    late = indexer.run([versioned(1, "older", version=10)])  # a retried bulk, arriving late
+
+    assert late.ok and late.acknowledged == 1  # 409: the index already holds a newer one
+    assert cluster.documents(INDEX)[company(1).doc_id]["name"] == "newer"
+    (line,) = cluster.of("POST", "/_bulk")[-1].ndjson()[::2]
+    assert line["index"]["version_type"] == "external_gte" and line["index"]["version"] == 10
+
+
+def test_writes_require_the_alias_and_never_auto_create_an_index() -> None:
+    cluster = FakeCluster()
+    indexer = BulkIndexer(cluster.client(), "t", sleep=lambda _: None, max_attempts=2)
+
+    outcome = indexer.run([company(1)])  # "t-companies" does not exist
+
+    assert outcome.acknowledged == 0 and list(outcome.retryable) == [(INDEX, company(1).doc_id)]
+    assert cluster.indices == {}
+    assert all(r.params.get("require_alias") == b"true" for r in cluster.of("POST", "/_bulk"))
+
+
+def test_whole_request_429s_and_timeouts_are_retried() -> None:
+    cluster = FakeCluster()
+    indexer, sleeps = make(cluster)
+    cluster.request_failures = [429, "timeout"]
+
+    outcome = indexer.run([company(1), company(2)])
+
+    assert outcome.ok and outcome.acknowledged == 2 and outcome.attempts == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_a_body_the_cluster_refuses_as_too_large_is_reported_not_lost() -> None:
+    cluster = FakeCluster()
+    indexer, _ = make(cluster)
+    cluster.max_content_length = 1_000
+
+    outcome = indexer.run([company(1, size=2_000)])
+
+    assert outcome.acknowledged == 0
+    assert "status 413" in outcome.permanent[(INDEX, company(1).doc_id)]

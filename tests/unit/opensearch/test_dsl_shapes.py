@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from connectra.errors import ValidationFailed
 from connectra.models.fields import Entity
 from connectra.search.index_model import (
     LONG_MAX,
@@ -25,6 +28,7 @@ from connectra.vql.dsl import (
     from_sort_values,
     to_search_after,
 )
+from connectra.vql.fuzzy import FUZZY_EXPANSION_BUDGET, MAX_FUZZY_TERMS
 from connectra.vql.parse import parse_request
 
 SECRET = "shapes"
@@ -43,7 +47,7 @@ def first_filter(vql: dict[str, Any]) -> dict[str, Any]:
     return clause
 
 
-def test_shuffle_fuzzy_uses_auto_without_transpositions() -> None:
+def test_shuffle_fuzzy_uses_auto_with_transpositions_and_shares_the_expansions() -> None:
     clause = first_filter(
         text({"filter_key": "title", "text_value": "Sr  Engineer", "fuzzy": True})
     )
@@ -53,9 +57,9 @@ def test_shuffle_fuzzy_uses_auto_without_transpositions() -> None:
                 "query": "sr engineer",
                 "operator": "and",
                 "fuzziness": "AUTO",
-                "fuzzy_transpositions": False,
+                "fuzzy_transpositions": True,
                 "prefix_length": 0,
-                "max_expansions": 128,
+                "max_expansions": FUZZY_EXPANSION_BUDGET // 2,  # two fuzzy terms share it
             }
         }
     }
@@ -309,3 +313,23 @@ def test_index_body_sets_ngram_window_and_strict_mappings() -> None:
     assert properties["title__text"]["fields"]["ngram"]["analyzer"] == "connectra_grams"
     assert properties["company_employees_count"] == {"type": "long"}
     assert properties["seniority"]["fields"]["lower"]["normalizer"] == "connectra_lower"
+
+
+def test_substring_terms_are_one_clause_each_and_or_any() -> None:
+    condition = {"filter_key": "title", "text_value": "Soft  EN", "search_type": "substring"}
+    every = first_filter(text(condition))
+    any_of = first_filter(text({**condition, "operator": "or"}))
+    clauses = [{"term": {"title__text.ngram": "soft"}}, {"term": {"title__starts": "en"}}]
+
+    assert every == {"bool": {"filter": clauses}}
+    assert any_of == {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def test_fuzzy_terms_of_a_query_are_bounded() -> None:
+    words = " ".join(f"word{index:02d}" for index in range(MAX_FUZZY_TERMS + 1))
+    vql = text({"filter_key": "title", "text_value": words, "fuzzy": True})
+
+    with pytest.raises(ValidationFailed) as raised:
+        body(vql)
+
+    assert raised.value.details[0]["path"] == "where.text_matches.must[0].text_value"

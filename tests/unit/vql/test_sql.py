@@ -9,7 +9,8 @@ import pytest
 
 from connectra.models.fields import Entity
 from connectra.vql.parse import parse_request
-from connectra.vql.sql import compile_count, compile_search, escape_regex, word_prefix_pattern
+from connectra.vql.sql import compile_count, compile_search
+from connectra.vql.text import WORD_START_PRECEDER, word_start_pattern
 
 INJECTION = "x'); DROP TABLE contacts; --"
 
@@ -80,9 +81,10 @@ def test_fuzzy_sets_a_threshold_that_keeps_one_shared_trigram() -> None:
     assert 0 < threshold < 1 / 8  # "enginer": 8 padded trigrams, one shared is enough
 
 
-def test_short_substrings_escape_regex_characters() -> None:
-    assert escape_regex("a.b*") == "a\\.b\\*"
-    assert word_prefix_pattern("o'") == "(^|[^a-z0-9])o\\'"
+def test_short_substrings_escape_every_character_of_the_term() -> None:
+    # Every character is a \\u escape: nothing of the term is regular-expression syntax.
+    assert word_start_pattern("a.") == WORD_START_PRECEDER + "\\u0061\\u002E"
+    assert word_start_pattern("東") == "\\u6771"  # a CJK character starts a word anywhere
 
 
 def test_a_compiled_query_is_valid_sql(conn: psycopg.Connection[Any]) -> None:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     opensearch_password: str | None = None
     opensearch_index_prefix: str = "connectra"
     opensearch_bulk_max_bytes: int = 8 * MIB
+    # Per environment (CDK sets them): primaries of a new index, and replicas of each
+    # (0 on a single-node cluster, where a replica can never be allocated).
+    opensearch_shards: int = Field(default=1, ge=1)
+    opensearch_replicas: int = Field(default=1, ge=0)
     cursor_secret: str = "connectra-dev-cursor-secret"  # HMAC key of search_after cursors
     cursor_secret_arn: str | None = None  # in AWS: the secret holding that key
 

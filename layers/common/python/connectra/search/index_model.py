@@ -8,7 +8,8 @@ Fields of a document, by the catalogue kind of `connectra.models.fields`:
 * uuid: `keyword`; keyword_match and the sort tie-break read it as is (canonical uuids).
 * keyword and text: `keyword` with the raw value (sorts by code point, as PostgreSQL's
   `COLLATE "C"`: UTF-8 byte order is code-point order) and a `.lower` sub-field with the
-  lowercase normalizer (keyword_match: case-insensitive, accents significant).
+  lowercase normalizer (keyword_match: case-insensitive, accents significant; Lucene
+  lower-cases one code point at a time, as `connectra.vql.text.lower` does the values).
 * keyword array: `keyword` with the lowercase normalizer, one value per element.
 * number: `long`. date: `long` epoch MICROseconds. PostgreSQL keeps microseconds; `date`
   keeps milliseconds (ties and ranges would differ) and `date_nanos` has had
@@ -17,16 +18,19 @@ Fields of a document, by the catalogue kind of `connectra.models.fields`:
 * text fields additionally:
   - `<f>__text`: `text` holding the FOLDED value (`connectra.vql.text.fold`, computed here
     in Python so the index folds exactly as the query side and the reference evaluator).
-    Analyzer `connectra_words` splits on everything but `[a-z0-9]`: the words of
-    `connectra.vql.text.words`, in order, for match / match_phrase / span queries.
+    Analyzer `connectra_words`: a `pattern` tokenizer emitting every match (`group: 0`)
+    of `connectra.vql.text.WORD_PATTERN` written in Java's syntax (the same code point
+    ranges, frozen in `connectra.vql.unicode_classes`, so the JVM's Unicode version does
+    not matter): the words of `connectra.vql.text.words`, in order, CJK characters one
+    by one, for match / match_phrase / span queries.
   - `<f>__text.ngram`: every 3-10 character gram of the whole folded value, spaces and
     punctuation included (an `ngram` tokenizer with no `token_chars` restriction): a
     `term` on it is an exact "contains" for substrings of 3-10 characters.
   - `<f>__text.folded`: the folded value as one `keyword`, for substrings longer than 10
     characters (a `wildcard` `*…*`: exact, at the price of a terms-dictionary scan).
   - `<f>__starts`: the 1- and 2-character prefixes of the folded value at every word
-    start (position 0, or after a character that is not an ASCII letter or digit): a
-    `term` on it is the AST's rule for substrings shorter than 3 characters.
+    start (`connectra.vql.text.starts_word`): a `term` on it is the AST's rule for
+    substrings shorter than 3 characters.
 
 Why no `asciifolding` filter: values arrive folded by `fold`, and asciifolding folds more
 than `fold` does (e.g. `ð` → `d`), which would make the index disagree with the other
@@ -52,7 +56,8 @@ from connectra.models.fields import (
     FieldKind,
 )
 from connectra.vql.ast import MAX_WINDOW, MIN_SUBSTRING_LENGTH
-from connectra.vql.text import fold
+from connectra.vql.text import fold, starts_word
+from connectra.vql.unicode_classes import CJK_RANGES, WORD_RANGES
 
 NGRAM_MIN = 3
 NGRAM_MAX = 10
@@ -108,12 +113,27 @@ def starts_path(field: Field) -> str:
 
 # -- settings and mappings ---------------------------------------------------------------
 
+
+def java_class_body(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A bracket expression's body in Java regular expression syntax (`\\x{…}`)."""
+    return "".join(
+        f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}"
+        for low, high in ranges
+    )
+
+
+# connectra.vql.text.WORD_PATTERN in Java's syntax.
+WORDS_PATTERN = (
+    f"[{java_class_body(CJK_RANGES)}][{java_class_body(((0x3099, 0x309A),))}]?"
+    f"|[{java_class_body(WORD_RANGES)}]+"
+)
+
 ANALYSIS: dict[str, Any] = {
     "normalizer": {
         "connectra_lower": {"type": "custom", "filter": ["lowercase"]},
     },
     "tokenizer": {
-        "connectra_words": {"type": "pattern", "pattern": "[^A-Za-z0-9]+"},
+        "connectra_words": {"type": "pattern", "pattern": WORDS_PATTERN, "group": 0},
         "connectra_grams": {"type": "ngram", "min_gram": NGRAM_MIN, "max_gram": NGRAM_MAX},
     },
     "analyzer": {
@@ -204,15 +224,11 @@ def word_starts(folded: str) -> list[str]:
     """The 1- and 2-character prefixes of `folded` at each word start (see module docs)."""
     found: dict[str, None] = {}
     for position in range(len(folded)):
-        if position == 0 or not _is_word_char(folded[position - 1]):
+        if starts_word(folded, position):
             for length in range(1, MIN_SUBSTRING_LENGTH):
                 if position + length <= len(folded):
                     found[folded[position : position + length]] = None
     return list(found)
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isascii() and char.isalnum()
 
 
 def _field_values(field: Field, value: Any) -> dict[str, Any]:

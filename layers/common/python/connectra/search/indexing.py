@@ -16,8 +16,19 @@ rebuilds and reconciliation. Nothing is silently lost:
   `reconcile --repair` re-queues it, and `reconcile` counts parked rows.
   A writer committing a change to a claimed record waits on the row lock and re-queues
   it after this drain commits, so a concurrent change is never dropped.
-* `reindex` builds a new concrete index from a server-side cursor, swaps the alias in one
-  request, deletes the old index, and re-queues what changed while it ran.
+* Every write carries the version of what it was built from (`version_type:
+  external_gte`): the PostgreSQL clock read before the documents were loaded. A late
+  bulk (a retry after a timeout) cannot overwrite a newer document: OpenSearch answers
+  409, which means the index already holds something at least as new (acknowledged).
+* Writes go to the alias with `require_alias`: a missing alias is an error, never an
+  auto-created, dynamically mapped index. `ensure_index` creates the first index under a
+  fixed name (`<alias>-000001`) with the alias in the same request, so two sweepers
+  racing to create it end with one index (the loser gets resource_already_exists).
+* `reindex` builds a new concrete index from a REPEATABLE READ snapshot, waits for the
+  index to be green (replicas allocated), swaps the alias in one request, deletes the old
+  index, and re-queues every record changed since the start of the OLDEST transaction
+  running when it began (`updated_at` is a writer's transaction start, so a writer that
+  began before the rebuild and committed after its snapshot is re-queued too).
 * `reconcile` merges PostgreSQL's live (uuid, version) stream with the index's (scrolled
   with `search_after`, `_source` limited to uuid and version), both in uuid order, and
   reports ids missing from the index, stale in it, and orphaned in it; `repair` queues
@@ -38,6 +49,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import RequestError
 from psycopg import Connection, sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -52,9 +64,12 @@ from connectra.search.index_model import (
     index_alias,
     index_body,
     source_version,
+    to_micros,
 )
 from connectra.settings import MIB, Settings
 
+GREEN_TIMEOUT = "120s"  # how long a rebuild waits for its new index to be green
+FIRST_INDEX_SUFFIX = "000001"  # the first concrete index behind an alias
 MAX_BULK_BYTES = 9 * MIB  # hard ceiling: bodies over 10 MiB get a 413 on some AWS types
 DEFAULT_DRAIN_BATCH = 1_000
 SCROLL_PAGE = 5_000
@@ -64,6 +79,12 @@ RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 3_600
 
 Key = tuple[str, str]  # (index, document id)
+
+
+class IndexLayoutError(RuntimeError):
+    """The indices are not as the indexer keeps them (an alias over one index)."""
+
+
 OpType = Literal["index", "delete"]
 
 
@@ -73,6 +94,9 @@ class IndexAction:
     index: str
     doc_id: str
     document: Mapping[str, Any] | None = None
+    # External version: epoch microseconds of the PostgreSQL clock read before the
+    # document was loaded (None: unversioned, tests of the raw transport only).
+    version: int | None = None
 
     @property
     def key(self) -> Key:
@@ -80,6 +104,8 @@ class IndexAction:
 
     def to_bulk(self) -> dict[str, Any]:
         action: dict[str, Any] = {"_op_type": self.op, "_index": self.index, "_id": self.doc_id}
+        if self.version is not None:
+            action.update(version=self.version, version_type="external_gte")
         if self.op == "index":
             action["_source"] = self.document
         return action
@@ -112,6 +138,21 @@ def _retryable(status: Any) -> bool:
     return not isinstance(status, int) or status == 429 or status >= 500
 
 
+def _superseded(info: Mapping[str, Any]) -> bool:
+    """A versioned write refused because the index holds a newer version: nothing to do."""
+    error = info.get("error")
+    return (
+        info.get("status") == 409
+        and isinstance(error, Mapping)
+        and error.get("type") == "version_conflict_engine_exception"
+    )
+
+
+def _alias_missing(info: Mapping[str, Any]) -> bool:
+    error = info.get("error")
+    return isinstance(error, Mapping) and error.get("type") == "index_not_found_exception"
+
+
 class BulkIndexer:
     """Bulk writes to one deployment's indices (`{prefix}-{entity}` aliases)."""
 
@@ -128,6 +169,7 @@ class BulkIndexer:
         sleep: Callable[[float], None] = time.sleep,
         shards: int = 1,
         replicas: int = 1,
+        green_timeout: str = GREEN_TIMEOUT,
     ) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
@@ -141,27 +183,43 @@ class BulkIndexer:
         self.sleep = sleep
         self.shards = shards
         self.replicas = replicas
-        self._ensured: set[Entity] = set()
+        self.green_timeout = green_timeout
 
     def alias(self, entity: Entity) -> str:
         return index_alias(self.prefix, entity)
 
-    def run(self, actions: Iterable[IndexAction], *, keep_keys: bool = True) -> BulkOutcome:
-        """Send `actions`; every item ends acknowledged, retryable or permanent."""
+    def run(
+        self,
+        actions: Iterable[IndexAction],
+        *,
+        keep_keys: bool = True,
+        require_alias: bool = True,
+    ) -> BulkOutcome:
+        """Send `actions`; every item ends acknowledged, retryable or permanent.
+
+        `require_alias`: the targets must be aliases (a missing one fails the items,
+        retryable, instead of auto-creating an index); off only for a rebuild's writes
+        to its own new concrete index."""
         outcome = BulkOutcome()
         pending: Iterable[IndexAction] = actions
         for attempt in range(self.max_attempts):
             if attempt:
                 self.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
             outcome.attempts = attempt + 1
-            failed = self._send(pending, outcome, keep_keys, last=attempt == self.max_attempts - 1)
+            last = attempt == self.max_attempts - 1
+            failed = self._send(pending, outcome, keep_keys, last, require_alias)
             if not failed:
                 break
             pending = failed
         return outcome
 
     def _send(
-        self, actions: Iterable[IndexAction], outcome: BulkOutcome, keep_keys: bool, last: bool
+        self,
+        actions: Iterable[IndexAction],
+        outcome: BulkOutcome,
+        keep_keys: bool,
+        last: bool,
+        require_alias: bool,
     ) -> list[IndexAction]:
         sent: deque[IndexAction] = deque()
 
@@ -171,6 +229,8 @@ class BulkIndexer:
                 yield action.to_bulk()
 
         to_retry: list[IndexAction] = []
+        # Passed on to each bulk request (opensearch-py's `bulk` query parameters).
+        request_params: dict[str, Any] = {"require_alias": "true"} if require_alias else {}
         results = helpers.streaming_bulk(
             self.client,
             feed(),
@@ -180,17 +240,18 @@ class BulkIndexer:
             raise_on_exception=False,
             max_retries=0,  # retried here, with 5xx and transport errors too
             yield_ok=True,
+            **request_params,
         )
         for ok, item in results:  # every per-item result is consumed
             action = sent.popleft()
             info = next(iter(item.values()))
             status = info.get("status")
-            if ok or (action.op == "delete" and status == 404):
+            if ok or _superseded(info) or (action.op == "delete" and status == 404):
                 outcome.acknowledged += 1
                 outcome.retryable.pop(action.key, None)
                 if keep_keys:
                     outcome.acknowledged_keys.append(action.key)
-            elif _retryable(status):
+            elif _retryable(status) or _alias_missing(info):
                 outcome.retryable[action.key] = _describe(info)
                 to_retry.append(action)
             else:
@@ -205,16 +266,31 @@ class BulkIndexer:
     # -- indices ----------------------------------------------------------------------
 
     def ensure_index(self, entity: Entity) -> str:
-        """Create the entity's first concrete index behind its alias when there is none."""
+        """Create the entity's first concrete index behind its alias when there is none.
+
+        Asked every time (no per-process cache: the alias can be removed under a running
+        process). The first index has a fixed name and gets the alias in its creation
+        request, so concurrent callers cannot end with two indices under one alias.
+        """
         alias = self.alias(entity)
-        if entity in self._ensured:
+        if self.client.indices.exists_alias(name=alias):
             return alias
-        if not self.client.indices.exists(index=alias):
-            name = f"{alias}-{_stamp()}"
-            body = index_body(entity, self.shards, self.replicas)
-            body["aliases"] = {alias: {}}
-            self.client.indices.create(index=name, body=body)
-        self._ensured.add(entity)
+        if self.client.indices.exists(index=alias):
+            raise IndexLayoutError(
+                f"{alias!r} is a concrete index, not an alias: run a reindex to replace it"
+            )
+        body = index_body(entity, self.shards, self.replicas)
+        body["aliases"] = {alias: {}}
+        try:
+            self.client.indices.create(index=f"{alias}-{FIRST_INDEX_SUFFIX}", body=body)
+        except RequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+            if not self.client.indices.exists_alias(name=alias):
+                raise IndexLayoutError(
+                    f"{alias}-{FIRST_INDEX_SUFFIX} exists without the alias {alias!r}: "
+                    "run a reindex"
+                ) from exc
         return alias
 
     def refresh(self, entity: Entity) -> None:
@@ -236,7 +312,11 @@ def indexer_from_settings(
 
         client = create_client(settings)
     return BulkIndexer(
-        client, settings.opensearch_index_prefix, max_bytes=settings.opensearch_bulk_max_bytes
+        client,
+        settings.opensearch_index_prefix,
+        max_bytes=settings.opensearch_bulk_max_bytes,
+        shards=settings.opensearch_shards,
+        replicas=settings.opensearch_replicas,
     )
 
 
@@ -365,6 +445,7 @@ def _drain_batch(conn: Connection[Any], indexer: BulkIndexer, batch_size: int) -
             return result
         result.batches = 1
         result.claimed = len(claimed)
+        version = _clock_micros(conn)  # read before the documents: never newer than them
         owner: dict[Key, tuple[str, uuid.UUID]] = {}
         actions: list[IndexAction] = []
         for entity in Entity:
@@ -377,9 +458,9 @@ def _drain_batch(conn: Connection[Any], indexer: BulkIndexer, batch_size: int) -
                 doc_id = str(record_id)
                 document = documents.get(doc_id)
                 action = (
-                    IndexAction("index", alias, doc_id, document)
+                    IndexAction("index", alias, doc_id, document, version)
                     if document is not None
-                    else IndexAction("delete", alias, doc_id)
+                    else IndexAction("delete", alias, doc_id, version=version)
                 )
                 actions.append(action)
                 owner[action.key] = (entity.value, record_id)
@@ -433,13 +514,14 @@ class ReindexResult:
 
 
 def _stream_documents(
-    conn: Connection[Any], entity: Entity, index: str, itersize: int = 2_000
+    conn: Connection[Any], entity: Entity, index: str, version: int, itersize: int = 2_000
 ) -> Iterator[IndexAction]:
     with conn.cursor(name=f"reindex_{entity.value}", row_factory=dict_row) as cursor:
         cursor.itersize = itersize
         cursor.execute(documents_query(entity, by_ids=False))
         for row in cursor:
-            yield IndexAction("index", index, document_id(row), build_document(entity, row))
+            document = build_document(entity, row)
+            yield IndexAction("index", index, document_id(row), document, version)
 
 
 def reindex(conn: Connection[Any], indexer: BulkIndexer, entity: Entity) -> ReindexResult:
@@ -448,14 +530,15 @@ def reindex(conn: Connection[Any], indexer: BulkIndexer, entity: Entity) -> Rein
     client = indexer.client
     alias = indexer.alias(entity)
     name = f"{alias}-{_stamp()}"
-    started = _now(conn)
+    started = _oldest_running_start(conn)  # before the snapshot: see the module docs
     body = index_body(entity, indexer.shards, 0)
     body["settings"]["index"]["refresh_interval"] = "-1"  # bulk load, then refresh once
     client.indices.create(index=name, body=body)
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            outcome = indexer.run(_stream_documents(conn, entity, name), keep_keys=False)
+            documents = _stream_documents(conn, entity, name, to_micros(started))
+            outcome = indexer.run(documents, keep_keys=False, require_alias=False)
         if outcome.retryable:
             raise RuntimeError(
                 f"reindex of {entity.value} aborted: {len(outcome.retryable)} documents "
@@ -466,6 +549,7 @@ def reindex(conn: Connection[Any], indexer: BulkIndexer, entity: Entity) -> Rein
             body={"index": {"refresh_interval": "1s", "number_of_replicas": indexer.replicas}},
         )
         client.indices.refresh(index=name)
+        _wait_for_green(client, name, indexer.green_timeout)
     except Exception:
         client.indices.delete(index=name, ignore=[404])
         raise
@@ -480,13 +564,41 @@ def reindex(conn: Connection[Any], indexer: BulkIndexer, entity: Entity) -> Rein
     return ReindexResult(entity.value, name, outcome.acknowledged, failed, len(changed))
 
 
-def _now(conn: Connection[Any]) -> datetime:
-    with conn.transaction():
-        row = (
-            conn.cursor(row_factory=dict_row).execute("SELECT clock_timestamp() AS now").fetchone()
+def _wait_for_green(client: OpenSearch, index: str, timeout: str) -> None:
+    """Every shard copy allocated before searches move to the index (a yellow index
+    serves from primaries alone; a lost node would then lose the only copy)."""
+    health = client.cluster.health(index=index, wait_for_status="green", timeout=timeout)
+    if health.get("timed_out") or health.get("status") != "green":
+        raise IndexLayoutError(
+            f"{index} is {health.get('status')} after {timeout}: not every replica could be "
+            "allocated (a single-node cluster needs OPENSEARCH_REPLICAS=0)"
         )
+
+
+# The start of the oldest transaction running now (or now): every transaction that commits
+# after a snapshot taken later started at or after it, and so stamped updated_at >= it.
+# Needs pg_stat_activity's xact_start of the writers' sessions (the same role, or
+# pg_read_all_stats).
+_OLDEST_RUNNING = """
+SELECT least(clock_timestamp(), (
+    SELECT min(xact_start) FROM pg_stat_activity
+    WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()
+)) AS since
+"""
+
+
+def _oldest_running_start(conn: Connection[Any]) -> datetime:
+    with conn.transaction():
+        row = conn.cursor(row_factory=dict_row).execute(_OLDEST_RUNNING).fetchone()
+    assert row is not None and isinstance(row["since"], datetime)
+    return row["since"]
+
+
+def _clock_micros(conn: Connection[Any]) -> int:
+    """The PostgreSQL clock now, in epoch microseconds (the external version of writes)."""
+    row = conn.cursor(row_factory=dict_row).execute("SELECT clock_timestamp() AS now").fetchone()
     assert row is not None and isinstance(row["now"], datetime)
-    return row["now"]
+    return to_micros(row["now"])
 
 
 def _changed_since(conn: Connection[Any], entity: Entity, since: datetime) -> list[uuid.UUID]:

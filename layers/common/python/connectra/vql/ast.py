@@ -10,20 +10,24 @@ Row filter (`Query.filter`)
   `Filter.must_not` matches. A condition on a missing (NULL) value never matches, so a
   must_not condition on a NULL value keeps the row.
 
-Text (`TextCondition`, text fields only; compared folded: lower-case, accents removed,
-see `connectra.vql.text`):
+Text (`TextCondition`, text fields only; compared folded and split into words as
+`connectra.vql.text` defines: lower-case, accents removed, words of letters, marks and
+numbers in every script, each CJK character a word):
   * EXACT: `terms` occur in the field's words in this order with at most `slop` other
     words between them in total (slop 0: a phrase). In-order only; a reordered phrase
     never matches, whatever the slop.
   * SHUFFLE: each term equals one of the field's words, or when `fuzzy` is within
-    `max_edits(term)` Levenshtein edits of one (AUTO: 0 for 1-2 characters, 1 for 3-5,
-    2 longer; a transposition counts 2 edits, as OpenSearch with
-    `fuzzy_transpositions: false`). operator AND: every term must match; OR: any term.
-  * SUBSTRING: the folded field contains `folded` anywhere (across words too). When
-    `folded` is shorter than `MIN_SUBSTRING_LENGTH` (3: trigram indexes, and n-grams of
-    3-10, cannot serve it) it matches the START of a word instead: some word of the
-    field begins with it — precisely, `folded` occurs at the start of the folded field
-    or right after a character that is not an ASCII letter or digit.
+    `max_edits(term)` edits of one (AUTO: 0 for 1-2 characters, 1 for 3-5, 2 longer;
+    insertions, deletions, substitutions and transpositions of adjacent characters each
+    count one edit: OpenSearch's default `fuzzy_transpositions: true`).
+    operator AND: every term must match; OR: any term.
+  * SUBSTRING: `terms` are the whitespace-separated parts of the folded text; each term
+    matches when the folded field contains it anywhere (across words too); operator AND:
+    every term, OR: any term ("soft eng" matches "Senior Software Engineer"). A term
+    shorter than `MIN_SUBSTRING_LENGTH` (3: trigram indexes, and n-grams of 3-10, cannot
+    serve it) matches the START of a word instead: it occurs at the start of the folded
+    field or right after a character that is not a word character (or after a CJK
+    character, itself a word; a term starting with a CJK character matches anywhere).
 Keyword (`KeywordCondition`): the field equals one of `values`, compared lower-cased
   (case-insensitive, accents significant); an array field matches when any element
   does; uuid fields compare as uuids.
@@ -87,16 +91,18 @@ class TextCondition:
     field: Field
     text: str  # the caller's text, stripped
     folded: str  # fold(text): what SUBSTRING looks for
-    terms: tuple[str, ...]  # words of `folded`: in order (EXACT), deduplicated (SHUFFLE)
+    # EXACT: the words of `folded` in order; SHUFFLE: deduplicated; SUBSTRING: the
+    # whitespace-separated parts of `folded`, deduplicated.
+    terms: tuple[str, ...]
     search_type: SearchType
-    operator: Operator = Operator.AND  # SHUFFLE only; AND for the others
+    operator: Operator = Operator.AND  # SHUFFLE and SUBSTRING; AND for EXACT
     fuzzy: bool = False  # SHUFFLE only
     slop: int = 0  # EXACT only
 
-    @property
-    def is_word_prefix(self) -> bool:
-        """A SUBSTRING too short for trigrams: matches word starts (see module docs)."""
-        return self.search_type is SearchType.SUBSTRING and len(self.folded) < MIN_SUBSTRING_LENGTH
+
+def is_word_prefix(term: str) -> bool:
+    """A SUBSTRING term too short for trigrams: matches word starts (see module docs)."""
+    return len(term) < MIN_SUBSTRING_LENGTH
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,16 @@ The meaning is `connectra.vql.ast`'s; the index it runs on is `connectra.search.
   analysis.
 * SHUFFLE: `match` with the words joined, `operator` and/or; fuzzy adds
   `fuzziness: AUTO` (0/1/2 edits for 1-2/3-5/longer terms), `fuzzy_transpositions:
-  false` (a swap is two edits, as the AST's Levenshtein) and `prefix_length: 0`.
-  `max_expansions` (`FUZZY_MAX_EXPANSIONS`) bounds the words one fuzzy term may expand
-  to: beyond that many distinct indexed words within the edit distance the farthest are
-  dropped — the one place where a huge vocabulary could make OpenSearch return less than
-  the AST allows. Not fuzzy: no fuzziness at all (plain term matching).
-* SUBSTRING (exact "contains" on the folded value, across words):
+  true` (a swap of adjacent characters is one edit, as the AST says) and
+  `prefix_length: 0`. `max_expansions` bounds the words one fuzzy term may expand to
+  (`connectra.vql.fuzzy.expansions_per_term`: the query's fuzzy terms share a budget
+  that keeps Lucene under its 1,024-clause limit): beyond that many distinct indexed
+  words within the edit distance the farthest are dropped — the one place where a huge
+  vocabulary could make OpenSearch return less than the AST allows. Not fuzzy: no
+  fuzziness at all (plain term matching).
+* SUBSTRING: one clause per whitespace-separated term, all of them (`bool.filter`,
+  operator and) or any (`bool.should`, or); each term is an exact "contains" on the
+  folded value, across words:
   - shorter than 3 characters: `term` on `<f>__starts` (the word-start prefixes the
     document builder computes: the AST's word-prefix rule, exactly);
   - 3 to 10 characters: `term` on `<f>__text.ngram` (every 3-10 gram of the whole folded
@@ -72,6 +76,7 @@ from connectra.vql.ast import (
     Direction,
     Filter,
     KeywordCondition,
+    Operator,
     Query,
     RangeCondition,
     RangeValue,
@@ -80,10 +85,10 @@ from connectra.vql.ast import (
     SortValue,
     TextCondition,
 )
+from connectra.vql.fuzzy import FUZZY_EXPANSION_BUDGET, expansions_per_term
 
 Body = dict[str, Any]
 
-FUZZY_MAX_EXPANSIONS = 128
 STRING_MAX = "\U0010ffff"  # sorts after every real string (UTF-8 byte order)
 STRING_MIN = ""
 
@@ -92,8 +97,9 @@ STRING_MIN = ""
 
 
 def compile_filter(query_filter: Filter) -> Body:
-    filters = [_group(group) for group in query_filter.must]
-    excluded = [compile_condition(condition) for condition in query_filter.must_not]
+    expansions = expansions_per_term(fuzzy_term_count(query_filter))
+    filters = [_group(group, expansions) for group in query_filter.must]
+    excluded = [compile_condition(condition, expansions) for condition in query_filter.must_not]
     if not filters and not excluded:
         return {"match_all": {}}
     clauses: Body = {}
@@ -104,26 +110,33 @@ def compile_filter(query_filter: Filter) -> Body:
     return {"bool": clauses}
 
 
-def _group(group: AnyOf) -> Body:
+def fuzzy_term_count(query_filter: Filter) -> int:
+    """Fuzzy terms of the whole filter (they share the expansion budget)."""
+    conditions = [c for group in query_filter.must for c in group.conditions]
+    conditions.extend(query_filter.must_not)
+    return sum(len(c.terms) for c in conditions if isinstance(c, TextCondition) and c.fuzzy)
+
+
+def _group(group: AnyOf, expansions: int) -> Body:
     if len(group.conditions) == 1:
-        return compile_condition(group.conditions[0])
+        return compile_condition(group.conditions[0], expansions)
     return {
         "bool": {
-            "should": [compile_condition(condition) for condition in group.conditions],
+            "should": [compile_condition(condition, expansions) for condition in group.conditions],
             "minimum_should_match": 1,
         }
     }
 
 
-def compile_condition(condition: Condition) -> Body:
+def compile_condition(condition: Condition, expansions: int = FUZZY_EXPANSION_BUDGET) -> Body:
     if isinstance(condition, TextCondition):
-        return compile_text(condition)
+        return compile_text(condition, expansions)
     if isinstance(condition, KeywordCondition):
         return {"terms": {keyword_path(condition.field): list(condition.values)}}
     return compile_range(condition)
 
 
-def compile_text(condition: TextCondition) -> Body:
+def compile_text(condition: TextCondition, expansions: int = FUZZY_EXPANSION_BUDGET) -> Body:
     field = condition.field
     if condition.search_type is SearchType.EXACT:
         if condition.slop == 0 or len(condition.terms) == 1:
@@ -143,12 +156,17 @@ def compile_text(condition: TextCondition) -> Body:
         if condition.fuzzy:
             match.update(
                 fuzziness="AUTO",
-                fuzzy_transpositions=False,
+                fuzzy_transpositions=True,
                 prefix_length=0,
-                max_expansions=FUZZY_MAX_EXPANSIONS,
+                max_expansions=expansions,
             )
         return {"match": {words_path(field): match}}
-    return compile_substring(field, condition.folded)
+    clauses = [compile_substring(field, term) for term in condition.terms]
+    if len(clauses) == 1:
+        return clauses[0]
+    if condition.operator is Operator.AND:
+        return {"bool": {"filter": clauses}}
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
 def compile_substring(field: Field, folded: str) -> Body:

@@ -7,7 +7,6 @@ contacts find their company's fields in `companies` by `company_id`.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from functools import cmp_to_key
@@ -24,9 +23,10 @@ from connectra.vql.ast import (
     SearchType,
     SortValue,
     TextCondition,
+    is_word_prefix,
 )
 from connectra.vql.fuzzy import term_matches
-from connectra.vql.text import fold, phrase_matches, words
+from connectra.vql.text import contains_at_word_start, fold, lower, phrase_matches, words
 
 Row = Mapping[str, Any]
 Keyed = tuple[tuple[SortValue, ...], Row]
@@ -47,9 +47,11 @@ def text_matches(condition: TextCondition, value: Any) -> bool:
         return False
     folded = fold(value)
     if condition.search_type is SearchType.SUBSTRING:
-        if condition.is_word_prefix:
-            return re.search("(^|[^a-z0-9])" + re.escape(condition.folded), folded) is not None
-        return condition.folded in folded
+        found = (
+            contains_at_word_start(folded, term) if is_word_prefix(term) else term in folded
+            for term in condition.terms
+        )
+        return all(found) if condition.operator is Operator.AND else any(found)
     field_words = words(folded)
     if condition.search_type is SearchType.EXACT:
         return phrase_matches(field_words, condition.terms, condition.slop)
@@ -66,8 +68,8 @@ def keyword_matches(condition: KeywordCondition, value: Any) -> bool:
     if condition.field.kind is FieldKind.UUID:
         return str(value) in condition.values
     if condition.field.is_array:
-        return any(item.lower() in condition.values for item in value)
-    return str(value).lower() in condition.values
+        return any(lower(item) in condition.values for item in value)
+    return lower(str(value)) in condition.values
 
 
 def range_matches(condition: RangeCondition, value: Any) -> bool:

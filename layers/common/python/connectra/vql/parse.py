@@ -45,7 +45,8 @@ from connectra.vql.ast import (
     TextCondition,
 )
 from connectra.vql.cursor import decode_cursor
-from connectra.vql.text import fold, words
+from connectra.vql.fuzzy import MAX_FUZZY_TERMS
+from connectra.vql.text import fold, lower, substring_terms, words
 
 Problem = dict[str, str]
 
@@ -144,6 +145,7 @@ class _Parser:
         self.fields = FIELDS_BY_ENTITY[entity]
         self.problems: list[Problem] = []
         self.budget = cost.Budget()
+        self.fuzzy_terms = 0  # across the query: they share OpenSearch's expansion budget
 
     def problem(self, path: str, message: str, kind: str = "value_error") -> None:
         self.problems.append({"path": path, "message": message, "type": kind})
@@ -208,27 +210,40 @@ class _Parser:
         search_type = SearchType(item.search_type)
         text = item.text_value.strip()
         folded = fold(text)
-        terms = words(folded)
+        substring = search_type is SearchType.SUBSTRING
+        terms = substring_terms(folded) if substring else words(folded)
         valid = field is not None
         if not text:
             self.problem(f"{path}.text_value", "must not be empty")
             valid = False
-        elif search_type is not SearchType.SUBSTRING and not terms:
-            self.problem(f"{path}.text_value", "has no searchable words (letters or digits)")
+        elif not terms:
+            reason = "nothing to search for" if substring else "no searchable words"
+            self.problem(f"{path}.text_value", f"has {reason} (letters or digits)")
             valid = False
         if item.fuzzy and search_type is not SearchType.SHUFFLE:
             self.problem(f"{path}.fuzzy", "fuzzy applies to search_type 'shuffle' only")
             valid = False
-        if item.operator == "or" and search_type is not SearchType.SHUFFLE:
-            self.problem(f"{path}.operator", "operator 'or' applies to search_type 'shuffle' only")
+        if item.operator == "or" and search_type is SearchType.EXACT:
+            self.problem(
+                f"{path}.operator", "operator 'or' applies to search_types 'shuffle', 'substring'"
+            )
             valid = False
         if item.slop and search_type is not SearchType.EXACT:
             self.problem(f"{path}.slop", "slop applies to search_type 'exact' only")
             valid = False
         if not valid or field is None:
             return None
-        if search_type is SearchType.SHUFFLE:
+        if search_type is not SearchType.EXACT:
             terms = list(dict.fromkeys(terms))
+        if item.fuzzy:
+            self.fuzzy_terms += len(terms)
+            if self.fuzzy_terms > MAX_FUZZY_TERMS:
+                self.problem(
+                    f"{path}.text_value",
+                    f"a query may hold at most {MAX_FUZZY_TERMS} fuzzy words",
+                    "too_complex",
+                )
+                return None
         return TextCondition(
             field=field,
             text=text,
@@ -261,7 +276,7 @@ class _Parser:
             if len(canonical) != len(values):
                 return None
             return KeywordCondition(field, tuple(dict.fromkeys(canonical)))
-        return KeywordCondition(field, tuple(dict.fromkeys(value.lower() for value in values)))
+        return KeywordCondition(field, tuple(dict.fromkeys(lower(value) for value in values)))
 
     def range(self, key: str, bounds: models.RangeBounds, path: str) -> RangeCondition | None:
         field = self.field(key, path)

@@ -15,7 +15,7 @@ unbounded sort-index walk for a filter that matches (almost) nothing.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +33,13 @@ from connectra.vql.ast import (
     SortKey,
     SortValue,
     TextCondition,
+    is_word_prefix,
 )
 from connectra.vql.fuzzy import max_edits
+from connectra.vql.text import word_start_pattern
 
 # Columns that are never NULL: a keyset bound on them can be an index condition.
 NOT_NULL_COLUMNS = frozenset({"uuid", "created_at", "updated_at"})
-_REGEX_SPECIAL = re.compile(r"([^A-Za-z0-9\s\x80-\U0010ffff])")
 
 
 @dataclass
@@ -63,15 +64,6 @@ class CompiledSQL:
 
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def escape_regex(text: str) -> str:
-    """Literal text inside a PostgreSQL regular expression (ASCII punctuation escaped)."""
-    return _REGEX_SPECIAL.sub(r"\\\1", text)
-
-
-def word_prefix_pattern(folded: str) -> str:
-    return "(^|[^a-z0-9])" + escape_regex(folded)
 
 
 def column(entity: Entity, target: Field) -> sql.Composable:
@@ -175,11 +167,11 @@ class _Compiler:
         words = search_column(self.query.entity, condition.field, "words")
         terms = list(condition.terms)
         if condition.search_type is SearchType.SUBSTRING:
-            if condition.is_word_prefix:
-                pattern = self.params.add(word_prefix_pattern(condition.folded))
-                return sql.SQL("{} ~ {}").format(folded, pattern)
-            like = self.params.add(f"%{escape_like(condition.folded)}%")
-            return sql.SQL("{} LIKE {}").format(folded, like)
+            contained = [self.substring_term(term, folded) for term in terms]
+            if len(contained) == 1:
+                return contained[0]
+            joiner = " AND " if condition.operator is Operator.AND else " OR "
+            return sql.SQL("({})").format(sql.SQL(joiner).join(contained))
         if condition.search_type is SearchType.EXACT:
             contains = sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
             if len(terms) == 1:
@@ -197,19 +189,35 @@ class _Compiler:
         joiner = " AND " if condition.operator is Operator.AND else " OR "
         return sql.SQL("({})").format(sql.SQL(joiner).join(parts))
 
+    def substring_term(self, term: str, folded: sql.Composable) -> sql.Composable:
+        """One whitespace-separated term of a substring query: contained in the folded
+        field, or at a word start when too short for the trigram index."""
+        if is_word_prefix(term):
+            pattern = self.params.add(word_start_pattern(term))
+            return sql.SQL("{} ~ {}").format(folded, pattern)
+        like = self.params.add(f"%{escape_like(term)}%")
+        return sql.SQL("{} LIKE {}").format(folded, like)
+
     def fuzzy_term(
         self, term: str, folded: sql.Composable, words: sql.Composable
     ) -> sql.Composable:
         edits = max_edits(term)
         if edits == 0:
             return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
-        self.fuzzy_terms.append(term)
         placeholder = self.params.add(term)
-        # `<%` (written `<%%` for psycopg) is the indexable trigram prefilter; it loses no
-        # match, see fuzzy_similarity_threshold.
-        return sql.SQL(
-            "({term} <%% {folded} AND connectra_fuzzy_match({words}, {term}, {edits}))"
-        ).format(term=placeholder, folded=folded, words=words, edits=self.params.add(edits))
+        match = sql.SQL("connectra_fuzzy_match({}, {}, {})").format(
+            words, placeholder, self.params.add(edits)
+        )
+        if not trigram_prefilter_is_exact(term):
+            return match
+        self.fuzzy_terms.append(term)
+        # `<%` (written `<%%` for psycopg) is the indexable trigram prefilter; with the
+        # term's one-swap variants it loses no match, see fuzzy_similarity_threshold.
+        prefilter = sql.SQL(" OR ").join(
+            sql.SQL("{} <%% {}").format(self.params.add(variant), folded)
+            for variant in swap_variants(term)
+        )
+        return sql.SQL("(({}) AND {})").format(prefilter, match)
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
         target = self.column(condition.field)
@@ -349,12 +357,33 @@ class _Compiler:
         return {"pg_trgm.word_similarity_threshold": f"{threshold:.6f}"}
 
 
+def swap_variants(term: str) -> list[str]:
+    """The term and every spelling of it with two adjacent characters swapped."""
+    variants = [term]
+    for i in range(len(term) - 1):
+        swapped = term[:i] + term[i + 1] + term[i] + term[i + 2 :]
+        if swapped not in variants:
+            variants.append(swapped)
+    return variants
+
+
+def trigram_prefilter_is_exact(term: str) -> bool:
+    """pg_trgm cuts words at characters that are not letters or digits (combining marks
+    of some scripts among them): the trigram bound below holds for terms of letters and
+    digits only; other terms are checked without the prefilter."""
+    return all(unicodedata.category(char)[0] in "LN" for char in term)
+
+
 def fuzzy_similarity_threshold(terms: list[str]) -> float | None:
     """A `<%` threshold that keeps every row holding a word within AUTO edits of a term.
 
-    A word of length L has L + 1 padded trigrams and one edit changes at most 3 of them, so a
-    word within k ≤ AUTO(L) edits shares at least L + 1 - 3k ≥ 1 trigram with the term: its
-    word similarity is at least 1 / (L + 1). Slightly below the smallest such value is safe.
+    A word of length L has L + 1 padded trigrams and one insertion, deletion or
+    substitution changes at most 3 of them. A word within k ≤ AUTO(L) edits of the term
+    with t of them transpositions: with no transposition it shares at least
+    L + 1 - 3k ≥ 1 trigram with the term; otherwise, once the term's first swapped pair is
+    swapped back (one of `swap_variants`), at most 2 Levenshtein edits remain when k = 2
+    (L ≥ 6: L + 1 - 6 ≥ 1 shared) and none when k = 1. So some variant has a word
+    similarity of at least 1 / (L + 1); slightly below the smallest such value is safe.
     """
     if not terms:
         return None

@@ -1,13 +1,23 @@
 """How text is compared: folded (lower-case, accents removed) and split into words.
 
-One definition for every engine. PostgreSQL folds with `connectra_fold` (lower(unaccent(x)))
-and splits with `connectra_words` (migration 0002); this module is the Python twin used
-to prepare query terms and by the reference evaluator.
+One definition for every engine (README "How text is compared"). PostgreSQL folds with
+`connectra_fold` and splits with `connectra_words` (migration 0008_unicode_text); the
+OpenSearch index receives text folded here and splits it with an analyzer of the same
+definition (`connectra.search.index_model`); this module is the Python twin used to
+prepare query terms and by the reference evaluator.
 
-* fold: Unicode NFKD with combining marks removed, a few letters unaccent maps that do
-  not decompose (ø → o, ł → l, ß → ss, …), then lower-case.
-* words: maximal runs of ASCII letters and digits of the folded text; everything else
-  separates words. Text in scripts that do not fold to ASCII is searchable by substring.
+* lower (keywords): per-character SIMPLE lower-casing, as Lucene's lowercase filter and
+  PostgreSQL's `lower()` in a UTF-8 locale do: one code point at a time, so `İ` → `i`
+  (not `i̇`) and every `Σ` → `σ` (no final `ς`). Accents stay significant.
+* fold (text): a few letters that do not decompose are spelled out (ø → o, ł → l,
+  ß → ss, æ → ae, ı → i, final ς → σ, …), then Unicode NFKD, then combining marks
+  (canonical combining class not 0) are removed — except the kana voicing marks
+  (U+3099, U+309A), which change the syllable, not an accent — then `lower`.
+* words: maximal runs of word characters (Unicode letters, marks and numbers: general
+  categories L*, M*, N*) of the folded text, except that each CJK character (Han
+  ideographs, hiragana, katakana, with its voicing mark) is a word by itself: CJK text
+  has no spaces, so a phrase of ideographs is searched as a phrase of one-character
+  words. Everything else separates words.
 """
 
 from __future__ import annotations
@@ -15,37 +25,112 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from connectra.vql.unicode_classes import CJK_RANGES, STRIPPED_RANGES, WORD_RANGES
+
 # Letters that PostgreSQL's unaccent rules map but NFKD does not decompose.
-_UNACCENT_EXTRA = str.maketrans(
-    {
-        "ø": "o",
-        "Ø": "O",
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "þ": "th",
-        "Þ": "TH",
-        "\u0131": "i",  # dotless i
-    }
-)
-_WORD = re.compile(r"[a-z0-9]+")
+UNACCENT_EXTRA: dict[str, str] = {
+    "ø": "o",
+    "Ø": "O",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ß": "ss",
+    "ẞ": "SS",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "þ": "th",
+    "Þ": "TH",
+    "\u0131": "i",  # dotless i
+    "ς": "σ",  # Greek final sigma: upper-case Σ lowers to σ wherever it stands
+}
+_UNACCENT_TABLE = str.maketrans(UNACCENT_EXTRA)
+# Kana voicing marks (dakuten, handakuten): kept by fold, part of the kana's word.
+KANA_VOICING = "\u3099\u309a"
+
+
+def class_body(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A bracket expression's body for code point ranges, in `\\uXXXX` / `\\UXXXXXXXX`
+    escapes: the same text is a Python `re` and a PostgreSQL (ARE) character class."""
+
+    def escape(code: int) -> str:
+        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+
+    return "".join(
+        escape(low) if low == high else f"{escape(low)}-{escape(high)}" for low, high in ranges
+    )
+
+
+WORD_CLASS = class_body(WORD_RANGES)
+CJK_CLASS = class_body(CJK_RANGES)
+STRIPPED_CLASS = class_body(STRIPPED_RANGES)
+VOICING_CLASS = class_body(((0x3099, 0x309A),))
+# A word: one CJK character (with its voicing mark), or a run of other word characters.
+# The two alternatives never start on the same character, so Python's first-match and
+# PostgreSQL's longest-match regular expressions find the same words.
+WORD_PATTERN = f"[{CJK_CLASS}][{VOICING_CLASS}]?|[{WORD_CLASS}]+"
+# What may precede a word start: nothing, a non-word character, or a CJK word.
+WORD_START_PRECEDER = f"(^|[^{WORD_CLASS}])"
+
+_WORD = re.compile(WORD_PATTERN)
+_CJK = re.compile(f"[{CJK_CLASS}]")
+_WORD_CHAR = re.compile(f"[{WORD_CLASS}]")
+_STRIPPED = re.compile(f"[{STRIPPED_CLASS}]+")
+
+
+def lower(value: str) -> str:
+    """Per-character simple lower-casing (keywords; the last step of `fold`).
+
+    Python's `str.lower` is the full mapping: the same except for U+0130 (İ → i + U+0307)
+    and a word-final capital sigma (→ ς); both are mapped one code point first.
+    """
+    return value.replace("\u0130", "i").replace("\u03a3", "\u03c3").lower()
 
 
 def fold(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value.translate(_UNACCENT_EXTRA))
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return stripped.lower()
+    decomposed = unicodedata.normalize("NFKD", value.translate(_UNACCENT_TABLE))
+    return lower(_STRIPPED.sub("", decomposed))
 
 
 def words(folded: str) -> list[str]:
     """The words of already folded text, in order."""
     return _WORD.findall(folded)
+
+
+def substring_terms(folded: str) -> list[str]:
+    """The whitespace-separated terms of a folded substring query, in order."""
+    return folded.split()
+
+
+def is_cjk(char: str) -> bool:
+    return _CJK.fullmatch(char) is not None
+
+
+def word_start_pattern(fragment: str) -> str:
+    """A regular expression (Python `re` and PostgreSQL) matching `fragment` where a word
+    of the folded text begins: anywhere when it begins with a CJK character."""
+    escaped = "".join(
+        f"\\u{ord(c):04X}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08X}" for c in fragment
+    )
+    if fragment and is_cjk(fragment[0]):
+        return escaped
+    return WORD_START_PRECEDER + escaped
+
+
+def starts_word(folded: str, position: int) -> bool:
+    """True when `word_start_pattern` of a fragment starting at `position` matches there:
+    the text starts there, the character before is not a word character (CJK ones are
+    not, in this sense: each is a word of its own), or a CJK character is there."""
+    if position == 0 or is_cjk(folded[position]):
+        return True
+    return _WORD_CHAR.fullmatch(folded[position - 1]) is None
+
+
+def contains_at_word_start(folded: str, fragment: str) -> bool:
+    """True when `fragment` occurs in `folded` where a word begins (short substrings)."""
+    return re.search(word_start_pattern(fragment), folded) is not None
 
 
 def phrase_matches(field_words: list[str], terms: tuple[str, ...], slop: int) -> bool:
