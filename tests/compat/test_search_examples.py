@@ -10,10 +10,6 @@ from fastapi.testclient import TestClient
 
 from tests.compat.documents import API_README_VQL, README_SEARCH_TYPES, README_VQL
 
-SUBSTRING_XFAIL = pytest.mark.xfail(
-    strict=True, reason="per-term substring lands with the unicode branch"
-)
-
 
 def titles(api: TestClient, condition: dict[str, Any]) -> list[str]:
     body = {
@@ -83,14 +79,12 @@ def test_the_readme_search_type_table(
     assert finds in titles(api, condition)
 
 
-@SUBSTRING_XFAIL
 def test_a_multi_word_substring_matches_each_word_anywhere(api: TestClient) -> None:
     found = titles(api, {"text_value": "soft eng", "search_type": "substring"})
 
     assert "Senior Software Engineer" in found
 
 
-@SUBSTRING_XFAIL
 def test_substring_with_operator_or_matches_any_word(api: TestClient) -> None:
     found = titles(
         api, {"text_value": "recruit founder", "search_type": "substring", "operator": "or"}

@@ -74,10 +74,6 @@ def test_sort_always_ends_with_uuid_in_the_last_direction() -> None:
     [
         (text(text_value="  "), "where.text_matches.must[0].text_value"),
         (text(text_value="!!", search_type="exact"), "where.text_matches.must[0].text_value"),
-        (
-            text(text_value="a", search_type="exact", operator="or"),
-            "where.text_matches.must[0].operator",
-        ),
         (text(text_value="a", search_type="regex"), "where.text_matches.must[0].search_type"),
         (
             {"where": {"text_matches": {"must": [{"filter_key": "seniority", "text_value": "a"}]}}},
