@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from connectra.db.pool import connection
 from connectra.models.fields import Entity
-from connectra.search.engine import SearchPage
+from connectra.search.engine import CountResult, SearchPage, bounded
 from connectra.search.rows import load_page_rows
 from connectra.vql.ast import Query, SortValue
 from connectra.vql.cursor import encode_cursor
@@ -58,6 +58,12 @@ class PostgresSearchEngine:
 
     def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int:
         return int(_execute(conn, compile_count(query))[0]["count"])
+
+    def count_up_to(
+        self, conn: Connection[Any], entity: Entity, query: Query, up_to: int | None
+    ) -> CountResult:
+        found = _execute(conn, compile_count(query, up_to=up_to))[0]["count"]
+        return bounded(int(found), up_to)
 
     def health(self) -> dict[str, Any]:
         try:

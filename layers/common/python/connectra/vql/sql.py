@@ -4,8 +4,9 @@ Identifiers come from the field catalogue and go through `sql.Identifier`; every
 named placeholder. Nothing the caller sends is ever formatted into the SQL text.
 
 The main table is aliased `c`; for contacts, `company_` fields read the LEFT JOINed
-live company `co`. The SQL relies on the functions of migration 0002 and the stored
-search columns of migration 0004 (`vql_<field>_folded`, `vql_<field>_words`).
+live company `co`. The SQL relies on the functions of migration 0002 and the search
+structures of `connectra.db.search_structures` (the stored `vql_<field>_folded` and
+`vql_<field>_words` columns, one trigram GIN per text field, keyword and sort btrees).
 
 Plans (see `compile_search`): a query sorted by an indexed key is answered by a bounded
 probe of the first rows in index order, and only when that window holds too few matches
@@ -23,6 +24,7 @@ from psycopg import sql
 
 from connectra.models.fields import Entity, Field, FieldKind, company_field_of
 from connectra.vql.ast import (
+    MIN_SUBSTRING_LENGTH,
     Condition,
     Direction,
     KeywordCondition,
@@ -82,7 +84,7 @@ def column(entity: Entity, target: Field) -> sql.Composable:
 
 
 def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
-    """The stored `vql_<field>_<kind>` column (migration 0004) of a text field;
+    """The stored `vql_<field>_<kind>` column (db/search_structures.py) of a text field;
     kind: `folded` (connectra_fold) or `words` (connectra_words)."""
     company_column = company_field_of(target.name) if entity is Entity.CONTACTS else None
     if company_column is not None:
@@ -170,7 +172,7 @@ class _Compiler:
         return self.range(condition)
 
     def text(self, condition: TextCondition) -> sql.Composable:
-        # Stored connectra_fold(field) and connectra_words(field) (migration 0004).
+        # Stored connectra_fold(field) and connectra_words(field) (db/search_structures.py).
         folded = search_column(self.query.entity, condition.field, "folded")
         words = search_column(self.query.entity, condition.field, "words")
         terms = list(condition.terms)
@@ -181,21 +183,57 @@ class _Compiler:
             like = self.params.add(f"%{escape_like(condition.folded)}%")
             return sql.SQL("{} LIKE {}").format(folded, like)
         if condition.search_type is SearchType.EXACT:
-            contains = sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
-            if len(terms) == 1:
-                return contains
-            phrase = sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(
-                words, self.params.add(terms), self.params.add(condition.slop)
-            )
-            return sql.SQL("({} AND {})").format(contains, phrase)
+            return self.phrase(condition, folded, words)
         if not condition.fuzzy:
-            operator = "@>" if condition.operator is Operator.AND else "&&"
-            return sql.SQL("{} {} {}::text[]").format(
-                words, sql.SQL(operator), self.params.add(terms)
-            )
+            return self.words(condition, folded, words)
         parts = [self.fuzzy_term(term, folded, words) for term in terms]
         joiner = " AND " if condition.operator is Operator.AND else " OR "
         return sql.SQL("({})").format(sql.SQL(joiner).join(parts))
+
+    def trigram_prefilter(self, folded: sql.Composable, terms: list[str]) -> sql.Composable | None:
+        """`folded LIKE '%t1%t2%…%'`: the terms occur in this order as substrings of the
+        folded text, which every row whose words hold them (in this order) satisfies. The
+        field's trigram GIN serves it (set in db/search_structures.py); None when no term
+        is long enough to have a trigram (the words check alone then decides)."""
+        if all(len(term) < MIN_SUBSTRING_LENGTH for term in terms):
+            return None
+        pattern = "%" + "%".join(escape_like(term) for term in terms) + "%"
+        return sql.SQL("{} LIKE {}").format(folded, self.params.add(pattern))
+
+    def phrase(
+        self, condition: TextCondition, folded: sql.Composable, words: sql.Composable
+    ) -> sql.Composable:
+        """EXACT: the trigram prefilter on the terms in order, then the stored words."""
+        terms = list(condition.terms)
+        checks = [sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))]
+        if len(terms) > 1:
+            checks.append(
+                sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(
+                    words, self.params.add(terms), self.params.add(condition.slop)
+                )
+            )
+        prefilter = self.trigram_prefilter(folded, terms)
+        if prefilter is not None:
+            checks.insert(0, prefilter)
+        return sql.SQL("({})").format(sql.SQL(" AND ").join(checks))
+
+    def words(
+        self, condition: TextCondition, folded: sql.Composable, words: sql.Composable
+    ) -> sql.Composable:
+        """SHUFFLE: each term (AND) or any term (OR) prefiltered as a substring, then the
+        stored words (`@>` all, `&&` any)."""
+        terms = list(condition.terms)
+        is_and = condition.operator is Operator.AND
+        operator = "@>" if is_and else "&&"
+        check = sql.SQL("{} {} {}::text[]").format(words, sql.SQL(operator), self.params.add(terms))
+        prefilters = [self.trigram_prefilter(folded, [term]) for term in terms]
+        if any(p is None for p in prefilters) and not is_and:
+            return check  # some term has no trigram: an OR cannot be prefiltered
+        present = [p for p in prefilters if p is not None]
+        if not present:
+            return check
+        joined = sql.SQL(" AND " if is_and else " OR ").join(present)
+        return sql.SQL("(({}) AND {})").format(joined, check)
 
     def fuzzy_term(
         self, term: str, folded: sql.Composable, words: sql.Composable
@@ -443,10 +481,17 @@ def compile_search(query: Query) -> CompiledSQL:
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
 
 
-def compile_count(query: Query) -> CompiledSQL:
+def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
+    """The number of matches; with `up_to`, at most `up_to` + 1 of them are counted (the
+    scan stops there: one more than the bound says "at least", see search.engine)."""
     compiler = _Compiler(query)
     where = compiler.where(paged=False)
-    statement = sql.SQL("SELECT count(*) AS count FROM {source} WHERE {where}").format(
-        source=compiler.source(), where=where
-    )
-    return CompiledSQL(statement, compiler.params.values, compiler.settings())
+    if up_to is None:
+        statement = sql.SQL("SELECT count(*) AS count FROM {source} WHERE {where}").format(
+            source=compiler.source(), where=where
+        )
+        return CompiledSQL(statement, compiler.params.values, compiler.settings())
+    statement = sql.SQL(
+        "SELECT count(*) AS count FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) AS m"
+    ).format(source=compiler.source(), where=where, bound=compiler.params.add(up_to + 1))
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
