@@ -19,7 +19,8 @@ The set (every index partial on `deleted_at IS NULL`, the rows search sees):
   substring of the folded text; the stored words recheck), and fuzzy matches (`<%`).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
   `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
-  for the sorts worth an index.
+  for the sorts worth an index. company_id needs none of its own: the foreign key's index
+  (contacts_company_id_idx, a key) serves the company join and company_id filters.
 
 Switching (`apply`) is idempotent and online: CREATE/DROP INDEX CONCURRENTLY, columns
 added without a rewrite and filled in batches, dropped (a catalogue change). It runs in
@@ -88,7 +89,6 @@ INDEXES: tuple[Index, ...] = (
     Index("vql_contacts_updated_sort", "contacts", "btree (updated_at, uuid)"),
     Index("vql_contacts_last_name_sort", "contacts", 'btree ((last_name COLLATE "C"), uuid)'),
     Index("vql_contacts_first_name_sort", "contacts", 'btree ((first_name COLLATE "C"), uuid)'),
-    Index("vql_contacts_company_live", "contacts", "btree (company_id)"),
     # companies
     *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),
     *(

@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.rows import dict_row
 
+from connectra.db import search_structures
 from connectra.db.pool import connection
 from connectra.models.fields import Entity
 from connectra.search.engine import CountResult, SearchPage, bounded
@@ -68,11 +69,13 @@ class PostgresSearchEngine:
     def health(self) -> dict[str, Any]:
         try:
             with connection() as conn:
-                row = conn.execute(
-                    "SELECT count(*) AS indexes FROM pg_indexes WHERE indexname LIKE 'vql\\_%'"
-                ).fetchone()
-            indexes = int(row["indexes"]) if row else 0
-            return {"ok": indexes > 0, "backend": self.name, "search_indexes": indexes}
+                present = search_structures.status(conn)
+            return {
+                "ok": present["set"] == "postgres",
+                "backend": self.name,
+                "search_structures": present["set"],
+                "missing": present["missing"],
+            }
         except Exception as exc:  # health reports, never raises
             return {"ok": False, "backend": self.name, "error": type(exc).__name__}
 

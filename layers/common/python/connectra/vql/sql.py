@@ -205,7 +205,9 @@ class _Compiler:
     ) -> sql.Composable:
         """EXACT: the trigram prefilter on the terms in order, then the stored words."""
         terms = list(condition.terms)
-        checks = [sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))]
+        checks: list[sql.Composable] = [
+            sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
+        ]
         if len(terms) > 1:
             checks.append(
                 sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(

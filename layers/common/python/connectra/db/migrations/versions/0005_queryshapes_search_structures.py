@@ -13,6 +13,7 @@ switch `connectra search-structures` and /health all read it):
 * The word GIN indexes are dropped: word and phrase matches are prefiltered by the trigram
   GIN of the field (each term, or the phrase in order, is a substring of the folded
   text) and rechecked on the stored words. One GIN per text field instead of two.
+* The partial btree on contacts.company_id is dropped: the foreign key's index serves it.
 * With SEARCH_BACKEND=opensearch the whole set is dropped: the tables keep only their
   keys (primary key, natural-key uniques, foreign keys).
 """
@@ -29,7 +30,10 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-WORD_INDEXES = (
+# Indexes of 0002/0004 the set no longer has: the word GINs, and the partial company_id
+# btree (the foreign key's own index serves the same lookups).
+RETIRED_INDEXES = (
+    "vql_contacts_company_live",
     "vql_contacts_title_words_gin",
     "vql_contacts_first_name_words_gin",
     "vql_contacts_last_name_words_gin",
@@ -47,7 +51,7 @@ def _generated_columns() -> list[tuple[str, str]]:
 
 
 def upgrade() -> None:
-    for name in WORD_INDEXES:
+    for name in RETIRED_INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")
     for table, column in _generated_columns():
         op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} DROP EXPRESSION")
