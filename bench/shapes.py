@@ -69,6 +69,15 @@ def _words(value: str) -> list[str]:
     return [word for word in "".join(c if c.isalnum() else " " for c in value).split() if word]
 
 
+def _longest_pair(words: list[str]) -> list[str]:
+    """The two adjacent words with the most letters: the most telling phrase of a value
+    (`Software Engineer` of `Senior Software Engineer`, not `https www` of a URL)."""
+    if len(words) < 2:
+        return words
+    start = max(range(len(words) - 1), key=lambda i: len(words[i]) + len(words[i + 1]))
+    return words[start : start + 2]
+
+
 def _typo(word: str) -> str:
     """One edit away (a letter dropped): a fuzzy hit for words of 3+ letters."""
     return word[:1] + word[2:] if len(word) > 3 else word
@@ -85,15 +94,17 @@ def text_value(label: str, value: str, hit: bool) -> str:
     if label.startswith("fuzzy"):
         if not hit:
             return f"{MISSING_WORD} {MISSING_WORD[::-1]}"
-        return " ".join(_typo(word) for word in words[:2])
+        return " ".join(_typo(word) for word in _longest_pair(words))
     if label.startswith("exact"):
         # A miss: the record's own words reversed (each word exists, the phrase does not).
         if len(words) == 1:
             return words[0] if hit else f"{words[0]} {MISSING_WORD}"
-        return " ".join(words[:2] if hit else words[:2][::-1])
+        pair = _longest_pair(words)
+        return " ".join(pair if hit else pair[::-1])
     if label == "shuffle or":
-        return f"{words[0]} {MISSING_WORD}" if hit else f"{MISSING_WORD} {MISSING_WORD[::-1]}"
-    return " ".join(words[:2]) if hit else f"{words[0]} {MISSING_WORD}"
+        return f"{longest} {MISSING_WORD}" if hit else f"{MISSING_WORD} {MISSING_WORD[::-1]}"
+    pair = _longest_pair(words)
+    return " ".join(pair) if hit else f"{pair[0]} {MISSING_WORD}"
 
 
 def _table(entity: Entity, name: str) -> tuple[str, str]:
@@ -393,6 +404,10 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
         return ()
     if descending and table == "companies" and column in nullable_desc:
         return (f"vql_companies_{column}_desc_sort",)
+    if table == "contacts":
+        if descending and column not in ("created_at", "updated_at"):
+            return ()  # nullable: NULLS LAST descending has no index on contacts
+        column = column.removesuffix("_at")  # vql_contacts_created_sort, …
     return (f"vql_{table}_{column}_sort",)
 
 
@@ -476,3 +491,30 @@ def generate(values: Values) -> list[Shape]:
         *sort_shapes(values),
         *paging_shapes(values),
     ]
+
+
+def example_values() -> Values:
+    """Values of the generated sample data (connectra.local.sample), without a database:
+    for the DSL benchmark's mix and the plan tests."""
+    return Values(
+        text={
+            (Entity.CONTACTS, "title"): "Senior Software Engineer",
+            (Entity.CONTACTS, "first_name"): "Jennifer",
+            (Entity.CONTACTS, "last_name"): "Rodriguez",
+            (Entity.CONTACTS, "email"): "jennifer.rodriguez12@acmelabs3.com",
+            (Entity.CONTACTS, "company_name"): "Globex Initech Labs",
+            (Entity.COMPANIES, "name"): "Globex Initech Labs",
+            (Entity.COMPANIES, "website"): "https://www.globexinitech3.com",
+            (Entity.COMPANIES, "address"): "1234 Walker Street",
+        },
+        seniorities=("senior", "director"),
+        department="engineering",
+        email_status="verified",
+        country="united states",
+        city="austin",
+        industries=("computer software", "internet"),
+        technology="python",
+        company_country="germany",
+        employees=(50, 500),
+        created=("2023-06-01", "2023-06-08"),
+    )

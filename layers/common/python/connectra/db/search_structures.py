@@ -220,18 +220,17 @@ def _wanted_columns() -> set[str]:
 
 def status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Which structure set the tables carry: "postgres" (all of it), "keys" (none of it)
-    or "partial" (a switch not finished: run it again), with what is missing or extra."""
+    or "partial" (a switch not finished: run it again; with what the postgres set lacks
+    and what it does not have)."""
     indexes, columns = _present_indexes(conn), _present_columns(conn)
     wanted_indexes = {index.name for index in INDEXES}
     missing = sorted((wanted_indexes - indexes) | (_wanted_columns() - columns))
     extra = sorted((indexes - wanted_indexes) | (columns - _wanted_columns()))
     if not indexes and not columns:
-        present = "keys"
-    elif not missing and not extra:
-        present = "postgres"
-    else:
-        present = "partial"
-    return {"set": present, "missing": missing, "extra": extra}
+        return {"set": "keys", "missing": [], "extra": []}
+    if not missing and not extra:
+        return {"set": "postgres", "missing": [], "extra": []}
+    return {"set": "partial", "missing": missing, "extra": extra}
 
 
 def expected_set(backend: Backend) -> str:
@@ -340,8 +339,8 @@ def backfill(conn: psycopg.Connection[Any], log: Log = _quiet) -> int:
         while True:
             bound = "" if after is None else "WHERE uuid > %(after)s"
             row = conn.execute(
-                f"SELECT max(uuid) AS last FROM (SELECT uuid FROM {table} {bound} "
-                f"ORDER BY uuid LIMIT {BACKFILL_BATCH_ROWS}) AS batch",
+                f"SELECT uuid AS last FROM (SELECT uuid FROM {table} {bound} "
+                f"ORDER BY uuid LIMIT {BACKFILL_BATCH_ROWS}) AS batch ORDER BY uuid DESC LIMIT 1",
                 {"after": after},
             ).fetchone()
             last = None if row is None else (row["last"] if isinstance(row, dict) else row[0])
