@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     opensearch_password: str | None = None
     opensearch_index_prefix: str = "connectra"
     opensearch_bulk_max_bytes: int = 8 * MIB
+    # Counts are exact up to this many matches, then {"count": bound, "relation": "gte"}.
+    count_exact_up_to: int = Field(default=10_000, ge=1)
     cursor_secret: str = "connectra-dev-cursor-secret"  # HMAC key of search_after cursors
     cursor_secret_arn: str | None = None  # in AWS: the secret holding that key
 

@@ -22,7 +22,7 @@ from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
 from connectra.models.fields import Entity
 from connectra.models.records import RECORD_MODELS, RecordIn
-from connectra.search.engine import COUNT_EXACT_UP_TO, CountResult, SearchEngine, SearchPage
+from connectra.search.engine import CountResult, SearchEngine, SearchPage
 from connectra.search.factory import get_search_engine
 from connectra.settings import get_settings
 from connectra.vql.models import VQLQuery
@@ -150,15 +150,18 @@ def build_router(entity: Entity) -> APIRouter:
         "/count",
         summary=f"Count {entity.value} matching a VQL query",
         description=(
-            'Exact up to 10,000 matches: `{"count": N, "relation": "eq"}`. Beyond '
-            'that the count stops and answers `{"count": 10000, "relation": "gte"}` '
+            "Exact up to 10,000 matches (setting COUNT_EXACT_UP_TO): "
+            '`{"count": N, "relation": "eq"}`. Beyond that the count stops and answers '
+            '`{"count": 10000, "relation": "gte"}` '
             "(at least that many), as OpenSearch's `track_total_hits` does, so that every "
             'count stays fast. `"exact_count": true` in the body counts every match '
             "(slower on large result sets; bounded by the statement timeout)."
         ),
     )
-    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> CountResult:
-        up_to = None if body.exact_count else COUNT_EXACT_UP_TO
+    def count(
+        body: VQLQuery, conn: ConnDep, engine: EngineDep, settings: SettingsDep
+    ) -> CountResult:
+        up_to = None if body.exact_count else settings.count_exact_up_to
         return engine.count_up_to(conn, entity, parse_query(body, entity), up_to)
 
     @router.post("/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}")
