@@ -32,6 +32,10 @@ TEXT_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("substring", {"search_type": "substring"}),
     ("substring short", {"search_type": "substring"}),
 )
+# Text shapes no index serves: a word prefix under 3 characters has no trigram; a fuzzy OR
+# is an OR of trigram prefilters whose thresholds (vql/sql.py fuzzy_similarity_threshold)
+# are so low that the planner rightly prefers a scan to the union of their bitmaps.
+UNINDEXED_TEXT = frozenset({"substring short", "fuzzy or"})
 MISSING_WORD = "qzxvy"  # no record holds it (checked by the sampler)
 MISSING_KEYWORD = "atlantis"
 
@@ -133,8 +137,7 @@ def text_shapes(values: Values) -> list[Shape]:
         for label, options in TEXT_TYPES:
             for hit in (True, False):
                 text = text_value(label, value, hit)
-                short = label == "substring short"
-                indexes = () if short else (trigram_index(entity, key),)
+                indexes = () if label in UNINDEXED_TEXT else (trigram_index(entity, key),)
                 shapes.append(
                     Shape(
                         f"{entity.value} {key} {label} {'hit' if hit else 'miss'}",

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     opensearch_index_prefix: str = "connectra"
     opensearch_bulk_max_bytes: int = 8 * MIB
     # Counts are exact up to this many matches, then {"count": bound, "relation": "gte"}.
-    count_exact_up_to: int = Field(default=10_000, ge=1)
+    count_exact_up_to: int = Field(default=1_000, ge=1)
     cursor_secret: str = "connectra-dev-cursor-secret"  # HMAC key of search_after cursors
     cursor_secret_arn: str | None = None  # in AWS: the secret holding that key
 

@@ -21,9 +21,11 @@ class SearchPage(BaseModel):
 
 
 # A count stops at this many matches unless the caller asks for the exact figure: past it
-# the answer is {"count": COUNT_EXACT_UP_TO, "relation": "gte"} (OpenSearch's default
-# `track_total_hits` bound, so both engines answer the same).
-COUNT_EXACT_UP_TO = 10_000
+# the answer is {"count": COUNT_EXACT_UP_TO, "relation": "gte"}; both engines answer the
+# same (OpenSearch gets it as `track_total_hits`). Counting more costs a heap visit per
+# match in PostgreSQL: 1,000 keeps every query shape's count within 150 ms at 1M rows
+# (bench/results/search.md); the setting COUNT_EXACT_UP_TO changes it.
+COUNT_EXACT_UP_TO = 1_000
 
 
 class CountResult(BaseModel):

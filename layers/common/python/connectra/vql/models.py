@@ -159,6 +159,7 @@ class VQLQuery(_Strict):
         default=False,
         description=(
             "Count endpoints only: count every match. By default a count is exact up to "
-            "10,000 matches and beyond that answers that bound with relation `gte`."
+            "1,000 matches (COUNT_EXACT_UP_TO) and beyond that answers that bound with "
+            "relation `gte`."
         ),
     )

@@ -208,7 +208,17 @@ class _Compiler:
         checks: list[sql.Composable] = [
             sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
         ]
-        if len(terms) > 1:
+        if len(terms) > 1 and condition.slop == 0:
+            # Adjacent words, in order: the phrase is a space-delimited run of the words
+            # joined by spaces (words never hold a space). A C-level LIKE per candidate,
+            # several times cheaper than the PL/pgSQL scan below.
+            joined = " " + " ".join(escape_like(term) for term in terms) + " "
+            checks.append(
+                sql.SQL("(' ' || array_to_string({}, ' ') || ' ') LIKE {}").format(
+                    words, self.params.add(f"%{joined}%")
+                )
+            )
+        elif len(terms) > 1:
             checks.append(
                 sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(
                     words, self.params.add(terms), self.params.add(condition.slop)
@@ -484,8 +494,7 @@ def compile_search(query: Query) -> CompiledSQL:
 
 
 def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
-    """The number of matches; with `up_to`, at most `up_to` + 1 of them are counted (the
-    scan stops there: one more than the bound says "at least", see search.engine)."""
+    """The number of matches, exact; with `up_to`, bounded (see `_bounded_count`)."""
     compiler = _Compiler(query)
     where = compiler.where(paged=False)
     if up_to is None:
@@ -493,7 +502,45 @@ def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
             source=compiler.source(), where=where
         )
         return CompiledSQL(statement, compiler.params.values, compiler.settings())
+    return _bounded_count(compiler, where, up_to)
+
+
+# A bounded count first reads this many rows in table order: a filter matching more than
+# the bound among them is answered there ("gte"), before any index is read.
+COUNT_PROBE_ROWS = 20_000
+
+
+def _bounded_count(compiler: _Compiler, where: sql.Composable, up_to: int) -> CompiledSQL:
+    """At most `up_to` + 1 matches counted (one more than the bound says "at least").
+
+    Two steps, as the page probe (`compile_search`): `probe` reads the first
+    COUNT_PROBE_ROWS rows in table order and keeps the matches, up to the bound + 1.
+    When it finds that many, that is the answer: a dense filter costs a short sequential
+    read, never the full bitmap of a frequent word's trigrams. Otherwise (only then: the
+    CASE evaluates the other subquery lazily) the filter's own indexes find the matches,
+    still stopping at the bound + 1; the filter matched under bound / COUNT_PROBE_ROWS of
+    the rows, so its index has few enough entries.
+    """
+    query = compiler.query
+    bound = compiler.params.add(up_to + 1)
+    join = sql.SQL("")
+    if needs_company_join(query):
+        join = sql.SQL(
+            " LEFT JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL"
+        )
     statement = sql.SQL(
-        "SELECT count(*) AS count FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) AS m"
-    ).format(source=compiler.source(), where=where, bound=compiler.params.add(up_to + 1))
+        "WITH probe AS MATERIALIZED ("
+        "SELECT 1 FROM (SELECT c.* FROM {table} AS c WHERE c.deleted_at IS NULL LIMIT {rows}"
+        ") AS c{join} WHERE {where} LIMIT {bound}"
+        ") SELECT CASE WHEN (SELECT count(*) FROM probe) = {bound} THEN {bound} "
+        "ELSE (SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) AS m) "
+        "END AS count"
+    ).format(
+        table=sql.Identifier(query.entity.value),
+        rows=compiler.params.add(COUNT_PROBE_ROWS),
+        join=join,
+        where=where,
+        bound=bound,
+        source=compiler.source(),
+    )
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})

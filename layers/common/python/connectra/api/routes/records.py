@@ -150,9 +150,9 @@ def build_router(entity: Entity) -> APIRouter:
         "/count",
         summary=f"Count {entity.value} matching a VQL query",
         description=(
-            "Exact up to 10,000 matches (setting COUNT_EXACT_UP_TO): "
+            "Exact up to 1,000 matches (setting COUNT_EXACT_UP_TO): "
             '`{"count": N, "relation": "eq"}`. Beyond that the count stops and answers '
-            '`{"count": 10000, "relation": "gte"}` '
+            '`{"count": 1000, "relation": "gte"}` '
             "(at least that many), as OpenSearch's `track_total_hits` does, so that every "
             'count stays fast. `"exact_count": true` in the body counts every match '
             "(slower on large result sets; bounded by the statement timeout)."
