@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic import command
 from psycopg.rows import dict_row
 
 from connectra.db import migrate, search_structures
@@ -140,3 +141,32 @@ def test_the_trigger_keeps_the_columns_and_rebuild_recomputes_them(scratch_url: 
         assert not _columns_match_functions(conn)
         assert search_structures.rebuild(conn)["set"] == "postgres"
         assert _columns_match_functions(conn)
+
+
+def test_a_missing_trigger_or_unfilled_column_is_partial_and_the_switch_repairs_it(
+    scratch_url: str,
+) -> None:
+    migrate.upgrade(scratch_url)
+    with _connect(scratch_url) as conn:
+        conn.execute("DROP TRIGGER connectra_search_columns ON contacts")
+        _insert_contacts(conn, ["Staff Engineer"])  # written without the trigger: NULLs
+        found = search_structures.status(conn)
+        assert found["set"] == "partial"
+        assert found["missing"] == ["contacts.connectra_search_columns"]
+        assert search_structures.apply(conn, "postgres")["set"] == "postgres"
+        assert _columns_match_functions(conn)
+
+
+def test_the_migration_downgrades_to_the_generated_columns_of_0004(scratch_url: str) -> None:
+    migrate.upgrade(scratch_url)
+    command.downgrade(migrate.alembic_config(scratch_url), "0004")
+    with _connect(scratch_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'contacts' "
+            "AND column_name LIKE 'vql%%' AND is_generated = 'ALWAYS'"
+        ).fetchone()
+        assert row == {"n": 8}
+        assert "vql_contacts_title_words_gin" in _indexes(conn, "contacts")
+    migrate.upgrade(scratch_url)
+    with _connect(scratch_url) as conn:
+        assert search_structures.status(conn)["set"] == "postgres"

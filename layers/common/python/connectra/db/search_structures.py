@@ -218,15 +218,28 @@ def _wanted_columns() -> set[str]:
     return {f"{table}.{column[0]}" for table in TEXT_FIELDS for column in search_columns(table)}
 
 
+def _present_triggers(conn: psycopg.Connection[Any]) -> set[str]:
+    rows = conn.execute(
+        "SELECT c.relname || '.' || t.tgname FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND t.tgname = 'connectra_search_columns'"
+    ).fetchall()
+    return {_first(row) for row in rows}
+
+
 def status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Which structure set the tables carry: "postgres" (all of it), "keys" (none of it)
     or "partial" (a switch not finished: run it again; with what the postgres set lacks
     and what it does not have)."""
-    indexes, columns = _present_indexes(conn), _present_columns(conn)
-    wanted_indexes = {index.name for index in INDEXES}
-    missing = sorted((wanted_indexes - indexes) | (_wanted_columns() - columns))
-    extra = sorted((indexes - wanted_indexes) | (columns - _wanted_columns()))
-    if not indexes and not columns:
+    present = _present_indexes(conn) | _present_columns(conn) | _present_triggers(conn)
+    wanted = (
+        {index.name for index in INDEXES}
+        | _wanted_columns()
+        | {f"{table}.connectra_search_columns" for table in TEXT_FIELDS}
+    )
+    missing = sorted(wanted - present)
+    extra = sorted(present - wanted)
+    if not present:
         return {"set": "keys", "missing": [], "extra": []}
     if not missing and not extra:
         return {"set": "postgres", "missing": [], "extra": []}
@@ -269,12 +282,11 @@ def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
     present = _present_indexes(conn)
     _drop_unwanted_indexes(conn, present, log)
     _drop_invalid_indexes(conn, log)
-    columns_before = _present_columns(conn)
     for table in TEXT_FIELDS:
         conn.execute(_add_columns(table))  # nullable, no default: no rewrite
         conn.execute(_trigger_function(table))
         conn.execute(_trigger(table))  # from here on every write fills the columns
-    if not _wanted_columns() <= columns_before:
+    if _unfilled(conn):  # new columns, or an earlier run stopped while filling them
         log("filling the search columns")
         backfill(conn, log)
     for index in INDEXES:
@@ -285,6 +297,20 @@ def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
         conn.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}")
     for table in TEXT_FIELDS:
         conn.execute(f"ANALYZE {table}")
+
+
+def _unfilled(conn: psycopg.Connection[Any]) -> bool:
+    """Some row has a NULL search column for a non-NULL field (a plain scan, no function
+    calls: cheaper than recomputing every value to compare)."""
+    for table in TEXT_FIELDS:
+        gaps = " OR ".join(
+            f"({name} IS NULL AND {field} IS NOT NULL)"
+            for name, _type, _function, field in search_columns(table)
+        )
+        row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {gaps})").fetchone()
+        if row is not None and _first(row) in ("True", "true"):
+            return True
+    return False
 
 
 def _to_keys(conn: psycopg.Connection[Any], log: Log) -> None:

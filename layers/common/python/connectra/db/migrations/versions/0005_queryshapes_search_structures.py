@@ -64,3 +64,7 @@ def downgrade() -> None:
     for statement in search_structures.migration_statements("opensearch"):
         op.execute(statement)
     importlib.import_module("connectra.db.migrations.versions.0004_search_columns").upgrade()
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS vql_contacts_company_live ON contacts "
+        "USING btree (company_id) WHERE deleted_at IS NULL"
+    )
