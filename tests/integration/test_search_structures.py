@@ -12,11 +12,14 @@ import psycopg
 import pytest
 from alembic import command
 from psycopg.rows import dict_row
+from typer.testing import CliRunner
 
+from connectra.cli.main import app
 from connectra.db import migrate, search_structures
 from connectra.local import postgres
 from connectra.settings import get_settings
 
+runner = CliRunner()
 TABLE_KEYS = {
     "contacts": {"contacts_pkey", "contacts_email_key", "contacts_company_id_idx"},
     "companies": {"companies_pkey", "companies_normalized_domain_key"},
@@ -170,3 +173,21 @@ def test_the_migration_downgrades_to_the_generated_columns_of_0004(scratch_url: 
     migrate.upgrade(scratch_url)
     with _connect(scratch_url) as conn:
         assert search_structures.status(conn)["set"] == "postgres"
+
+
+def test_the_cli_shows_the_set_and_fails_when_it_is_not_the_backends(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate.upgrade(scratch_url)
+    monkeypatch.setenv("DATABASE_URL", scratch_url)
+    get_settings.cache_clear()
+    try:
+        shown = runner.invoke(app, ["search-structures"])
+        wrong = runner.invoke(app, ["search-structures", "--backend", "opensearch"])
+        switched = runner.invoke(app, ["search-structures", "--apply", "--backend", "opensearch"])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert shown.exit_code == 0 and '"set": "postgres"' in shown.output
+    assert wrong.exit_code == 1 and '"expected": "keys"' in wrong.output
+    assert switched.exit_code == 0 and '"set": "keys"' in switched.output
