@@ -131,10 +131,18 @@ def _text_where(key: str, text: str, options: dict[str, Any]) -> dict[str, Any]:
     return {"text_matches": {"must": [{"filter_key": key, "text_value": text, **options}]}}
 
 
+# Every text type on the main text field of each entity; on the other text fields the
+# types whose plans differ by field (the fuzzy OR, slop and short forms plan alike).
+FULL_MATRIX = frozenset({(Entity.CONTACTS, "title"), (Entity.COMPANIES, "name")})
+FIELD_TYPES = frozenset({"exact", "shuffle and", "fuzzy and", "substring"})
+
+
 def text_shapes(values: Values) -> list[Shape]:
     shapes = []
     for (entity, key), value in values.text.items():
         for label, options in TEXT_TYPES:
+            if (entity, key) not in FULL_MATRIX and label not in FIELD_TYPES:
+                continue
             for hit in (True, False):
                 text = text_value(label, value, hit)
                 indexes = () if label in UNINDEXED_TEXT else (trigram_index(entity, key),)
