@@ -502,7 +502,26 @@ def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
             source=compiler.source(), where=where
         )
         return CompiledSQL(statement, compiler.params.values, compiler.settings())
+    if not _probe_pays(query):
+        statement = sql.SQL(
+            "SELECT count(*) AS count FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) "
+            "AS m"
+        ).format(source=compiler.source(), where=where, bound=compiler.params.add(up_to + 1))
+        return CompiledSQL(
+            statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS}
+        )
     return _bounded_count(compiler, where, up_to)
+
+
+def _probe_pays(query: Query) -> bool:
+    """The count probe saves the bitmap of a frequent word's trigrams, which only a must
+    word, phrase or substring condition builds; keyword and range indexes give their
+    matches cheaply, and a fuzzy condition costs too much per row to test 20,000 rows."""
+    return any(
+        isinstance(condition, TextCondition) and not condition.fuzzy
+        for group in query.filter.must
+        for condition in group.conditions
+    )
 
 
 # A bounded count first reads this many rows in table order: a filter matching more than
