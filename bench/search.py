@@ -374,7 +374,8 @@ def markdown(result: dict[str, Any]) -> str:
     if cost:
         lines += [
             f"Write cost ({cost['rows']:,} contacts into a migrated scratch database, best of 2; "
-            "`--write-cost`):",
+            f"`--write-cost`, measured {cost.get('machine', {}).get('when', '?')}: `head` is "
+            "the head of that day; rerun `--write-cost 0004 head` to compare the current set):",
             "",
             "| revision | COPY s | INSERT … ON CONFLICT DO UPDATE s |",
             "|---|---:|---:|",
