@@ -117,7 +117,7 @@ def test_api_gateway_mode_needs_the_callers_key_id(
     assert without["statusCode"] == 401
     assert json.loads(without["body"])["error"] == "unauthorized"
     assert with_id["statusCode"] == 200, with_id["body"]
-    assert json.loads(with_id["body"]) == {"count": 0}
+    assert json.loads(with_id["body"]) == {"count": 0, "relation": "eq"}
     assert_error(direct, 401, "unauthorized")  # an X-API-Key alone is not enough
 
 
