@@ -1,6 +1,7 @@
 """DSL compile time: VQL → AST → OpenSearch body, per query, over a fixed query mix.
 
-The mix is the search benchmark's 10 queries plus every conformance case (79 queries of
+The mix is every query shape of the search benchmark (bench/shapes.py) plus every
+conformance case (79 queries of
 every search type, keyword, range, sort and projection). Measured in the same run:
 
 * `parse_us`: JSON body → validated AST (`parse_request`), the baseline every engine pays;
@@ -30,10 +31,10 @@ SECRET = "bench-dsl"
 
 
 def query_mix() -> list[tuple[Entity, dict[str, Any]]]:
-    from bench.search import QUERIES
+    from bench.shapes import example_values, generate
     from tests.integration.search.cases import CASES
 
-    mix = [(entity, vql) for _, entity, vql in QUERIES]
+    mix = [(shape.entity, shape.vql) for shape in generate(example_values())]
     mix.extend((Entity(case["entity"]), case["vql"]) for case in CASES)
     return mix
 

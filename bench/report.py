@@ -43,34 +43,35 @@ def _chart_rss(ingest: dict[str, Any], plt: Any) -> str | None:
 
 
 def _chart_search(search: dict[str, Any], plt: Any) -> str | None:
-    queries = (search.get("with_indexes") or {}).get("queries") or {}
-    without = (search.get("without_indexes") or {}).get("queries") or {}
-    if not queries:
+    """Page and count p95 of every query shape against their targets (log scale)."""
+    shapes = search.get("shapes") or {}
+    if not shapes:
         return None
-    names = list(queries)
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    names = list(shapes)
+    targets = search.get("targets_ms", {"page_p95": 50, "count_p95": 150})
+    figure, axis = plt.subplots(figsize=(9, max(4.0, 0.13 * len(names))))
     positions = range(len(names))
     axis.barh(
         [p + 0.2 for p in positions],
-        [queries[n]["p95_ms"] for n in names],
+        [shapes[n]["page"]["p95_ms"] for n in names],
         height=0.4,
-        label="with indexes",
+        label="page p95",
         color="#2b7bba",
     )
-    if without:
-        axis.barh(
-            [p - 0.2 for p in positions],
-            [without.get(n, {}).get("p95_ms", 0) for n in names],
-            height=0.4,
-            label="indexes dropped",
-            color="#cccccc",
-        )
-    axis.set_yticks(list(positions), names, fontsize=7)
+    axis.barh(
+        [p - 0.2 for p in positions],
+        [shapes[n]["count_time"]["p95_ms"] for n in names],
+        height=0.4,
+        label="count p95",
+        color="#d95f02",
+    )
+    axis.set_yticks(list(positions), names, fontsize=4)
     axis.set_xscale("log")
     axis.set_xlabel("p95 latency (ms, log)")
-    axis.axvline(50, color="red", linestyle="--", linewidth=1, label="50 ms target")
+    axis.axvline(targets["page_p95"], color="#2b7bba", linestyle="--", linewidth=1)
+    axis.axvline(targets["count_p95"], color="#d95f02", linestyle="--", linewidth=1)
     axis.legend(fontsize=7)
-    axis.set_title(f"Search p95, {search.get('contacts', 0):,} contacts")
+    axis.set_title(f"Search p95 per query shape, {search.get('contacts', 0):,} contacts")
     figure.tight_layout()
     return _save(figure, "search_p95.png", plt)
 

@@ -12,8 +12,9 @@ import requests
 
 from connectra.errors import DependencyUnavailable
 from connectra.models.fields import Entity
-from connectra.search.engine import SearchPage
+from connectra.search.engine import CountResult, SearchPage
 from connectra.search.opensearch import OpenSearchEngine, create_client
+from connectra.search.postgres import PostgresSearchEngine
 from connectra.settings import Settings
 from connectra.vql.parse import parse_request
 from tests.integration.opensearch.conftest import SECRET, engine_settings
@@ -110,6 +111,23 @@ def test_count_reads_the_total(
         cursor_secret=SECRET,
     )
     assert engine.count(fixture_conn, Entity.CONTACTS, query) == 18  # ct26-ct29 and ct31 among them
+
+
+def test_a_bounded_count_says_gte_past_the_bound_as_postgres_does(
+    engine: OpenSearchEngine, fixture_conn: psycopg.Connection[Any]
+) -> None:
+    query = parse_request(
+        {"where": {"keyword_match": {"must": {"departments": "engineering"}}}},
+        Entity.CONTACTS,
+        cursor_secret=SECRET,
+    )
+    postgres = PostgresSearchEngine(cursor_secret=SECRET)
+    for up_to in (None, 5, 12, 13, 20):
+        found = engine.count_up_to(fixture_conn, Entity.CONTACTS, query, up_to)
+        assert found == postgres.count_up_to(fixture_conn, Entity.CONTACTS, query, up_to)
+    assert engine.count_up_to(fixture_conn, Entity.CONTACTS, query, 5) == CountResult(
+        count=5, relation="gte"
+    )
 
 
 def test_health_reports_cluster_and_indices(indexed_cluster: FakeCluster) -> None:

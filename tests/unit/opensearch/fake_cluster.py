@@ -849,8 +849,11 @@ def search(
             hit["_source"] = {key: doc[key] for key in source if key in doc}
         hits.append(hit)
     result: dict[str, Any] = {"timed_out": False, "hits": {"hits": hits}}
-    if body.get("track_total_hits") not in (False, None):
-        result["hits"]["total"] = {"value": len(found), "relation": "eq"}
+    tracked = body.get("track_total_hits")
+    if tracked not in (False, None):
+        bound = len(found) if tracked is True else tracked
+        relation = "gte" if len(found) > bound else "eq"
+        result["hits"]["total"] = {"value": min(len(found), bound), "relation": relation}
     return result
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # (0 on a single-node cluster, where a replica can never be allocated).
     opensearch_shards: int = Field(default=1, ge=1)
     opensearch_replicas: int = Field(default=1, ge=0)
+    # Counts are exact up to this many matches, then {"count": bound, "relation": "gte"}.
+    count_exact_up_to: int = Field(default=1_000, ge=1)
     cursor_secret: str = "connectra-dev-cursor-secret"  # HMAC key of search_after cursors
     cursor_secret_arn: str | None = None  # in AWS: the secret holding that key
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from psycopg import Connection
 from pydantic import BaseModel, Field
@@ -20,8 +20,27 @@ class SearchPage(BaseModel):
     limit: int = 25
 
 
+# A count stops at this many matches unless the caller asks for the exact figure: past it
+# the answer is {"count": COUNT_EXACT_UP_TO, "relation": "gte"}; both engines answer the
+# same (OpenSearch gets it as `track_total_hits`). Counting more costs a heap visit per
+# match in PostgreSQL: 1,000 keeps every query shape's count within 150 ms at 1M rows
+# (bench/results/search.md); the setting COUNT_EXACT_UP_TO changes it.
+COUNT_EXACT_UP_TO = 1_000
+
+
 class CountResult(BaseModel):
+    """`relation` "eq": `count` is the number of matches; "gte": there are at least `count`
+    (the count stopped at its bound; ask with `exact_count: true` for the exact figure)."""
+
     count: int
+    relation: Literal["eq", "gte"] = "eq"
+
+
+def bounded(matches: int, up_to: int | None) -> CountResult:
+    """The answer for `matches` found while counting at most `up_to` + 1 of them."""
+    if up_to is not None and matches > up_to:
+        return CountResult(count=up_to, relation="gte")
+    return CountResult(count=matches, relation="eq")
 
 
 class SearchEngine(Protocol):
@@ -31,6 +50,14 @@ class SearchEngine(Protocol):
 
     def search(self, conn: Connection[Any], entity: Entity, query: Query) -> SearchPage: ...
 
-    def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int: ...
+    def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int:
+        """The exact number of matches."""
+        ...
+
+    def count_up_to(
+        self, conn: Connection[Any], entity: Entity, query: Query, up_to: int | None
+    ) -> CountResult:
+        """Matches counted exactly up to `up_to` ("gte" beyond it); None: exact."""
+        ...
 
     def health(self) -> dict[str, Any]: ...

@@ -25,7 +25,7 @@ from psycopg import Connection
 from connectra.errors import DependencyUnavailable, ValidationFailed
 from connectra.models.fields import Entity
 from connectra.runtime_secrets import cursor_secret
-from connectra.search.engine import SearchPage
+from connectra.search.engine import CountResult, SearchPage
 from connectra.search.index_model import index_alias
 from connectra.search.rows import load_page_rows
 from connectra.settings import Settings
@@ -129,9 +129,18 @@ class OpenSearchEngine:
         return SearchPage(data=rows, next_cursor=next_cursor, page=query.page, limit=query.limit)
 
     def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int:
-        body = compile_count(query)
+        return self.count_up_to(conn, entity, query, None).count
+
+    def count_up_to(
+        self, conn: Connection[Any], entity: Entity, query: Query, up_to: int | None
+    ) -> CountResult:
+        """OpenSearch bounds the total itself (`track_total_hits: up_to`): "gte" past it."""
+        body = compile_count(query, up_to=up_to)
         response = _call(lambda: self.client.search(index=self.index(entity), body=body))
-        return int(response["hits"]["total"]["value"])
+        total = response["hits"]["total"]
+        if total.get("relation") == "gte":
+            return CountResult(count=int(total["value"]), relation="gte")
+        return CountResult(count=int(total["value"]), relation="eq")
 
     def health(self) -> dict[str, Any]:
         """Cluster status and whether each entity's index exists; reports, never raises."""

@@ -8,9 +8,10 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.rows import dict_row
 
+from connectra.db import search_structures
 from connectra.db.pool import connection
 from connectra.models.fields import Entity
-from connectra.search.engine import SearchPage
+from connectra.search.engine import CountResult, SearchPage, bounded
 from connectra.search.rows import load_page_rows
 from connectra.vql.ast import Query, SortValue
 from connectra.vql.cursor import encode_cursor
@@ -59,14 +60,22 @@ class PostgresSearchEngine:
     def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int:
         return int(_execute(conn, compile_count(query))[0]["count"])
 
+    def count_up_to(
+        self, conn: Connection[Any], entity: Entity, query: Query, up_to: int | None
+    ) -> CountResult:
+        found = _execute(conn, compile_count(query, up_to=up_to))[0]["count"]
+        return bounded(int(found), up_to)
+
     def health(self) -> dict[str, Any]:
         try:
             with connection() as conn:
-                row = conn.execute(
-                    "SELECT count(*) AS indexes FROM pg_indexes WHERE indexname LIKE 'vql\\_%'"
-                ).fetchone()
-            indexes = int(row["indexes"]) if row else 0
-            return {"ok": indexes > 0, "backend": self.name, "search_indexes": indexes}
+                present = search_structures.status(conn)
+            return {
+                "ok": present["set"] == "postgres",
+                "backend": self.name,
+                "search_structures": present["set"],
+                "missing": present["missing"],
+            }
         except Exception as exc:  # health reports, never raises
             return {"ok": False, "backend": self.name, "error": type(exc).__name__}
 

@@ -45,7 +45,7 @@ The meaning is `connectra.vql.ast`'s; the index it runs on is `connectra.search.
 * Paging: `size` = limit + 1 (one more row says whether a next page exists), `from` =
   the offset, or `search_after` with the cursor's values. `_source: false`: the hit's
   `_id` is the uuid; rows come from PostgreSQL.
-* Count: `size: 0`, `track_total_hits: true`.
+* Count: `size: 0`, `track_total_hits: <bound>` (or `true` for an exact count).
 """
 
 from __future__ import annotations
@@ -289,5 +289,7 @@ def compile_search(query: Query) -> Body:
     return body
 
 
-def compile_count(query: Query) -> Body:
-    return {"query": compile_filter(query.filter), "size": 0, "track_total_hits": True}
+def compile_count(query: Query, up_to: int | None = None) -> Body:
+    """Hits counted exactly up to `up_to` (then `relation: gte`); None: every hit."""
+    tracked: bool | int = True if up_to is None else up_to
+    return {"query": compile_filter(query.filter), "size": 0, "track_total_hits": tracked}

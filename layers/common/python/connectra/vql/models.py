@@ -170,3 +170,11 @@ class VQLQuery(LenientInput, _Strict):
     search_after: str | None = Field(default=None, max_length=4096)
     select_columns: list[str] | None = Field(default=None, max_length=100)
     company_config: CompanyConfig | None = None
+    exact_count: bool = Field(
+        default=False,
+        description=(
+            "Count endpoints only: count every match. By default a count is exact up to "
+            "1,000 matches (COUNT_EXACT_UP_TO) and beyond that answers that bound with "
+            "relation `gte`."
+        ),
+    )

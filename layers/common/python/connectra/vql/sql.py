@@ -4,8 +4,9 @@ Identifiers come from the field catalogue and go through `sql.Identifier`; every
 named placeholder. Nothing the caller sends is ever formatted into the SQL text.
 
 The main table is aliased `c`; for contacts, `company_` fields read the LEFT JOINed
-live company `co`. The SQL relies on the functions of migration 0002 and the stored
-search columns of migration 0004 (`vql_<field>_folded`, `vql_<field>_words`).
+live company `co`. The SQL relies on the functions of migration 0002 and the search
+structures of `connectra.db.search_structures` (the stored `vql_<field>_folded` and
+`vql_<field>_words` columns, one trigram GIN per text field, keyword and sort btrees).
 
 Plans (see `compile_search`): a query sorted by an indexed key is answered by a bounded
 probe of the first rows in index order, and only when that window holds too few matches
@@ -23,6 +24,7 @@ from psycopg import sql
 
 from connectra.models.fields import Entity, Field, FieldKind, company_field_of
 from connectra.vql.ast import (
+    MIN_SUBSTRING_LENGTH,
     Condition,
     Direction,
     KeywordCondition,
@@ -74,7 +76,7 @@ def column(entity: Entity, target: Field) -> sql.Composable:
 
 
 def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
-    """The stored `vql_<field>_<kind>` column (migration 0004) of a text field;
+    """The stored `vql_<field>_<kind>` column (db/search_structures.py) of a text field;
     kind: `folded` (connectra_fold) or `words` (connectra_words)."""
     company_column = company_field_of(target.name) if entity is Entity.CONTACTS else None
     if company_column is not None:
@@ -162,7 +164,7 @@ class _Compiler:
         return self.range(condition)
 
     def text(self, condition: TextCondition) -> sql.Composable:
-        # Stored connectra_fold(field) and connectra_words(field) (migration 0004).
+        # Stored connectra_fold(field) and connectra_words(field) (db/search_structures.py).
         folded = search_column(self.query.entity, condition.field, "folded")
         words = search_column(self.query.entity, condition.field, "words")
         terms = list(condition.terms)
@@ -173,18 +175,9 @@ class _Compiler:
             joiner = " AND " if condition.operator is Operator.AND else " OR "
             return sql.SQL("({})").format(sql.SQL(joiner).join(contained))
         if condition.search_type is SearchType.EXACT:
-            contains = sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
-            if len(terms) == 1:
-                return contains
-            phrase = sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(
-                words, self.params.add(terms), self.params.add(condition.slop)
-            )
-            return sql.SQL("({} AND {})").format(contains, phrase)
+            return self.phrase(condition, folded, words)
         if not condition.fuzzy:
-            operator = "@>" if condition.operator is Operator.AND else "&&"
-            return sql.SQL("{} {} {}::text[]").format(
-                words, sql.SQL(operator), self.params.add(terms)
-            )
+            return self.words(condition, folded, words)
         parts = [self.fuzzy_term(term, folded, words) for term in terms]
         joiner = " AND " if condition.operator is Operator.AND else " OR "
         return sql.SQL("({})").format(sql.SQL(joiner).join(parts))
@@ -197,6 +190,63 @@ class _Compiler:
             return sql.SQL("{} ~ {}").format(folded, pattern)
         like = self.params.add(f"%{escape_like(term)}%")
         return sql.SQL("{} LIKE {}").format(folded, like)
+
+    def trigram_prefilter(self, folded: sql.Composable, terms: list[str]) -> sql.Composable | None:
+        """`folded LIKE '%t1%t2%…%'`: the terms occur in this order as substrings of the
+        folded text, which every row whose words hold them (in this order) satisfies. The
+        field's trigram GIN serves it (set in db/search_structures.py); None when no term
+        is long enough to have a trigram (the words check alone then decides)."""
+        if all(len(term) < MIN_SUBSTRING_LENGTH for term in terms):
+            return None
+        pattern = "%" + "%".join(escape_like(term) for term in terms) + "%"
+        return sql.SQL("{} LIKE {}").format(folded, self.params.add(pattern))
+
+    def phrase(
+        self, condition: TextCondition, folded: sql.Composable, words: sql.Composable
+    ) -> sql.Composable:
+        """EXACT: the trigram prefilter on the terms in order, then the stored words."""
+        terms = list(condition.terms)
+        checks: list[sql.Composable] = [
+            sql.SQL("{} @> {}::text[]").format(words, self.params.add(terms))
+        ]
+        if len(terms) > 1 and condition.slop == 0:
+            # Adjacent words, in order: the phrase is a space-delimited run of the words
+            # joined by spaces (words never hold a space). A C-level LIKE per candidate,
+            # several times cheaper than the PL/pgSQL scan below.
+            joined = " " + " ".join(escape_like(term) for term in terms) + " "
+            checks.append(
+                sql.SQL("(' ' || array_to_string({}, ' ') || ' ') LIKE {}").format(
+                    words, self.params.add(f"%{joined}%")
+                )
+            )
+        elif len(terms) > 1:
+            checks.append(
+                sql.SQL("connectra_phrase_match({}, {}::text[], {})").format(
+                    words, self.params.add(terms), self.params.add(condition.slop)
+                )
+            )
+        prefilter = self.trigram_prefilter(folded, terms)
+        if prefilter is not None:
+            checks.insert(0, prefilter)
+        return sql.SQL("({})").format(sql.SQL(" AND ").join(checks))
+
+    def words(
+        self, condition: TextCondition, folded: sql.Composable, words: sql.Composable
+    ) -> sql.Composable:
+        """SHUFFLE: each term (AND) or any term (OR) prefiltered as a substring, then the
+        stored words (`@>` all, `&&` any)."""
+        terms = list(condition.terms)
+        is_and = condition.operator is Operator.AND
+        operator = "@>" if is_and else "&&"
+        check = sql.SQL("{} {} {}::text[]").format(words, sql.SQL(operator), self.params.add(terms))
+        prefilters = [self.trigram_prefilter(folded, [term]) for term in terms]
+        if any(p is None for p in prefilters) and not is_and:
+            return check  # some term has no trigram: an OR cannot be prefiltered
+        present = [p for p in prefilters if p is not None]
+        if not present:
+            return check
+        joined = sql.SQL(" AND " if is_and else " OR ").join(present)
+        return sql.SQL("(({}) AND {})").format(joined, check)
 
     def fuzzy_term(
         self, term: str, folded: sql.Composable, words: sql.Composable
@@ -472,10 +522,73 @@ def compile_search(query: Query) -> CompiledSQL:
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
 
 
-def compile_count(query: Query) -> CompiledSQL:
+def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
+    """The number of matches, exact; with `up_to`, bounded (see `_bounded_count`)."""
     compiler = _Compiler(query)
     where = compiler.where(paged=False)
-    statement = sql.SQL("SELECT count(*) AS count FROM {source} WHERE {where}").format(
-        source=compiler.source(), where=where
+    if up_to is None:
+        statement = sql.SQL("SELECT count(*) AS count FROM {source} WHERE {where}").format(
+            source=compiler.source(), where=where
+        )
+        return CompiledSQL(statement, compiler.params.values, compiler.settings())
+    if not _probe_pays(query):
+        statement = sql.SQL(
+            "SELECT count(*) AS count FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) "
+            "AS m"
+        ).format(source=compiler.source(), where=where, bound=compiler.params.add(up_to + 1))
+        return CompiledSQL(
+            statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS}
+        )
+    return _bounded_count(compiler, where, up_to)
+
+
+def _probe_pays(query: Query) -> bool:
+    """The count probe saves the bitmap of a frequent word's trigrams, which only a must
+    word, phrase or substring condition builds; keyword and range indexes give their
+    matches cheaply, and a fuzzy condition costs too much per row to test 20,000 rows."""
+    return any(
+        isinstance(condition, TextCondition) and not condition.fuzzy
+        for group in query.filter.must
+        for condition in group.conditions
     )
-    return CompiledSQL(statement, compiler.params.values, compiler.settings())
+
+
+# A bounded count first reads this many rows in table order: a filter matching more than
+# the bound among them is answered there ("gte"), before any index is read.
+COUNT_PROBE_ROWS = 20_000
+
+
+def _bounded_count(compiler: _Compiler, where: sql.Composable, up_to: int) -> CompiledSQL:
+    """At most `up_to` + 1 matches counted (one more than the bound says "at least").
+
+    Two steps, as the page probe (`compile_search`): `probe` reads the first
+    COUNT_PROBE_ROWS rows in table order and keeps the matches, up to the bound + 1.
+    When it finds that many, that is the answer: a dense filter costs a short sequential
+    read, never the full bitmap of a frequent word's trigrams. Otherwise (only then: the
+    CASE evaluates the other subquery lazily) the filter's own indexes find the matches,
+    still stopping at the bound + 1; the filter matched under bound / COUNT_PROBE_ROWS of
+    the rows, so its index has few enough entries.
+    """
+    query = compiler.query
+    bound = compiler.params.add(up_to + 1)
+    join = sql.SQL("")
+    if needs_company_join(query):
+        join = sql.SQL(
+            " LEFT JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL"
+        )
+    statement = sql.SQL(
+        "WITH probe AS MATERIALIZED ("
+        "SELECT 1 FROM (SELECT c.* FROM {table} AS c WHERE c.deleted_at IS NULL LIMIT {rows}"
+        ") AS c{join} WHERE {where} LIMIT {bound}"
+        ") SELECT CASE WHEN (SELECT count(*) FROM probe) = {bound} THEN {bound} "
+        "ELSE (SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) AS m) "
+        "END AS count"
+    ).format(
+        table=sql.Identifier(query.entity.value),
+        rows=compiler.params.add(COUNT_PROBE_ROWS),
+        join=join,
+        where=where,
+        bound=bound,
+        source=compiler.source(),
+    )
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from connectra.api.deps import SettingsDep
 from connectra.api.routes.records import get_engine
+from connectra.db import search_structures
 from connectra.db.pool import connection
 
 router = APIRouter(tags=["health"])
@@ -18,8 +19,10 @@ def database_status() -> dict[str, Any]:
     try:
         with connection() as conn:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            # "postgres", "keys" or "partial": which search structure set the tables carry.
+            structures = search_structures.status(conn)["set"]
         revision = next(iter(row.values())) if isinstance(row, dict) else (row[0] if row else None)
-        return {"ok": True, "schema_revision": revision}
+        return {"ok": True, "schema_revision": revision, "search_structures": structures}
     except Exception as exc:  # health must report, never raise
         return {"ok": False, "error": type(exc).__name__}
 

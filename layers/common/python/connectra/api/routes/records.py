@@ -61,6 +61,16 @@ class SearchResponse(SearchPage):
     warnings: list[str] = LEGACY_WARNINGS
 
 
+COUNT_DESCRIPTION = (
+    "Exact up to 1,000 matches (setting COUNT_EXACT_UP_TO): "
+    '`{"count": N, "relation": "eq"}`. Beyond that the count stops and answers '
+    '`{"count": 1000, "relation": "gte"}` '
+    "(at least that many), as OpenSearch's `track_total_hits` does, so that every "
+    'count stays fast. `"exact_count": true` in the body counts every match '
+    "(slower on large result sets; bounded by the statement timeout)."
+)
+
+
 class CountResponse(CountResult):
     warnings: list[str] = LEGACY_WARNINGS
 
@@ -214,11 +224,19 @@ def build_router(entity: Entity) -> APIRouter:
         data = gate.blank_rows(entity, page.data)
         return SearchResponse(**{**dict(page), "data": data}, warnings=body.warnings)
 
-    @router.post("/count", summary=f"Count {entity.value} matching a VQL query", **read)
-    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> CountResponse:
+    @router.post(
+        "/count",
+        summary=f"Count {entity.value} matching a VQL query",
+        **{**read, "description": f"{read['description']} {COUNT_DESCRIPTION}"},
+    )
+    def count(
+        body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep, settings: SettingsDep
+    ) -> CountResponse:
         query = parse_query(body, entity)
         gate.check_query(query)
-        return CountResponse(count=engine.count(conn, entity, query), warnings=body.warnings)
+        up_to = None if body.exact_count else settings.count_exact_up_to
+        result = engine.count_up_to(conn, entity, query, up_to)
+        return CountResponse(**dict(result), warnings=body.warnings)
 
     legacy_alias(router, "/filter", search, "POST /" + entity.value + "/", options=read)
 

@@ -1,0 +1,422 @@
+"""The PostgreSQL search engine's structures, defined once: what each backend needs on the
+contacts and companies tables, what is present, and the online switch between the two.
+
+* `SEARCH_BACKEND=opensearch`: the tables carry only their keys (primary key, natural-key
+  uniques, foreign keys; migration 0001). OpenSearch answers every search.
+* `SEARCH_BACKEND=postgres`: the keys plus the set below, which `connectra.vql.sql` uses.
+
+The set (every index partial on `deleted_at IS NULL`, the rows search sees):
+
+* Search columns `vql_<field>_folded` (connectra_fold) and `vql_<field>_words`
+  (connectra_words) per text field. PostgreSQL computes them, from those two SQL functions
+  only, in a BEFORE INSERT/UPDATE trigger: plain nullable columns, so adding them takes no
+  table rewrite (a stored generated column would hold an exclusive lock for the whole
+  rewrite), and the switch fills them in batches while the table stays writable. A
+  migration that changes connectra_fold or connectra_words calls `rebuild` to recompute
+  them (the trigger function is regenerated too).
+* One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
+  prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
+  substring of the folded text; the stored words recheck), and fuzzy matches (`<%`).
+* btree on `lower(col)` of keyword fields (selective equality), GIN on
+  `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
+  for the sorts worth an index. company_id needs none of its own: the foreign key's index
+  (contacts_company_id_idx, a key) serves the company join and company_id filters.
+
+Switching (`apply`) is idempotent and online: CREATE/DROP INDEX CONCURRENTLY, columns
+added without a rewrite and filled in batches, dropped (a catalogue change). It runs in
+autocommit mode: CONCURRENTLY cannot run inside a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+
+Backend = Literal["postgres", "opensearch"]
+LIVE = "WHERE deleted_at IS NULL"
+BACKFILL_BATCH_ROWS = 20_000
+# Index builds can take minutes at 1M rows; a concurrent build waits for writers' snapshots.
+MAINTENANCE_SETTINGS = {"maintenance_work_mem": "256MB", "statement_timeout": "0"}
+
+# Text fields (VQL FieldKind.TEXT) per table: each gets the two search columns and a trigram
+# GIN index on the folded one.
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "contacts": ("first_name", "last_name", "email", "title"),
+    "companies": ("name", "website", "address"),
+}
+COLUMN_KINDS: dict[str, tuple[str, str]] = {
+    # kind: (type, SQL function computing it from the field)
+    "folded": ("text", "connectra_fold"),
+    "words": ("text[]", "connectra_words"),
+}
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    method: str  # USING <method> (<columns>)
+
+    def create(self, *, concurrently: bool) -> str:
+        how = "CONCURRENTLY " if concurrently else ""
+        target = f"{self.name} ON {self.table} USING {self.method}"
+        return f"CREATE INDEX {how}IF NOT EXISTS {target} {LIVE}"
+
+    def drop(self, *, concurrently: bool) -> str:
+        how = "CONCURRENTLY " if concurrently else ""
+        return f"DROP INDEX {how}IF EXISTS {self.name}"
+
+
+def _trigram(table: str, field: str) -> Index:
+    return Index(
+        f"vql_{table}_{field}_folded_trgm", table, f"gin (vql_{field}_folded gin_trgm_ops)"
+    )
+
+
+INDEXES: tuple[Index, ...] = (
+    # contacts: text (one trigram GIN per field), keywords, sorts and keyset paging
+    *(_trigram("contacts", field) for field in TEXT_FIELDS["contacts"]),
+    *(
+        Index(f"vql_contacts_{col}_lower", "contacts", f"btree (lower({col}))")
+        for col in ("title", "seniority", "email_status", "city", "state", "country")
+    ),
+    Index("vql_contacts_departments_any", "contacts", "gin (connectra_lower_array(departments))"),
+    Index("vql_contacts_created_sort", "contacts", "btree (created_at, uuid)"),
+    Index("vql_contacts_updated_sort", "contacts", "btree (updated_at, uuid)"),
+    Index("vql_contacts_last_name_sort", "contacts", 'btree ((last_name COLLATE "C"), uuid)'),
+    Index("vql_contacts_first_name_sort", "contacts", 'btree ((first_name COLLATE "C"), uuid)'),
+    # companies
+    *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),
+    *(
+        Index(f"vql_companies_{col}_lower", "companies", f"btree (lower({col}))")
+        for col in ("name", "city", "state", "country")
+    ),
+    *(
+        Index(f"vql_companies_{col}_any", "companies", f"gin (connectra_lower_array({col}))")
+        for col in ("industries", "keywords", "technologies")
+    ),
+    Index("vql_companies_name_sort", "companies", 'btree ((name COLLATE "C"), uuid)'),
+    Index(
+        "vql_companies_name_desc_sort",
+        "companies",
+        'btree ((name COLLATE "C") DESC NULLS LAST, uuid DESC)',
+    ),
+    *(
+        Index(f"vql_companies_{col}_sort", "companies", f"btree ({col}, uuid)")
+        for col in (
+            "employees_count",
+            "annual_revenue",
+            "total_funding",
+            "created_at",
+            "updated_at",
+        )
+    ),
+    *(
+        Index(
+            f"vql_companies_{col}_desc_sort",
+            "companies",
+            f"btree ({col} DESC NULLS LAST, uuid DESC)",
+        )
+        for col in ("employees_count", "annual_revenue", "total_funding")
+    ),
+)
+
+# Expression statistics: the planner ignores those of partial expression indexes, and
+# without them every `lower(col) = …` is estimated at the default 0.5 %.
+STATISTICS: tuple[tuple[str, str, str], ...] = (
+    *(
+        (f"vql_contacts_{col}_lower_stats", "contacts", f"lower({col})")
+        for col in ("title", "seniority", "email_status", "city", "state", "country")
+    ),
+    ("vql_contacts_departments_any_stats", "contacts", "connectra_lower_array(departments)"),
+    *(
+        (f"vql_companies_{col}_lower_stats", "companies", f"lower({col})")
+        for col in ("name", "city", "state", "country")
+    ),
+    *(
+        (f"vql_companies_{col}_any_stats", "companies", f"connectra_lower_array({col})")
+        for col in ("industries", "keywords", "technologies")
+    ),
+)
+
+
+def search_columns(table: str) -> list[tuple[str, str, str, str]]:
+    """(column, type, function, field) of each search column of `table`."""
+    return [
+        (f"vql_{field}_{kind}", kind_type, function, field)
+        for field in TEXT_FIELDS[table]
+        for kind, (kind_type, function) in COLUMN_KINDS.items()
+    ]
+
+
+def _trigger_function(table: str) -> str:
+    assignments = "\n".join(
+        f"    NEW.{name} := public.{function}(NEW.{field});"
+        for name, _type, function, field in search_columns(table)
+    )
+    return (
+        f"CREATE OR REPLACE FUNCTION connectra_{table}_search_columns() RETURNS trigger\n"
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n{assignments}\n    RETURN NEW;\nEND\n$$"
+    )
+
+
+def _trigger(table: str) -> str:
+    fields = ", ".join(TEXT_FIELDS[table])
+    return (
+        f"CREATE OR REPLACE TRIGGER connectra_search_columns "
+        f"BEFORE INSERT OR UPDATE OF {fields} ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION connectra_{table}_search_columns()"
+    )
+
+
+def _add_columns(table: str) -> str:
+    additions = ", ".join(
+        f"ADD COLUMN IF NOT EXISTS {name} {kind_type}"
+        for name, kind_type, _function, _field in search_columns(table)
+    )
+    return f"ALTER TABLE {table} {additions}"
+
+
+def _drop_columns(table: str) -> str:
+    drops = ", ".join(
+        f"DROP COLUMN IF EXISTS {name}" for name, _t, _f, _field in search_columns(table)
+    )
+    return f"ALTER TABLE {table} {drops}"
+
+
+# -- what is there -------------------------------------------------------------------------
+
+
+def _present_indexes(conn: psycopg.Connection[Any]) -> set[str]:
+    """Valid `vql_*` indexes (an interrupted concurrent build leaves an invalid one)."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname LIKE 'vql\\_%' AND i.indisvalid"
+    ).fetchall()
+    return {_first(row) for row in rows}
+
+
+def _present_columns(conn: psycopg.Connection[Any]) -> set[str]:
+    rows = conn.execute(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name IN ('contacts', 'companies') "
+        "AND column_name LIKE 'vql\\_%'"
+    ).fetchall()
+    return {_first(row) for row in rows}
+
+
+def _first(row: Any) -> str:
+    return str(next(iter(row.values())) if isinstance(row, dict) else row[0])
+
+
+def _wanted_columns() -> set[str]:
+    return {f"{table}.{column[0]}" for table in TEXT_FIELDS for column in search_columns(table)}
+
+
+def _present_triggers(conn: psycopg.Connection[Any]) -> set[str]:
+    rows = conn.execute(
+        "SELECT c.relname || '.' || t.tgname FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND t.tgname = 'connectra_search_columns'"
+    ).fetchall()
+    return {_first(row) for row in rows}
+
+
+def status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """Which structure set the tables carry: "postgres" (all of it), "keys" (none of it)
+    or "partial" (a switch not finished: run it again; with what the postgres set lacks
+    and what it does not have)."""
+    present = _present_indexes(conn) | _present_columns(conn) | _present_triggers(conn)
+    wanted = (
+        {index.name for index in INDEXES}
+        | _wanted_columns()
+        | {f"{table}.connectra_search_columns" for table in TEXT_FIELDS}
+    )
+    missing = sorted(wanted - present)
+    extra = sorted(present - wanted)
+    if not present:
+        return {"set": "keys", "missing": [], "extra": []}
+    if not missing and not extra:
+        return {"set": "postgres", "missing": [], "extra": []}
+    return {"set": "partial", "missing": missing, "extra": extra}
+
+
+def expected_set(backend: Backend) -> str:
+    return "postgres" if backend == "postgres" else "keys"
+
+
+# -- switching ---------------------------------------------------------------------------
+
+
+Log = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+def apply(conn: psycopg.Connection[Any], backend: Backend, log: Log = _quiet) -> dict[str, Any]:
+    """Bring the tables to `backend`'s set; idempotent and online. `conn` must be in
+    autocommit mode. Returns the status afterwards."""
+    if not conn.autocommit:
+        raise ValueError("apply needs an autocommit connection (CREATE INDEX CONCURRENTLY)")
+    for name, value in MAINTENANCE_SETTINGS.items():
+        conn.execute(
+            sql.SQL("SELECT set_config({}, {}, false)").format(
+                sql.Literal(name), sql.Literal(value)
+            )
+        )
+    if backend == "postgres":
+        _to_postgres(conn, log)
+    else:
+        _to_keys(conn, log)
+    return status(conn)
+
+
+def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
+    present = _present_indexes(conn)
+    _drop_unwanted_indexes(conn, present, log)
+    _drop_invalid_indexes(conn, log)
+    for table in TEXT_FIELDS:
+        conn.execute(_add_columns(table))  # nullable, no default: no rewrite
+        conn.execute(_trigger_function(table))
+        conn.execute(_trigger(table))  # from here on every write fills the columns
+    if _unfilled(conn):  # new columns, or an earlier run stopped while filling them
+        log("filling the search columns")
+        backfill(conn, log)
+    for index in INDEXES:
+        if index.name not in present:
+            log(f"creating {index.name}")
+            conn.execute(index.create(concurrently=True))
+    for name, table, expression in STATISTICS:
+        conn.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}")
+    for table in TEXT_FIELDS:
+        conn.execute(f"ANALYZE {table}")
+
+
+def _unfilled(conn: psycopg.Connection[Any]) -> bool:
+    """Some row has a NULL search column for a non-NULL field (a plain scan, no function
+    calls: cheaper than recomputing every value to compare)."""
+    for table in TEXT_FIELDS:
+        gaps = " OR ".join(
+            f"({name} IS NULL AND {field} IS NOT NULL)"
+            for name, _type, _function, field in search_columns(table)
+        )
+        row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {gaps})").fetchone()
+        if row is not None and _first(row) in ("True", "true"):
+            return True
+    return False
+
+
+def _to_keys(conn: psycopg.Connection[Any], log: Log) -> None:
+    for name in sorted(_present_indexes(conn) | _invalid_indexes(conn)):
+        log(f"dropping {name}")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    for name, _table, _expression in STATISTICS:
+        conn.execute(f"DROP STATISTICS IF EXISTS {name}")
+    for table in TEXT_FIELDS:
+        conn.execute(f"DROP TRIGGER IF EXISTS connectra_search_columns ON {table}")
+        conn.execute(f"DROP FUNCTION IF EXISTS connectra_{table}_search_columns()")
+        conn.execute(_drop_columns(table))  # a catalogue change; space returns on rewrite
+
+
+def _drop_unwanted_indexes(conn: psycopg.Connection[Any], present: set[str], log: Log) -> None:
+    """Indexes of an earlier design (`vql_*` ones the set no longer lists)."""
+    for name in sorted(present - {index.name for index in INDEXES}):
+        log(f"dropping {name} (not in the set)")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+def _invalid_indexes(conn: psycopg.Connection[Any]) -> set[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname LIKE 'vql\\_%' AND NOT i.indisvalid"
+    ).fetchall()
+    return {_first(row) for row in rows}
+
+
+def _drop_invalid_indexes(conn: psycopg.Connection[Any], log: Log) -> None:
+    """What an interrupted CREATE INDEX CONCURRENTLY left: dropped, then built again."""
+    for name in sorted(_invalid_indexes(conn)):
+        log(f"dropping the invalid {name} (an interrupted build)")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+def backfill(conn: psycopg.Connection[Any], log: Log = _quiet) -> int:
+    """Recompute every search column from connectra_fold / connectra_words, in batches of
+    BACKFILL_BATCH_ROWS by uuid (each its own short transaction: writers wait for at most
+    one batch). Rows already right are not rewritten. Returns the rows changed."""
+    changed = 0
+    for table in TEXT_FIELDS:
+        columns = search_columns(table)
+        assignments = ", ".join(
+            f"{name} = {function}({field})" for name, _t, function, field in columns
+        )
+        differs = " OR ".join(
+            f"{name} IS DISTINCT FROM {function}({field})" for name, _t, function, field in columns
+        )
+        after: Any = None
+        while True:
+            bound = "" if after is None else "WHERE uuid > %(after)s"
+            row = conn.execute(
+                f"SELECT uuid AS last FROM (SELECT uuid FROM {table} {bound} "
+                f"ORDER BY uuid LIMIT {BACKFILL_BATCH_ROWS}) AS batch ORDER BY uuid DESC LIMIT 1",
+                {"after": after},
+            ).fetchone()
+            last = None if row is None else (row["last"] if isinstance(row, dict) else row[0])
+            if last is None:
+                break
+            lower = "" if after is None else "uuid > %(after)s AND "
+            result = conn.execute(
+                f"UPDATE {table} SET {assignments} WHERE {lower}uuid <= %(last)s AND ({differs})",
+                {"after": after, "last": last},
+            )
+            changed += max(result.rowcount, 0)
+            after = last
+        log(f"{table}: search columns filled")
+    return changed
+
+
+def rebuild(conn: psycopg.Connection[Any], log: Log = _quiet) -> dict[str, Any]:
+    """After connectra_fold or connectra_words changed: regenerate the trigger functions and
+    recompute every search column (the trigram indexes follow their columns). A no-op on a
+    keys-only database. Works inside a migration's transaction too (no CONCURRENTLY)."""
+    if status(conn)["set"] == "keys":
+        return status(conn)
+    for table in TEXT_FIELDS:
+        conn.execute(_trigger_function(table))
+    backfill(conn, log)
+    return status(conn)
+
+
+# -- for a migration (inside its transaction: plain CREATE/DROP INDEX) ----------------------
+
+
+def migration_statements(backend: Backend) -> list[str]:
+    """The same switch as `apply`, as plain statements a migration runs in its transaction
+    (an empty or freshly migrated database: nothing to keep online)."""
+    if backend != "postgres":
+        statements = [index.drop(concurrently=False) for index in INDEXES]
+        statements += [f"DROP STATISTICS IF EXISTS {name}" for name, _t, _e in STATISTICS]
+        for table in TEXT_FIELDS:
+            statements += [
+                f"DROP TRIGGER IF EXISTS connectra_search_columns ON {table}",
+                f"DROP FUNCTION IF EXISTS connectra_{table}_search_columns()",
+                _drop_columns(table),
+            ]
+        return statements
+    statements = []
+    for table in TEXT_FIELDS:
+        statements += [_add_columns(table), _trigger_function(table), _trigger(table)]
+    statements += [index.create(concurrently=False) for index in INDEXES]
+    statements += [
+        f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}"
+        for name, table, expression in STATISTICS
+    ]
+    return statements

@@ -1,0 +1,11 @@
+"""`/health` names the search structure set the tables carry (db/search_structures.py)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_health_names_the_present_set(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["database"]["search_structures"] == "postgres"
+    assert body["search"]["search_structures"] == "postgres"

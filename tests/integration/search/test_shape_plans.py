@@ -1,0 +1,107 @@
+"""Each query shape's PostgreSQL plan uses the index meant for it (EXPLAIN).
+
+The shapes are the search benchmark's (bench/shapes.py: every shape the VQL grammar
+allows), with values of the generated sample data loaded here (20k contacts, 2k
+companies). A table this small is cheaper to scan than to index, so sequential scans are
+priced out (`enable_seqscan = off`, the standard way to ask "can and will this index
+serve the query"): a shape whose index stopped matching its SQL (a changed expression,
+operator or column) then still shows a scan without it, and fails here rather than in a
+benchmark nobody reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from bench.search import ensure_loaded
+from bench.shapes import Shape, example_values, generate
+from connectra.db import search_structures
+from connectra.vql import sql as vql_sql
+from connectra.vql.parse import parse_request
+from connectra.vql.sql import compile_count, compile_search
+
+SECRET = "plan-test"
+CONTACTS, COMPANIES = 20_000, 2_000
+SHAPES = generate(example_values())
+INDEXED = [shape for shape in SHAPES if shape.indexes]
+
+
+@pytest.fixture(scope="module")
+def sample_conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    ensure_loaded(database_url, CONTACTS, COMPANIES)
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture(autouse=True)
+def small_probe_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe reads a window of the sort index (5,000 rows at 1M); over 2k companies a
+    window that size is the whole table, which a sort reads more cheaply without it.
+    Scaled down to the sample, the window is a window again, as at 1M."""
+    monkeypatch.setattr(vql_sql, "PROBE_WINDOW", 100)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 2)
+
+
+def index_names(plan: dict[str, Any]) -> set[str]:
+    names = {plan["Index Name"]} if "Index Name" in plan else set()
+    for child in plan.get("Plans", []):
+        names |= index_names(child)
+    return names
+
+
+def plan_indexes(conn: psycopg.Connection[Any], shape: Shape) -> set[str]:
+    query = parse_request(shape.vql, shape.entity, cursor_secret=SECRET)
+    compiled = compile_search(query) if shape.plan == "page" else compile_count(query)
+    with conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        for name, value in compiled.settings.items():
+            conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+        row = conn.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) {}").format(compiled.statement), compiled.params
+        ).fetchone()
+    assert row is not None
+    return index_names(next(iter(row.values()))[0]["Plan"])
+
+
+def test_the_sample_carries_the_postgres_structure_set(
+    sample_conn: psycopg.Connection[Any],
+) -> None:
+    assert search_structures.status(sample_conn)["set"] == "postgres"
+
+
+def test_every_named_index_is_in_the_structure_set() -> None:
+    known = {index.name for index in search_structures.INDEXES}
+    known |= {"contacts_pkey", "companies_pkey"}
+    assert {name for shape in SHAPES for name in shape.indexes} <= known
+
+
+def test_the_shapes_cover_the_grammar() -> None:
+    names = " | ".join(shape.name for shape in SHAPES)
+    for part in (
+        "exact slop 2",
+        "shuffle or",
+        "fuzzy and",
+        "fuzzy or",
+        "substring short",
+        "must_not",
+        "same-key OR",
+        "keyword array",
+        "company range",
+        "sort created_at desc",
+        "populate",
+        "search_after",
+        "companies name",
+    ):
+        assert part in names
+
+
+@pytest.mark.parametrize("shape", INDEXED, ids=[shape.name for shape in INDEXED])
+def test_the_shape_uses_its_index(sample_conn: psycopg.Connection[Any], shape: Shape) -> None:
+    used = plan_indexes(sample_conn, shape)
+    assert used & set(shape.indexes), f"{shape.name}: plan used {sorted(used)}"
