@@ -92,9 +92,12 @@ def _copy(conn: psycopg.Connection[Any], entity: Entity, rows: Iterator[list[Any
 
 def ensure_loaded(url: str, contacts: int, companies: int) -> dict[str, Any]:
     """Load the data set unless it is already there; returns what was done and how long."""
-    indexes = importlib.import_module("connectra.db.migrations.versions.0002_search_indexes")
+    # A reused database runs the current text functions (those of the newest migration
+    # that defines them; 0002's are the ASCII-only originals).
+    text = importlib.import_module("connectra.db.migrations.versions.0008_unicode_text")
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
-        conn.execute(indexes.FUNCTIONS)  # a reused database runs the current functions
+        conn.execute(text.functions_sql())
+        conn.execute(text.FUZZY_FUNCTIONS)
         present = conn.execute("SELECT count(*) AS n FROM contacts").fetchone()
         if present and present["n"] == contacts:
             # Reused: fresh statistics all the same (a migration may have added columns,
