@@ -8,6 +8,7 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from connectra.models.fields import Entity
+from connectra.vql.aggregation import AggregateQuery
 from connectra.vql.ast import Query
 
 
@@ -22,6 +23,19 @@ class SearchPage(BaseModel):
 
 class CountResult(BaseModel):
     count: int
+    cached: bool = Field(default=False, description="True when answered from the result cache")
+
+
+class AggregateResult(BaseModel):
+    """`POST /{entity}/aggregate`: the matching records and each aggregation's buckets."""
+
+    total: int
+    aggregations: dict[str, dict[str, Any]] = Field(
+        description="By name, in request order: terms `{buckets: [{key, count}], other_count, "
+        "missing_count}`, range `{buckets: [{gte?, lt?, count}]}` in request order, "
+        "date_histogram `{buckets: [{key: YYYY-MM-DD, count}]}` ascending"
+    )
+    cached: bool = Field(default=False, description="True when answered from the result cache")
 
 
 class SearchEngine(Protocol):
@@ -32,5 +46,7 @@ class SearchEngine(Protocol):
     def search(self, conn: Connection[Any], entity: Entity, query: Query) -> SearchPage: ...
 
     def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int: ...
+
+    def aggregate(self, conn: Connection[Any], query: AggregateQuery) -> AggregateResult: ...
 
     def health(self) -> dict[str, Any]: ...

@@ -10,7 +10,9 @@ from psycopg.rows import dict_row
 
 from connectra.db.pool import connection
 from connectra.models.fields import Entity
-from connectra.search.engine import SearchPage
+from connectra.search.engine import AggregateResult, SearchPage
+from connectra.search.postgres_aggregate import aggregate
+from connectra.vql.aggregation import AggregateQuery
 from connectra.search.rows import load_page_rows
 from connectra.vql.ast import Query, SortValue
 from connectra.vql.cursor import encode_cursor
@@ -58,6 +60,9 @@ class PostgresSearchEngine:
 
     def count(self, conn: Connection[Any], entity: Entity, query: Query) -> int:
         return int(_execute(conn, compile_count(query))[0]["count"])
+
+    def aggregate(self, conn: Connection[Any], query: AggregateQuery) -> AggregateResult:
+        return AggregateResult.model_validate(aggregate(conn, query))
 
     def health(self) -> dict[str, Any]:
         try:
