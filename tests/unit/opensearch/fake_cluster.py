@@ -557,6 +557,12 @@ def search(
     result: dict[str, Any] = {"timed_out": False, "hits": {"hits": hits}}
     if body.get("track_total_hits") not in (False, None):
         result["hits"]["total"] = {"value": len(found), "relation": "eq"}
+    if "aggs" in body:
+        from tests.unit.opensearch.fake_aggregations import evaluate_aggregations
+
+        result["aggregations"] = evaluate_aggregations(
+            mappings, [doc for _id, doc in found], body["aggs"]
+        )
     return result
 
 
