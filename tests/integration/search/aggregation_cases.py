@@ -88,7 +88,9 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
         "name": "terms_text_field_and_small_size",
         "entity": "contacts",
         "body": {
-            "where": {"text_matches": {"must": [{"filter_key": "title", "text_value": "engineer"}]}},
+            "where": {
+                "text_matches": {"must": [{"filter_key": "title", "text_value": "engineer"}]}
+            },
             "aggregations": [{"name": "t", "type": "terms", "field": "title", "size": 1}],
         },
     },
@@ -248,7 +250,12 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
             "aggregations": [
                 {"name": "s", "type": "terms", "field": "seniority"},
                 {"name": "d", "type": "terms", "field": "departments"},
-                {"name": "r", "type": "range", "field": "created_at", "ranges": [{"lt": "2030-01-01"}]},
+                {
+                    "name": "r",
+                    "type": "range",
+                    "field": "created_at",
+                    "ranges": [{"lt": "2030-01-01"}],
+                },
                 {"name": "m", "type": "date_histogram", "field": "created_at", "interval": "year"},
             ],
         },

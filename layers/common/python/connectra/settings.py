@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 100
     api_base_path: str = ""
+    # Per-container cache of count and aggregation answers (search/result_cache.py): 0 = off.
+    result_cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    result_cache_max_entries: int = Field(default=1024, ge=0)
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Depends, FastAPI
 from connectra import __version__
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
-from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
+from connectra.api.routes import aggregate, filters, health, job_actions, jobs, records, uploads
 
 # Routers that need an API key; each resource adds its router here.
 PROTECTED_ROUTERS: list[APIRouter] = [
     records.contacts_router,
     records.companies_router,
+    aggregate.contacts_aggregate_router,
+    aggregate.companies_aggregate_router,
     filters.router,
     uploads.router,
     jobs.router,

@@ -12,8 +12,8 @@ from connectra.db.pool import connection
 from connectra.models.fields import Entity
 from connectra.search.engine import AggregateResult, SearchPage
 from connectra.search.postgres_aggregate import aggregate
-from connectra.vql.aggregation import AggregateQuery
 from connectra.search.rows import load_page_rows
+from connectra.vql.aggregation import AggregateQuery
 from connectra.vql.ast import Query, SortValue
 from connectra.vql.cursor import encode_cursor
 from connectra.vql.sql import CompiledSQL, compile_count, compile_search

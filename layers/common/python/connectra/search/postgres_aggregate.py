@@ -51,7 +51,9 @@ def aggregate(conn: Connection[Any], query: AggregateQuery) -> dict[str, Any]:
         if outer:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         rows = _run(conn, grouped)
-        arrays = {item.name: _run(conn, compile_array_terms(query, item)) for item in array_terms(query)}
+        arrays = {
+            item.name: _run(conn, compile_array_terms(query, item)) for item in array_terms(query)
+        }
     total, figures = read_grouped(query, layout, rows)
     for name, found in arrays.items():
         figures[name] = read_array_terms(found)

@@ -68,7 +68,12 @@ def _terms_path(item: TermsAggregation) -> str:
 
 
 def _base(query: AggregateQuery, aggs: Body) -> Body:
-    return {"query": compile_filter(query.filter), "size": 0, "track_total_hits": True, "aggs": aggs}
+    return {
+        "query": compile_filter(query.filter),
+        "size": 0,
+        "track_total_hits": True,
+        "aggs": aggs,
+    }
 
 
 # -- first body ----------------------------------------------------------------------------

@@ -161,7 +161,11 @@ class _AggregationParser:
         return self.histogram(spec, field, path)
 
     def inapplicable(self, spec: AggregationSpec, path: str) -> None:
-        for option, owner in (("size", "terms"), ("ranges", "range"), ("interval", "date_histogram")):
+        for option, owner in (
+            ("size", "terms"),
+            ("ranges", "range"),
+            ("interval", "date_histogram"),
+        ):
             if getattr(spec, option) is not None and spec.type != owner:
                 self.problem(f"{path}.{option}", f"{option} applies to type {owner!r} only")
 
@@ -199,9 +203,7 @@ class _AggregationParser:
             ranges=tuple(bucket for bucket in buckets if bucket is not None),
         )
 
-    def range_bucket(
-        self, field: CatalogueField, item: RangeSpec, path: str
-    ) -> RangeBucket | None:
+    def range_bucket(self, field: CatalogueField, item: RangeSpec, path: str) -> RangeBucket | None:
         if item.gte is None and item.lt is None:
             self.problem(path, "give gte, lt or both")
             return None
@@ -212,7 +214,9 @@ class _AggregationParser:
         if gte is not None and lt is not None and not gte < lt:  # type: ignore[operator]
             self.problem(path, "gte must be less than lt")
             return None
-        echo = tuple((name, getattr(item, name)) for name in ("gte", "lt") if getattr(item, name) is not None)
+        echo = tuple(
+            (name, getattr(item, name)) for name in ("gte", "lt") if getattr(item, name) is not None
+        )
         return RangeBucket(gte=gte, lt=lt, echo=echo)
 
     def bound(self, field: CatalogueField, raw: int | float | str, path: str) -> RangeValue | None:

@@ -19,7 +19,7 @@ Keys are normalized in SQL as `connectra.vql.aggregation.normalize_key` does
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from psycopg import sql
 
@@ -27,14 +27,16 @@ from connectra.models.fields import Entity, Field, FieldKind, company_field_of
 from connectra.vql.aggregation import (
     KEY_WHITESPACE,
     AggregateQuery,
+    Aggregation,
     DateHistogramAggregation,
     RangeAggregation,
+    RangeBucket,
     TermsAggregation,
 )
 from connectra.vql.ast import Query
 
 # The where builder of the search compiler: one definition of the row filter.
-from connectra.vql.sql import CompiledSQL, column
+from connectra.vql.sql import CompiledSQL, Params, column
 from connectra.vql.sql import _Compiler as WhereCompiler
 
 # A scan of many rows: JIT compilation costs more than it saves at these sizes.
@@ -77,7 +79,7 @@ def normalized_key(target: sql.Composable, field: Field) -> sql.Composable:
     return sql.SQL("NULLIF(lower(btrim({}, {})), '')").format(target, sql.Literal(KEY_WHITESPACE))
 
 
-def _is_grouped_terms(item: object) -> bool:
+def _is_grouped_terms(item: Aggregation) -> bool:
     return isinstance(item, TermsAggregation) and not item.field.is_array
 
 
@@ -89,64 +91,75 @@ def array_terms(query: AggregateQuery) -> list[TermsAggregation]:
     ]
 
 
+@dataclass
+class _Columns:
+    """The per-row values the grouped scan reads, and its aggregate expressions."""
+
+    selected: list[sql.Composable] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+    ranges: dict[str, list[str]] = field(default_factory=dict)
+    counts: list[sql.Composable] = field(default_factory=lambda: [sql.SQL("count(*) AS n")])
+
+
+def _columns(query: AggregateQuery, params: Params) -> _Columns:
+    found = _Columns()
+    for index, item in enumerate(query.aggregations):
+        target = column(query.entity, item.field)
+        if isinstance(item, TermsAggregation) and not item.field.is_array:
+            found.keys[item.name] = f"k{index}"
+            value = normalized_key(target, item.field)
+        elif isinstance(item, DateHistogramAggregation):
+            found.keys[item.name] = f"k{index}"
+            value = sql.SQL("date_trunc({}, {} AT TIME ZONE 'UTC')").format(
+                sql.Literal(item.interval.value), target
+            )
+        elif isinstance(item, RangeAggregation):
+            found.ranges[item.name] = []
+            for position, bucket in enumerate(item.ranges):
+                name = f"r{index}_{position}"
+                found.ranges[item.name].append(name)
+                found.counts.append(
+                    sql.SQL("count(*) FILTER (WHERE {}) AS {}").format(
+                        _in_range(sql.Identifier(f"v{index}"), bucket, params),
+                        sql.Identifier(name),
+                    )
+                )
+            found.selected.append(sql.SQL("{} AS {}").format(target, sql.Identifier(f"v{index}")))
+            continue
+        else:
+            continue  # array terms: their own statement
+        found.selected.append(sql.SQL("{} AS {}").format(value, sql.Identifier(f"k{index}")))
+    return found
+
+
+def _in_range(value: sql.Composable, bucket: RangeBucket, params: Params) -> sql.Composable:
+    bounds = [sql.SQL("{} IS NOT NULL").format(value)]
+    if bucket.gte is not None:
+        bounds.append(sql.SQL("{} >= {}").format(value, params.add(bucket.gte)))
+    if bucket.lt is not None:
+        bounds.append(sql.SQL("{} < {}").format(value, params.add(bucket.lt)))
+    return sql.SQL(" AND ").join(bounds)
+
+
 def compile_grouped(query: AggregateQuery) -> tuple[CompiledSQL, GroupingLayout]:
     compiler = WhereCompiler(_as_search_query(query))
     where = compiler.where(paged=False)
-    params = compiler.params
-    selected: list[sql.Composable] = []
-    keys: dict[str, str] = {}
-    ranges: dict[str, list[str]] = {}
-    counts: list[sql.Composable] = [sql.SQL("count(*) AS n")]
-    for index, item in enumerate(query.aggregations):
-        target = column(query.entity, item.field)
-        if _is_grouped_terms(item):
-            assert isinstance(item, TermsAggregation)
-            keys[item.name] = f"k{index}"
-            selected.append(
-                sql.SQL("{} AS {}").format(
-                    normalized_key(target, item.field), sql.Identifier(f"k{index}")
-                )
-            )
-        elif isinstance(item, DateHistogramAggregation):
-            keys[item.name] = f"k{index}"
-            selected.append(
-                sql.SQL("date_trunc({}, {} AT TIME ZONE 'UTC') AS {}").format(
-                    sql.Literal(item.interval.value), target, sql.Identifier(f"k{index}")
-                )
-            )
-        elif isinstance(item, RangeAggregation):
-            selected.append(sql.SQL("{} AS {}").format(target, sql.Identifier(f"v{index}")))
-            ranges[item.name] = []
-            for position, bucket in enumerate(item.ranges):
-                name = f"r{index}_{position}"
-                ranges[item.name].append(name)
-                bounds = [sql.SQL("{} IS NOT NULL").format(sql.Identifier(f"v{index}"))]
-                if bucket.gte is not None:
-                    bounds.append(
-                        sql.SQL("{} >= {}").format(sql.Identifier(f"v{index}"), params.add(bucket.gte))
-                    )
-                if bucket.lt is not None:
-                    bounds.append(
-                        sql.SQL("{} < {}").format(sql.Identifier(f"v{index}"), params.add(bucket.lt))
-                    )
-                counts.append(
-                    sql.SQL("count(*) FILTER (WHERE {}) AS {}").format(
-                        sql.SQL(" AND ").join(bounds), sql.Identifier(name)
-                    )
-                )
+    found = _columns(query, compiler.params)
     matched = sql.SQL("SELECT {} FROM {} WHERE {}").format(
-        sql.SQL(", ").join(selected) if selected else sql.SQL("1 AS one"), _source(query), where
+        sql.SQL(", ").join(found.selected) if found.selected else sql.SQL("1 AS one"),
+        _source(query),
+        where,
     )
-    key_names = list(keys.values())
-    if not key_names:
+    statement: sql.Composable
+    if not found.keys:
         statement = sql.SQL("SELECT 0 AS grouping_set, {} FROM ({}) AS matched").format(
-            sql.SQL(", ").join(counts), matched
+            sql.SQL(", ").join(found.counts), matched
         )
-        layout = GroupingLayout({}, ranges, {}, 0)
-        return CompiledSQL(statement, params.values, _settings(compiler)), layout
-    statement, grouping = _grouped_statement(query, keys, counts, matched)
-    layout = GroupingLayout(keys, ranges, grouping, (1 << len(key_names)) - 1)
-    return CompiledSQL(statement, params.values, _settings(compiler)), layout
+        layout = GroupingLayout({}, found.ranges, {}, 0)
+    else:
+        statement, grouping = _grouped_statement(query, found.keys, found.counts, matched)
+        layout = GroupingLayout(found.keys, found.ranges, grouping, (1 << len(found.keys)) - 1)
+    return CompiledSQL(statement, compiler.params.values, _settings(compiler)), layout
 
 
 def _grouped_statement(
@@ -154,7 +167,7 @@ def _grouped_statement(
     keys: dict[str, str],
     counts: list[sql.Composable],
     matched: sql.Composable,
-) -> tuple[sql.Composable, dict[str, int]]:
+) -> tuple[sql.Composed, dict[str, int]]:
     key_names = list(keys.values())
     width = len(key_names)
     # GROUPING(k0, k1, …): bit (width - 1 - i) is set when k_i is NOT a grouping column.
@@ -182,10 +195,12 @@ def _grouped_statement(
     statement = sql.SQL(
         "SELECT * FROM ("
         "SELECT groups.*, "
-        'row_number() OVER (PARTITION BY grouping_set ORDER BY {terms_key} IS NULL, n DESC, {terms_key} COLLATE "C") AS rank, '
-        "sum(n) FILTER (WHERE {terms_key} IS NOT NULL) OVER (PARTITION BY grouping_set) AS with_value "
-        "FROM (SELECT GROUPING({keys}) AS grouping_set, {keys}, {counts} FROM ({matched}) AS matched "
-        "GROUP BY GROUPING SETS ((), {sets})) AS groups"
+        "row_number() OVER (PARTITION BY grouping_set "
+        'ORDER BY {terms_key} IS NULL, n DESC, {terms_key} COLLATE "C") AS rank, '
+        "sum(n) FILTER (WHERE {terms_key} IS NOT NULL) "
+        "OVER (PARTITION BY grouping_set) AS with_value "
+        "FROM (SELECT GROUPING({keys}) AS grouping_set, {keys}, {counts} "
+        "FROM ({matched}) AS matched GROUP BY GROUPING SETS ((), {sets})) AS groups"
         ") AS ranked WHERE {terms_key} IS NULL OR rank <= {size_case}"
     ).format(
         terms_key=terms_key,

@@ -17,6 +17,7 @@ from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, SettingsDep
+from connectra.api.field_access import FieldAccessDep
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
 from connectra.db.records import RecordRepository
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -24,6 +25,7 @@ from connectra.models.fields import Entity
 from connectra.models.records import RECORD_MODELS, RecordIn
 from connectra.search.engine import CountResult, SearchEngine, SearchPage
 from connectra.search.factory import get_search_engine
+from connectra.search.result_cache import get_result_cache
 from connectra.settings import get_settings
 from connectra.vql.models import VQLQuery
 from connectra.vql.parse import error_path, parse_query, validation_failed
@@ -147,8 +149,16 @@ def build_router(entity: Entity) -> APIRouter:
         return engine.search(conn, entity, parse_query(body, entity))
 
     @router.post("/count", summary=f"Count {entity.value} matching a VQL query")
-    def count(body: VQLQuery, conn: ConnDep, engine: EngineDep) -> CountResult:
-        return CountResult(count=engine.count(conn, entity, parse_query(body, entity)))
+    def count(
+        body: VQLQuery, conn: ConnDep, engine: EngineDep, access: FieldAccessDep
+    ) -> CountResult:
+        query = parse_query(body, entity)
+        access.check(("where", used) for used in query.filter.fields)
+        result, cached = get_result_cache().fetch(
+            ("count", access.plan, engine.name, entity, query.filter),
+            lambda: CountResult(count=engine.count(conn, entity, query)),
+        )
+        return result.model_copy(update={"cached": cached})
 
     @router.post("/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}")
     def create(body: record_model, conn: ConnDep, repository: RepoDep) -> RecordEnvelope:  # type: ignore[valid-type]
