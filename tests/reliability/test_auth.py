@@ -117,7 +117,7 @@ def test_api_gateway_mode_needs_the_callers_key_id(
     assert without["statusCode"] == 401
     assert json.loads(without["body"])["error"] == "unauthorized"
     assert with_id["statusCode"] == 200, with_id["body"]
-    assert json.loads(with_id["body"]) == {"count": 0}
+    assert json.loads(with_id["body"]) == {"count": 0, "cached": False}
     assert_error(direct, 401, "unauthorized")  # an X-API-Key alone is not enough
 
 
@@ -144,7 +144,7 @@ def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert int(limited.headers["X-RateLimit-Reset"]) >= 1
-    assert api.post("/contacts/count", json={}, headers=bob).json() == {"count": 0}
+    assert api.post("/contacts/count", json={}, headers=bob).json() == {"count": 0, "cached": False}
     # And bob has his own bucket
     assert other.status_code == 200
     assert other.headers["X-RateLimit-Remaining"] == "2"
