@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from psycopg import Connection, sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from connectra.vql.aggregation import (
@@ -46,7 +47,7 @@ def _run(conn: Connection[Any], compiled: CompiledSQL) -> list[dict[str, Any]]:
 def aggregate(conn: Connection[Any], query: AggregateQuery) -> dict[str, Any]:
     """`{"total", "aggregations"}` for the query."""
     grouped, layout = compile_grouped(query)
-    outer = conn.info.transaction_status.name == "IDLE"
+    outer = conn.info.transaction_status is TransactionStatus.IDLE
     with conn.transaction():
         if outer:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
