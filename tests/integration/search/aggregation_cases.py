@@ -217,10 +217,11 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
         "name": "histogram_day_and_year_on_companies",
         "entity": "companies",
         "body": {
+            "where": {"range_query": {"must": {"created_at": {"gte": "2024-01-01"}}}},
             "aggregations": [
                 {"name": "d", "type": "date_histogram", "field": "created_at", "interval": "day"},
                 {"name": "y", "type": "date_histogram", "field": "created_at", "interval": "year"},
-            ]
+            ],
         },
     },
     {
