@@ -27,6 +27,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Connectra")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+# Answers must reflect each test's writes: no result cache (tests that check it build one).
+os.environ.setdefault("RESULT_CACHE_TTL_SECONDS", "0")
 
 from connectra.db import migrate  # noqa: E402
 from connectra.db.pool import close_pool  # noqa: E402

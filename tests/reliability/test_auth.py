@@ -132,7 +132,7 @@ def test_api_gateway_mode_needs_the_callers_key_id(
     assert without["statusCode"] == 401
     assert json.loads(without["body"])["error"] == "unauthorized"
     assert with_id["statusCode"] == 200, with_id["body"]
-    assert json.loads(with_id["body"]) == {"count": 0, "relation": "eq"}
+    assert json.loads(with_id["body"]) == {"count": 0, "relation": "eq", "cached": False}
     assert unknown["statusCode"] == 403
     assert json.loads(unknown["body"])["details"] == {"key_id": "n0tkn0wn"}
     assert_error(direct, 401, "unauthorized")  # an X-API-Key alone is not enough
@@ -167,6 +167,7 @@ def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
     assert api.post("/contacts/count", json={}, headers=bob).json() == {
         "count": 0,
         "relation": "eq",
+        "cached": False,
     }
     # And bob has his own windows
     assert other.status_code == 200

@@ -105,7 +105,11 @@ def test_crud_round_trip_and_soft_delete_hides_the_record(client: TestClient) ->
 
     assert client.delete(path).status_code == 204
     assert client.get(path).status_code == 404
-    assert client.post("/contacts/count", json={}).json() == {"count": 0, "relation": "eq"}
+    assert client.post("/contacts/count", json={}).json() == {
+        "count": 0,
+        "relation": "eq",
+        "cached": False,
+    }
 
 
 def test_create_twice_is_409_and_unknown_company_is_400(client: TestClient) -> None:
@@ -162,7 +166,11 @@ def test_bulk_reports_each_record_and_keeps_the_valid_ones(client: TestClient) -
     assert [item["status"] for item in body["results"]] == ["inserted", "error", "updated", "error"]
     assert body["results"][1]["errors"][0]["path"] == "records[1].email"
     assert body["results"][2]["uuid"] == existing["uuid"]
-    assert client.post("/contacts/count", json={}).json() == {"count": 2, "relation": "eq"}
+    assert client.post("/contacts/count", json={}).json() == {
+        "count": 2,
+        "relation": "eq",
+        "cached": False,
+    }
 
 
 def test_bulk_over_the_limit_is_413(client: TestClient) -> None:

@@ -854,6 +854,12 @@ def search(
         bound = len(found) if tracked is True else tracked
         relation = "gte" if len(found) > bound else "eq"
         result["hits"]["total"] = {"value": min(len(found), bound), "relation": relation}
+    if "aggs" in body:
+        from tests.unit.opensearch.fake_aggregations import evaluate_aggregations
+
+        result["aggregations"] = evaluate_aggregations(
+            mappings, [doc for _id, doc in found], body["aggs"]
+        )
     return result
 
 

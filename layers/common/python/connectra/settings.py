@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # Responses at least this large are gzipped when the client accepts it; 0 = never
     # (e.g. where API Gateway compresses instead).
     gzip_minimum_bytes: int = 1000
+    # Per-container cache of count and aggregation answers (search/result_cache.py): 0 = off.
+    result_cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    result_cache_max_entries: int = Field(default=1024, ge=0)
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB

@@ -12,6 +12,7 @@ from connectra.api.middleware import add_transport_middleware
 from connectra.api.ratelimit import RateLimitHeadersMiddleware
 from connectra.api.routes import (
     admin,
+    aggregate,
     batch_upsert,
     filters,
     health,
@@ -27,6 +28,8 @@ from connectra.settings import get_settings
 PROTECTED_ROUTERS: list[APIRouter] = [
     records.contacts_router,
     records.companies_router,
+    aggregate.contacts_aggregate_router,
+    aggregate.companies_aggregate_router,
     filters.router,
     batch_upsert.router,
     uploads.router,

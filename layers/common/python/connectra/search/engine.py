@@ -8,6 +8,7 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from connectra.models.fields import Entity
+from connectra.vql.aggregation import AggregateQuery
 from connectra.vql.ast import Query
 
 
@@ -34,6 +35,7 @@ class CountResult(BaseModel):
 
     count: int
     relation: Literal["eq", "gte"] = "eq"
+    cached: bool = Field(default=False, description="True when answered from the result cache")
 
 
 def bounded(matches: int, up_to: int | None) -> CountResult:
@@ -41,6 +43,18 @@ def bounded(matches: int, up_to: int | None) -> CountResult:
     if up_to is not None and matches > up_to:
         return CountResult(count=up_to, relation="gte")
     return CountResult(count=matches, relation="eq")
+
+
+class AggregateResult(BaseModel):
+    """`POST /{entity}/aggregate`: the matching records and each aggregation's buckets."""
+
+    total: int
+    aggregations: dict[str, dict[str, Any]] = Field(
+        description="By name, in request order: terms `{buckets: [{key, count}], other_count, "
+        "missing_count}`, range `{buckets: [{gte?, lt?, count}]}` in request order, "
+        "date_histogram `{buckets: [{key: YYYY-MM-DD, count}]}` ascending"
+    )
+    cached: bool = Field(default=False, description="True when answered from the result cache")
 
 
 class SearchEngine(Protocol):
@@ -59,5 +73,7 @@ class SearchEngine(Protocol):
     ) -> CountResult:
         """Matches counted exactly up to `up_to` ("gte" beyond it); None: exact."""
         ...
+
+    def aggregate(self, conn: Connection[Any], query: AggregateQuery) -> AggregateResult: ...
 
     def health(self) -> dict[str, Any]: ...

@@ -25,10 +25,12 @@ from psycopg import Connection
 from connectra.errors import DependencyUnavailable, ValidationFailed
 from connectra.models.fields import Entity
 from connectra.runtime_secrets import cursor_secret
-from connectra.search.engine import CountResult, SearchPage
+from connectra.search.engine import AggregateResult, CountResult, SearchPage
 from connectra.search.index_model import index_alias
+from connectra.search.opensearch_aggregate import aggregate
 from connectra.search.rows import load_page_rows
 from connectra.settings import Settings
+from connectra.vql.aggregation import AggregateQuery
 from connectra.vql.ast import Query
 from connectra.vql.cursor import encode_cursor
 from connectra.vql.dsl import compile_count, compile_search, from_sort_values
@@ -141,6 +143,13 @@ class OpenSearchEngine:
         if total.get("relation") == "gte":
             return CountResult(count=int(total["value"]), relation="gte")
         return CountResult(count=int(total["value"]), relation="eq")
+
+    def aggregate(self, conn: Connection[Any], query: AggregateQuery) -> AggregateResult:
+        index = self.index(query.entity)
+        answer = aggregate(
+            lambda body: _call(lambda: self.client.search(index=index, body=body)), query
+        )
+        return AggregateResult.model_validate(answer)
 
     def health(self) -> dict[str, Any]:
         """Cluster status and whether each entity's index exists; reports, never raises."""

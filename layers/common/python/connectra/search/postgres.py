@@ -11,8 +11,10 @@ from psycopg.rows import dict_row
 from connectra.db import search_structures
 from connectra.db.pool import connection
 from connectra.models.fields import Entity
-from connectra.search.engine import CountResult, SearchPage, bounded
+from connectra.search.engine import AggregateResult, CountResult, SearchPage, bounded
+from connectra.search.postgres_aggregate import aggregate
 from connectra.search.rows import load_page_rows
+from connectra.vql.aggregation import AggregateQuery
 from connectra.vql.ast import Query, SortValue
 from connectra.vql.cursor import encode_cursor
 from connectra.vql.sql import CompiledSQL, compile_count, compile_search
@@ -65,6 +67,9 @@ class PostgresSearchEngine:
     ) -> CountResult:
         found = _execute(conn, compile_count(query, up_to=up_to))[0]["count"]
         return bounded(int(found), up_to)
+
+    def aggregate(self, conn: Connection[Any], query: AggregateQuery) -> AggregateResult:
+        return AggregateResult.model_validate(aggregate(conn, query))
 
     def health(self) -> dict[str, Any]:
         try:

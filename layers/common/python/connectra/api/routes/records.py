@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.api.deps import ConnDep, GateDep, SettingsDep, requires
 from connectra.api.errors import shorten
+from connectra.api.field_access import FieldAccessDep
 from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
 from connectra.consumers.access import Scope
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
@@ -27,6 +28,7 @@ from connectra.models.fields import Entity
 from connectra.models.records import RECORD_MODELS, RecordIn
 from connectra.search.engine import CountResult, SearchEngine, SearchPage
 from connectra.search.factory import get_search_engine
+from connectra.search.result_cache import get_result_cache
 from connectra.settings import get_settings
 from connectra.vql.models import VQLQuery
 from connectra.vql.parse import error_path, parse_query, validation_failed
@@ -230,13 +232,21 @@ def build_router(entity: Entity) -> APIRouter:
         **{**read, "description": f"{read['description']} {COUNT_DESCRIPTION}"},
     )
     def count(
-        body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep, settings: SettingsDep
+        body: VQLQuery,
+        conn: ConnDep,
+        engine: EngineDep,
+        gate: GateDep,
+        access: FieldAccessDep,
+        settings: SettingsDep,
     ) -> CountResponse:
         query = parse_query(body, entity)
         gate.check_query(query)
         up_to = None if body.exact_count else settings.count_exact_up_to
-        result = engine.count_up_to(conn, entity, query, up_to)
-        return CountResponse(**dict(result), warnings=body.warnings)
+        result, cached = get_result_cache().fetch(
+            ("count", access.plan, engine.name, entity, query.filter, up_to),
+            lambda: engine.count_up_to(conn, entity, query, up_to),
+        )
+        return CountResponse(**{**dict(result), "cached": cached}, warnings=body.warnings)
 
     legacy_alias(router, "/filter", search, "POST /" + entity.value + "/", options=read)
 
