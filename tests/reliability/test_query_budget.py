@@ -66,7 +66,7 @@ def test_the_count_route_and_export_vql_are_refused_too(api: TestClient) -> None
 
 
 def test_identical_conditions_are_merged_and_charged_once() -> None:
-    words = " ".join(SEVEN_LETTER_WORDS.split()[:6])  # exactly the fuzzy budget
+    words = " ".join(SEVEN_LETTER_WORDS.split()[: budget.max_fuzzy_terms()])  # the whole budget
     query = parse_request(_where_text(*[_fuzzy(words)] * 5), Entity.CONTACTS)
     assert len(query.filter.must) == 1
     assert len(query.filter.must[0].conditions) == 1

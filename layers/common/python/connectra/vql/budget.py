@@ -61,10 +61,10 @@ LIMITS: dict[str, Limit] = {
         Limit(TERMS_PER_CONDITION, 12, "words in one text condition"),
         Limit(
             FUZZY_TERMS,
-            6,
+            4,
             "fuzzy words (of 3 characters or more: shorter ones match exactly) across the query",
         ),
-        Limit(SUBSTRING_CONDITIONS, 6, "`substring` text conditions"),
+        Limit(SUBSTRING_CONDITIONS, 4, "`substring` text conditions"),
         Limit(KEYWORD_VALUES, 2000, "values across all keyword conditions"),
         Limit(PAGE_DEPTH, MAX_WINDOW, "`page` × `limit` (page deeper with `search_after`)"),
         Limit(AGGREGATIONS, 5, "aggregations in one request"),
