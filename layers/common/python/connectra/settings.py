@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     api_base_path: str = ""
     # Larger bodies are a 413 (a Lambda behind API Gateway takes at most 6 MB anyway).
     api_max_body_bytes: int = 6 * MIB
+    # Requests one API process serves at once; more are shed as 503 + Retry-After at once
+    # (uvicorn runs sync routes on 40 threads; DB_POOL_MAX_SIZE of them hold a connection).
+    api_max_in_flight: int = 24
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB
