@@ -55,14 +55,14 @@ def _text(value: str, **options: Any) -> dict[str, Any]:
 
 def _shapes() -> list[tuple[str, dict[str, Any]]]:
     fuzzy_words = " ".join(MISSPELLED[:FUZZY])
-    substring_fields = [
-        "title",
-        "first_name",
-        "last_name",
-        "email",
-        "company_name",
-        "company_website",
-    ]
+    substring_fields = {
+        "title": "eng",
+        "first_name": "ann",
+        "last_name": "son",
+        "email": "exa",
+        "company_name": "tech",
+        "company_website": "com",
+    }
     many_words = " ".join(
         [
             "software",
@@ -101,19 +101,29 @@ def _shapes() -> list[tuple[str, dict[str, Any]]]:
             },
         ),
         (
-            f"{SUBSTRINGS} substring conditions on {SUBSTRINGS} fields (some on the company join)",
+            f"{SUBSTRINGS} substring conditions on {SUBSTRINGS} fields",
             {
                 "where": {
                     "text_matches": {
                         "must": [
-                            {"filter_key": key, "text_value": "an", "search_type": "substring"}
-                            if key != "title"
-                            else {
-                                "filter_key": key,
-                                "text_value": "eng",
+                            {"filter_key": key, "text_value": value, "search_type": "substring"}
+                            for key, value in list(substring_fields.items())[:SUBSTRINGS]
+                        ]
+                    }
+                }
+            },
+        ),
+        (
+            "1 short substring (2 characters: a word-start match)",
+            {
+                "where": {
+                    "text_matches": {
+                        "must": [
+                            {
+                                "filter_key": "first_name",
+                                "text_value": "an",
                                 "search_type": "substring",
                             }
-                            for key in substring_fields[:SUBSTRINGS]
                         ]
                     }
                 }

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from connectra.api import guards
 from connectra.api.app import create_app
 from connectra.db.pool import close_pool, connection, get_pool
 from connectra.settings import DEV_API_KEY, get_settings
 from tests.integration.test_api_handler import load_handler
+from tests.reliability.helpers import wait_until
 
 HEADERS = {"X-API-Key": DEV_API_KEY}
 
@@ -162,3 +166,32 @@ def test_an_unhandled_error_closes_the_connection_explicitly(clean_db: str) -> N
     assert response.status_code == 500
     assert response.headers["connection"] == "close"
     assert response.json()["error"] == "internal_error"
+
+
+def test_requests_past_the_in_flight_limit_are_shed_at_once(
+    clean_db: str, env: pytest.MonkeyPatch
+) -> None:
+    """Past API_MAX_IN_FLIGHT, a request is a 503 now, not a wait behind the others."""
+    env.setenv("API_MAX_IN_FLIGHT", "1")
+    get_settings.cache_clear()
+    app = create_app()
+    release = threading.Event()
+
+    @app.get("/held-probe")
+    def held() -> dict[str, str]:
+        release.wait(10)
+        return {"status": "released"}
+
+    with TestClient(app) as client, ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(client.get, "/held-probe")
+        wait_until(lambda: guards.in_flight() == 1, 10, "the first request in flight")
+        started = time.monotonic()
+        shed = client.post("/contacts/count", headers=HEADERS, json={})
+        elapsed = time.monotonic() - started
+        assert client.get("/health").status_code in (200, 503)  # exempt: never shed
+        release.set()
+        assert first.result(timeout=10).status_code == 200
+    _assert_fast_503(
+        shed.status_code, shed.headers, elapsed, "too_many_requests_in_flight", shed.json()
+    )
+    assert elapsed < 1

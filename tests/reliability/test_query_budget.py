@@ -66,7 +66,7 @@ def test_the_count_route_and_export_vql_are_refused_too(api: TestClient) -> None
 
 
 def test_identical_conditions_are_merged_and_charged_once() -> None:
-    words = " ".join(SEVEN_LETTER_WORDS.split()[:6])  # exactly the fuzzy budget
+    words = " ".join(SEVEN_LETTER_WORDS.split()[: budget.max_fuzzy_terms()])  # the whole budget
     query = parse_request(_where_text(*[_fuzzy(words)] * 5), Entity.CONTACTS)
     assert len(query.filter.must) == 1
     assert len(query.filter.must[0].conditions) == 1
@@ -131,3 +131,16 @@ def test_numeric_strings_in_range_values_are_not_made_stricter(api: TestClient) 
     rule there (the shape still validates as a range bound)."""
     body = {"where": {"range_query": {"must": {"created_at": {"gte": "2024-01-01"}}}}}
     assert api.post("/contacts/count", headers=HEADERS, json=body).status_code == 200
+
+
+def test_only_one_short_substring_is_admitted() -> None:
+    """A substring under 3 characters matches word starts with no index (measured: a
+    sequential scan of 1M contacts), so a query may hold one."""
+    short = [
+        {"filter_key": key, "text_value": "an", "search_type": "substring"}
+        for key in ("first_name", "last_name")
+    ]
+    parse_request(_where_text(short[0]), Entity.CONTACTS)
+    with pytest.raises(budget.QueryOverBudget) as refused:
+        parse_request(_where_text(*short), Entity.CONTACTS)
+    assert refused.value.details[0]["part"] == "short_substrings"

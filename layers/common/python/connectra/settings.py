@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # Per-container cache of count and aggregation answers (search/result_cache.py): 0 = off.
     result_cache_ttl_seconds: float = Field(default=30.0, ge=0)
     result_cache_max_entries: int = Field(default=1024, ge=0)
+    # Requests one API process serves at once; more are shed as 503 + Retry-After at once
+    # (uvicorn runs sync routes on 40 threads; DB_POOL_MAX_SIZE of them hold a connection).
+    api_max_in_flight: int = 24
 
     # Ingest and jobs
     chunk_size_bytes: int = 64 * MIB

@@ -3,6 +3,11 @@
 * Body size (issue 11 D11): a body over `API_MAX_BODY_BYTES` is a 413, whether it says so
   in Content-Length or streams more than it announced. The default, 6 MiB, is what a
   Lambda behind API Gateway accepts anyway.
+* Requests in flight (issue 11 item 3): past `API_MAX_IN_FLIGHT` requests being served
+  by this process, a request is refused at once with a 503 and `Retry-After` instead of
+  queueing for a worker thread behind the others (the pool's 1 s wait bounds only the
+  wait for a database connection). `/health` is exempt. A Lambda container serves one
+  request at a time, so this only matters for a long-running server (`make run`).
 * Lone UTF-16 surrogates (D4): JSON may escape one (`"\\ud800"`), Python then holds a
   string no encoder can write, and the database (and the error log) fail on it. A JSON
   body holding one anywhere, in a value or a key, is a 400 naming its path.
@@ -21,12 +26,36 @@ from connectra.settings import get_settings
 _SURROGATE_ESCAPE = b"\\ud"  # every escaped surrogate starts so (case-folded below)
 
 
+_EXEMPT_FROM_SHEDDING = ("/health",)
+_in_flight = 0  # requests this process is serving (one event loop: no lock needed)
+
+
+def in_flight() -> int:
+    return _in_flight
+
+
 class RequestGuards:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        global _in_flight
+        if scope["type"] != "http" or scope["path"] in _EXEMPT_FROM_SHEDDING:
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        if _in_flight >= settings.api_max_in_flight:
+            retry_after = settings.overload_retry_after_seconds
+            await _reject(send, 503, _busy(retry_after), {"retry-after": str(retry_after)})
+            return
+        _in_flight += 1
+        try:
+            await self._checked(scope, receive, send)
+        finally:
+            _in_flight -= 1
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         limit = get_settings().api_max_body_bytes
@@ -120,6 +149,14 @@ def _too_large(limit: int, declared: int | None) -> dict[str, Any]:
     )
 
 
+def _busy(retry_after: int) -> dict[str, Any]:
+    return error_body(
+        "service_unavailable",
+        "the service is busy; retry after a moment",
+        {"reason": "too_many_requests_in_flight", "retry_after_seconds": retry_after},
+    )
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
@@ -133,8 +170,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _reject(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _reject(
+    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
     payload = json.dumps(body).encode()
+    extra = [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
@@ -142,6 +182,7 @@ async def _reject(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *extra,
             ],
         }
     )

@@ -50,8 +50,9 @@ def _describe_error(error: Any) -> str:
     return str(error) if error is not None else "the import failed"
 
 
-# Failures no retry can mend: the source object changed after its upload event.
-FINAL_ERRORS = frozenset({"SourceChanged"})
+# Failures no retry can mend: the source object changed after its upload event, or the
+# file cannot be read at all (empty, no header row).
+FINAL_ERRORS = frozenset({"SourceChanged", "UnreadableFile"})
 
 
 def _is_final(error: Any) -> bool:

@@ -43,6 +43,7 @@ TEXT_TERMS = "text_terms"
 TERMS_PER_CONDITION = "terms_per_condition"
 FUZZY_TERMS = "fuzzy_terms"
 SUBSTRING_CONDITIONS = "substring_conditions"
+SHORT_SUBSTRINGS = "short_substrings"
 KEYWORD_VALUES = "keyword_values"
 PAGE_DEPTH = "page_depth"
 AGGREGATIONS = "aggregations"
@@ -61,10 +62,16 @@ LIMITS: dict[str, Limit] = {
         Limit(TERMS_PER_CONDITION, 12, "words in one text condition"),
         Limit(
             FUZZY_TERMS,
-            6,
+            4,
             "fuzzy words (of 3 characters or more: shorter ones match exactly) across the query",
         ),
-        Limit(SUBSTRING_CONDITIONS, 6, "`substring` text conditions"),
+        Limit(SUBSTRING_CONDITIONS, 4, "`substring` text conditions"),
+        Limit(
+            SHORT_SUBSTRINGS,
+            1,
+            "`substring` conditions shorter than 3 characters (word-start matches no "
+            "trigram index serves)",
+        ),
         Limit(KEYWORD_VALUES, 2000, "values across all keyword conditions"),
         Limit(PAGE_DEPTH, MAX_WINDOW, "`page` × `limit` (page deeper with `search_after`)"),
         Limit(AGGREGATIONS, 5, "aggregations in one request"),
@@ -137,6 +144,8 @@ def charge_text(budget: Budget, condition: TextCondition, path: str) -> None:
         budget.spend(FUZZY_TERMS, expanded, f"{path}.text_value")
     if condition.search_type is SearchType.SUBSTRING:
         budget.spend(SUBSTRING_CONDITIONS, 1, path)
+    if condition.is_word_prefix:
+        budget.spend(SHORT_SUBSTRINGS, 1, path)
 
 
 def charge_keyword(budget: Budget, condition: KeywordCondition, path: str) -> None:
@@ -158,6 +167,7 @@ VQL_PARTS = (
     TERMS_PER_CONDITION,
     FUZZY_TERMS,
     SUBSTRING_CONDITIONS,
+    SHORT_SUBSTRINGS,
     KEYWORD_VALUES,
     PAGE_DEPTH,
 )

@@ -196,6 +196,25 @@ def _claim_problem(entity: Entity, owner: uuid.UUID, prefix: str = "") -> dict[s
     }
 
 
+def _reject_redirected(records: list[RecordIn], written: list[uuid.UUID]) -> None:
+    """A record with an explicit uuid must be written under it. A concurrent call may have
+    committed its email/domain under another uuid after `_claimed_by_others` looked; the
+    upsert then resolved to that record: refuse, rolling the write back (D5, D6)."""
+    ids = set(written)
+    for record in records:
+        if record.uuid is not None and record.uuid not in ids:
+            raise Conflict(
+                "another record took this email or domain meanwhile; nothing was written",
+                [
+                    {
+                        "path": "uuid",
+                        "message": "email or domain now owned by another record",
+                        "type": "conflict",
+                    }
+                ],
+            )
+
+
 def _require_companies(conn: Connection[Any], record: RecordIn) -> None:
     if _missing_companies(conn, [record]):
         raise ValidationFailed(
@@ -283,6 +302,7 @@ def build_router(entity: Entity) -> APIRouter:
         try:
             with readable_data_errors(), conn.transaction():
                 result = repository.upsert_many(conn, [body], previous_columns=changes.columns)
+                _reject_redirected([body], result.inserted + result.updated)
         except errors.UniqueViolation as exc:
             # A concurrent call committed the same email/domain under another uuid (D6).
             raise Conflict("another record already has this email or domain") from exc
@@ -346,6 +366,7 @@ def build_router(entity: Entity) -> APIRouter:
         try:
             with readable_data_errors(), conn.transaction():
                 outcome = repository.upsert_many(conn, records, previous_columns=changes.columns)
+                _reject_redirected(records, outcome.inserted + outcome.updated)
         except errors.UniqueViolation as exc:
             raise Conflict("two records of the batch share an email or domain") from exc
         inserted = set(outcome.inserted)
