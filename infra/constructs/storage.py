@@ -32,6 +32,9 @@ class StorageConstruct(Construct):
         # AbortMultipartUpload: large exports and reports are multipart uploads.
         self.grant_objects(grantee, prefix, "s3:PutObject", "s3:AbortMultipartUpload")
 
+    def grant_delete(self, grantee: iam.IGrantable, prefix: str) -> None:
+        self.grant_objects(grantee, prefix, "s3:DeleteObject")
+
     def _build_access_logs_bucket(self, config: EnvironmentConfig) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
