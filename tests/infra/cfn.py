@@ -62,8 +62,9 @@ class Resolver:
 
 
 def _placeholder(logical_id: str, attribute: str | None = None) -> str:
-    """A readable stand-in for a value no test needs (log group ARNs, subnet ids)."""
-    return f"{logical_id}.{attribute}" if attribute else logical_id
+    """A readable stand-in, in ARN form (IAM insists), for a value no test needs (log
+    group ARNs, subnet ids)."""
+    return f"arn:aws:test:{REGION}:{ACCOUNT}:{logical_id}/{attribute or 'Ref'}"
 
 
 def _resolve(value: Any, stack: StackValues, resolver: Resolver) -> Any:

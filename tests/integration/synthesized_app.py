@@ -36,9 +36,11 @@ from urllib.parse import urlparse
 from xml.etree import ElementTree
 
 import boto3
+import psycopg
 from moto.core.authorization import enable_iam_authentication
 
 from connectra.db.pool import close_pool
+from connectra.db.roles import APP_ROLE, enable_login
 from connectra.runtime_secrets import secret_string
 from connectra.settings import get_settings
 from connectra.storage.s3 import get_store
@@ -96,6 +98,8 @@ class TestAccount:
         self.calls: list[tuple[str, str]] = []  # (function construct id, event summary)
         self._modules: dict[str, ModuleType] = {}
         self._last_role: str | None = None
+        # Settings a test changes in every function (e.g. smaller export parts).
+        self.overrides: dict[str, str] = {}
 
     # ---- setting up the account -----------------------------------------------------
     def create(self) -> None:
@@ -130,17 +134,15 @@ class TestAccount:
         }
 
     def _create_secrets(self) -> None:
+        """Each secret under its logical id. Database secrets log in to the test server:
+        the owner's as the test database's owner, the app role's as connectra_app (given
+        LOGIN here, as the migrate function does on deploy)."""
         client = boto3.client("secretsmanager", region_name=REGION)
-        database = self._database
-        for stack, value in (
-            (
-                self.data,
-                json.dumps({"username": database["username"], "password": database["password"]}),
-            ),
-            (self.app, uuid.uuid4().hex * 2),
-        ):
-            for logical_id in stack.resources("AWS::SecretsManager::Secret"):
-                arn = client.create_secret(Name=logical_id, SecretString=value)["ARN"]
+        for stack in (self.data, self.app):
+            for logical_id, resource in stack.resources("AWS::SecretsManager::Secret").items():
+                arn = client.create_secret(
+                    Name=logical_id, SecretString=self._secret_value(stack, resource)
+                )["ARN"]
                 stack.refs[logical_id] = arn
             for logical_id, resource in stack.resources(
                 "AWS::SecretsManager::SecretTargetAttachment"
@@ -148,6 +150,19 @@ class TestAccount:
                 stack.refs[logical_id] = self.resolver.resolve_in(
                     stack, resource["Properties"]["SecretId"]
                 )
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            enable_login(conn, APP_ROLE, "app-role-password")
+
+    def _secret_value(self, stack: StackValues, resource: dict[str, Any]) -> str:
+        generate = resource["Properties"].get("GenerateSecretString", {})
+        raw = self.resolver.resolve_in(stack, generate.get("SecretStringTemplate") or "{}")
+        template = json.loads(raw)
+        if "username" not in template:
+            return uuid.uuid4().hex * 2  # e.g. the cursor signing key
+        if template["username"] == APP_ROLE:
+            return json.dumps({"username": APP_ROLE, "password": "app-role-password"})
+        database = self._database
+        return json.dumps({"username": database["username"], "password": database["password"]})
 
     def _create_state_machines(self) -> None:
         client = boto3.client("stepfunctions", region_name=REGION)
@@ -273,7 +288,7 @@ class TestAccount:
     def invoke(self, construct_id: str, event: Any) -> Any:
         function = self.functions[construct_id]
         self.calls.append((construct_id, json.dumps(event)[:80]))
-        with self.as_role(function.role_id, function.environment):
+        with self.as_role(function.role_id, {**function.environment, **self.overrides}):
             module = self.module(function)
             # Handler modules cache their clients per container: a new role, a new client.
             launcher = getattr(module, "launcher", None)
@@ -319,6 +334,12 @@ class TestAccount:
 
 
 def _reset_caches() -> None:
+    # boto3's default session keeps the credentials it first found: a new role needs a
+    # new session, as a new Lambda container has.
+    boto3.DEFAULT_SESSION = None
+    from connectra.api.routes import job_actions
+
+    job_actions.launcher.cache_clear()  # the API's Step Functions client
     get_settings.cache_clear()
     get_store.cache_clear()
     secret_string.cache_clear()

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from moto import mock_aws
 
+from connectra.api.routes.uploads import MAX_FILENAME
 from connectra.ingest import steps
 from connectra.local.sample import COMPANY_COLUMNS, company_rows, write_csv
 from connectra.settings import Settings
@@ -82,14 +83,20 @@ def api(account: TestAccount, method: str, path: str, **kwargs: Any) -> tuple[in
     return response["statusCode"], json.loads(body) if body else None
 
 
-def upload(account: TestAccount, body: bytes, chunks: int, database_url: str) -> str:
+def upload(
+    account: TestAccount,
+    body: bytes,
+    chunks: int,
+    database_url: str,
+    filename: str = "companies.csv",
+) -> str:
     """As a client would: upload-url, the upload, S3's event to the start function.
     The job's chunk size is then set so the plan cuts exactly `chunks` ranges."""
     status, upload_url = api(
         account,
         "GET",
         "/common/upload-url",
-        query={"filename": "companies.csv", "entity": "companies"},
+        query={"filename": filename, "entity": "companies"},
     )
     assert status == 200, upload_url
     chunk_size = -(-len(body) // chunks)
@@ -162,8 +169,10 @@ def test_the_largest_upload_runs_through_with_every_state_under_256_kib(
     chunks = largest_chunk_count()
     assert chunks == 640  # 10 GiB at dev's 16 MiB chunks: the figure of issue 12
     rows = 1_300  # about two rows per chunk: every chunk has records to load
+    # The longest name the API keeps: every manifest item carries the object key.
+    longest_name = "c" * (MAX_FILENAME - len(".csv")) + ".csv"
 
-    job_id = upload(dev, csv_of(rows), chunks, clean_db)
+    job_id = upload(dev, csv_of(rows), chunks, clean_db, filename=longest_name)
     output, interpreter = run_latest(dev, INGEST)
 
     assert output["status"] == "completed", output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from connectra import __version__
+from connectra.api import docs
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.routes import filters, health, job_actions, jobs, records, uploads
@@ -17,6 +18,7 @@ PROTECTED_ROUTERS: list[APIRouter] = [
     uploads.router,
     jobs.router,
     job_actions.router,
+    health.deep_router,
 ]
 
 
@@ -28,7 +30,11 @@ def create_app() -> FastAPI:
             "Search B2B contacts and companies with VQL, manage records, import CSV files "
             "and export query results. Every route except `/health` needs an `X-API-Key`."
         ),
+        # Served by connectra.api.docs with local assets (no CDN), under the root path.
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install(app)
     register_error_handlers(app)
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
