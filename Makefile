@@ -91,7 +91,7 @@ synth: venv node
 		npx cdk synth --quiet -c env=$$env -o cdk.out/$$env || exit 1; \
 	done
 
-layer: venv
+layer: venv assets
 	$(BIN)/python scripts/build_layer.py
 
 clean: stop

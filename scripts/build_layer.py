@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(output, ignore_errors=True)
     site.mkdir(parents=True)
     install_dependencies(site, runtime_dependencies())
+    if not any((PACKAGE_SOURCE / "api" / "static").glob("*.js")):
+        sys.stderr.write("error: the /docs assets are missing: run `make assets`\n")
+        return 1
     mismatched = unlocked_versions(site)
     if mismatched:
         sys.stderr.write(f"error: not the locked versions (got, locked): {mismatched}\n")

@@ -41,6 +41,7 @@ class StorageConstruct(Construct):
                         "CDK's S3 auto-delete provider: its runtime is CDK's choice.",
                     ),
                 )
+
     def grant_objects(self, grantee: iam.IGrantable, prefix: str, *actions: str) -> None:
         """Exact object actions under one prefix (no `s3:*Object*` wildcards of grant_*)."""
         iam.Grant.add_to_principal(

@@ -85,9 +85,7 @@ def rendered_dom(url: str) -> str:
 
 def test_swagger_ui_renders_every_route_without_the_internet(server: str) -> None:
     spec = httpx.get(f"{server}/openapi.json", timeout=60).json()
-    operations = [
-        (method.upper(), path) for path, item in spec["paths"].items() for method in item
-    ]
+    operations = [(method.upper(), path) for path, item in spec["paths"].items() for method in item]
     assert len(operations) >= 12
 
     dom = rendered_dom(f"{server}/docs")
