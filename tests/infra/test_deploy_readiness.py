@@ -196,7 +196,7 @@ def test_staging_and_prod_refuse_to_synthesize_without_a_subscriber(
     errors = [
         str(message.entry.data)
         for message in stack.messages
-        if message.level.value == "error" and "alarm_email" in str(message.entry.data)
+        if message.level.value.lower() == "error" and "alarm_email" in str(message.entry.data)
     ]
     assert errors, "an environment without alarm subscriber must not synthesize cleanly"
 
