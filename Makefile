@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export CONNECTRA_HOME := $(CURDIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv db migrate lint format typecheck test fuzz test-fast run stop status bench bench-quick synth layer clean
+.PHONY: help venv lock node assets chromium db migrate lint format typecheck test fuzz test-fast run stop status bench bench-quick synth layer clean
 
 help:
 	@echo "make run    - set up everything and start the local stack (PostgreSQL, S3, API, runner, sample data)"
@@ -16,14 +16,36 @@ help:
 	@echo "make stop   - stop everything 'make run' started"
 	@echo "make bench  - run the benchmarks (results in bench/results/)"
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package (the layer build uses the same file): `make lock`
+# after changing the dependencies in pyproject.toml, then commit both.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --upgrade pip setuptools wheel 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/pip install --quiet -e '.[local,infra,dev]' 2>&1 | grep -v -e "is ignored" -e "BuildBackendWarning" -e "return '" || true
+	@$(BIN)/pip install --quiet -c requirements.lock -e '.[local,infra,dev]' 2>&1 | grep -v -e "is ignored" -e "BuildBackendWarning" -e "return '" || true
 	@$(BIN)/python -c "import connectra, fastapi, psycopg, moto, aws_cdk" # fail loudly if the install failed
 	@touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) assets
+
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python scripts/lock.py $(ARGS) 2>&1 | grep -v "is ignored"
+
+# Node tools (package.json + package-lock.json): the pinned CDK CLI, the API docs assets.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
+# Swagger UI and ReDoc, served by the app itself (no CDN): copied into the package.
+assets: $(NODE_STAMP)
+	@$(PYTHON) scripts/docs_assets.py
+
+# Headless Chromium for the /docs browser test (Debian's package).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 db: venv
 	@$(BIN)/python -m connectra.local.postgres start >/dev/null
@@ -42,7 +64,7 @@ format: venv
 typecheck: venv
 	$(BIN)/mypy layers/common/python/connectra functions
 
-test: venv db lint typecheck
+test: venv db lint typecheck chromium
 	$(BIN)/pytest -q -n 2 --dist loadfile -m "not fuzz"
 	@$(MAKE) --no-print-directory fuzz
 
@@ -70,10 +92,13 @@ bench: migrate
 bench-quick: migrate
 	$(BIN)/python -m bench.run --quick
 
-synth: venv
-	$(BIN)/python infra/app.py
+# Every environment, as the docs run it: the pinned CDK CLI (cdk.out/<env>/).
+synth: venv node
+	@for env in dev staging prod; do \
+		npx cdk synth --quiet -c env=$$env -o cdk.out/$$env || exit 1; \
+	done
 
-layer: venv
+layer: venv assets
 	$(BIN)/python scripts/build_layer.py
 
 clean: stop

@@ -14,6 +14,8 @@ from infra.stacks.app_stack import AppStack
 from infra.stacks.data_stack import DataStack
 from infra.stacks.network_stack import NetworkStack
 
+ASSET_METADATA = "aws:cdk:enable-asset-metadata"
+
 
 def build_app(
     *,
@@ -24,10 +26,19 @@ def build_app(
     (cdk.json + `-c` flags) itself; run directly or from tests, cdk.json is read here."""
     if context is None and "CDK_CONTEXT_JSON" not in os.environ:
         context = load_cdk_json()
+    if context is not None:
+        # The cdk CLI asks for asset metadata itself (SAM and the tests read it); the
+        # key is reserved, so cdk.json must not carry it.
+        context = {ASSET_METADATA: True, **context}
     app = App(context=context, outdir=str(outdir) if outdir else None)
     environment_name = str(app.node.try_get_context(constants.CONTEXT_ENV) or "dev")
+    overrides = {
+        key: app.node.try_get_context(key)
+        for key in constants.CONTEXT_OVERRIDES
+        if app.node.try_get_context(key) is not None
+    }
     config = environment_config(
-        app.node.try_get_context(constants.CONTEXT_ENVIRONMENTS), environment_name
+        app.node.try_get_context(constants.CONTEXT_ENVIRONMENTS), environment_name, overrides
     )
     layer_source = str(
         app.node.try_get_context(constants.CONTEXT_LAYER_SOURCE) or constants.LAYER_SOURCE_AUTO

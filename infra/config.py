@@ -14,6 +14,10 @@ from connectra.consumers.plans import PLANS
 from infra import constants
 
 SearchBackend = Literal["postgres", "opensearch"]
+CloudWatchRole = Literal["create", "existing"]
+# Lambda's default concurrency quota is 1,000 per account and region, of which 100 must
+# stay unreserved; new accounts may start lower. Reserving is opt-in (docs/deploy.md).
+UNRESERVED_CONCURRENCY_MINIMUM = 100
 
 # CloudWatch accepts only these retention periods (days); the config picks the next one up.
 _RETENTION_PERIODS = (
@@ -83,6 +87,7 @@ class EnvironmentConfig:
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
     api_reserved_concurrency: int | None
+    api_cloudwatch_role: CloudWatchRole
     upload_expiration_days: int
     export_expiration_days: int
     report_expiration_days: int
@@ -123,6 +128,7 @@ class EnvironmentConfig:
         values["cors_allowed_origins"] = tuple(values.get("cors_allowed_origins", ()))
         values.setdefault("alarm_email", None)
         values.setdefault("api_reserved_concurrency", None)
+        values.setdefault("api_cloudwatch_role", "create")
         config = cls(name=name, usage_plans=tiers, **values)
         config.validate()
         return config
@@ -140,6 +146,10 @@ class EnvironmentConfig:
             raise ValueError(f"{self.name}: map_max_concurrency must be at least 1")
         if not self.usage_plans:
             raise ValueError(f"{self.name}: at least one usage plan tier is required")
+        if self.api_cloudwatch_role not in ("create", "existing"):
+            raise ValueError(f"{self.name}: api_cloudwatch_role must be create or existing")
+        if self.api_reserved_concurrency is not None and self.api_reserved_concurrency < 1:
+            raise ValueError(f"{self.name}: api_reserved_concurrency must be positive or null")
 
 
 def load_cdk_json(path: Path | None = None) -> dict[str, Any]:
@@ -149,7 +159,23 @@ def load_cdk_json(path: Path | None = None) -> dict[str, Any]:
     return context
 
 
-def environment_config(environments: dict[str, Any], name: str) -> EnvironmentConfig:
+def environment_config(
+    environments: dict[str, Any], name: str, overrides: dict[str, Any] | None = None
+) -> EnvironmentConfig:
+    """One environment of cdk.json, with the per-deploy `-c` overrides given (strings
+    from the command line: `null` or empty unsets, digits are numbers)."""
     if name not in environments:
         raise ValueError(f"unknown environment {name!r}; cdk.json defines {sorted(environments)}")
-    return EnvironmentConfig.from_context(name, environments[name])
+    raw = dict(environments[name])
+    for key, value in (overrides or {}).items():
+        raw[key] = _context_value(value)
+    return EnvironmentConfig.from_context(name, raw)
+
+
+def _context_value(value: Any) -> Any:
+    if isinstance(value, str):
+        if value.strip().lower() in ("", "null", "none"):
+            return None
+        if value.strip().isdigit():
+            return int(value)
+    return value

@@ -12,10 +12,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # ---- CDK context keys (cdk.json "context", overridable with `-c key=value`) ----------
 CONTEXT_ENV = "env"
 CONTEXT_ENVIRONMENTS = "connectra:environments"
-# Where the common layer comes from: "build" (scripts/build_layer.sh output, what you
+# Where the common layer comes from: "build" (scripts/build_layer.py output, what you
 # deploy), "source" (the library folder only: synth and tests work without the network),
 # "auto" (build if it exists, else source with a synth warning).
 CONTEXT_LAYER_SOURCE = "layer_source"
+# Per-deploy overrides of an environment's settings: `-c alarm_email=ops@example.com`,
+# `-c api_reserved_concurrency=200` (after raising the account's concurrency quota).
+CONTEXT_OVERRIDES = ("alarm_email", "api_reserved_concurrency", "api_cloudwatch_role")
 LAYER_SOURCE_BUILD = "build"
 LAYER_SOURCE_SOURCE = "source"
 LAYER_SOURCE_AUTO = "auto"
@@ -66,7 +69,8 @@ APP_SUBNET_GROUP = "application"  # Lambda ENIs and interface endpoints
 DATA_SUBNET_GROUP = "data"  # RDS, RDS Proxy, OpenSearch
 DATABASE_NAME = "connectra"
 DATABASE_PORT = 5432  # RDS Proxy for PostgreSQL always listens on 5432
-DATABASE_USER = "connectra_admin"
+DATABASE_USER = "connectra_admin"  # the owner: migrations only
+DATABASE_APP_USER = "connectra_app"  # everything else (connectra.db.roles.APP_ROLE)
 
 INGEST_STATE_MACHINE_ID = "IngestStateMachine"
 EXPORT_STATE_MACHINE_ID = "ExportStateMachine"
@@ -100,10 +104,12 @@ MANIFESTS_PREFIX = "manifests/"
 
 SWEEPER_RATE_MINUTES = 1
 HEALTH_PATH = "health"
+HEALTH_DEEP_PATH = "deep"  # /health/deep: database and search, behind a key
 
 # ---- Environment variables the library reads (connectra/settings.py) ---------------
 ENV_ENVIRONMENT = "ENVIRONMENT"
 ENV_DB_SECRET_ARN = "DB_SECRET_ARN"
+ENV_DB_APP_SECRET_ARN = "DB_APP_SECRET_ARN"
 ENV_CURSOR_SECRET_ARN = "CURSOR_SECRET_ARN"
 ENV_DB_HOST = "DB_HOST"
 ENV_DB_PORT = "DB_PORT"

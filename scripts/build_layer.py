@@ -4,7 +4,8 @@
     python3 scripts/build_layer.py [--output build/layer]
 
 Result: build/layer/python/ = the runtime dependencies of pyproject.toml
-([project].dependencies) as Linux aarch64 wheels + the `connectra` package; the CDK app
+([project].dependencies) as Linux aarch64 wheels, at the versions of requirements.lock
+(the ones the tests ran: `make lock` writes it), + the `connectra` package; the CDK app
 zips build/layer as the layer (Lambda puts python/ on sys.path as /opt/python).
 Prints the unzipped and zipped sizes (Lambda's limit: 250 MB unzipped, layers and
 function together).
@@ -22,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements.lock"
 PACKAGE_SOURCE = ROOT / "layers" / "common" / "python" / "connectra"
 PYTHON_VERSION = "3.12"
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux2014 (glibc 2.17)
@@ -39,7 +41,21 @@ def runtime_dependencies() -> list[str]:
     return dependencies
 
 
+def platform_arguments() -> list[str]:
+    """pip arguments selecting Lambda's wheels (python3.12, arm64), whatever the host."""
+    return [
+        *[arg for platform in PLATFORMS for arg in ("--platform", platform)],
+        "--only-binary=:all:",
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+    ]
+
+
 def install_dependencies(target: Path, requirements: list[str]) -> None:
+    if not LOCK.exists():
+        raise SystemExit(f"{LOCK.name} is missing: run `make lock`")
     command = [
         sys.executable,
         "-m",
@@ -48,17 +64,34 @@ def install_dependencies(target: Path, requirements: list[str]) -> None:
         "--quiet",
         "--disable-pip-version-check",
         "--no-compile",  # the host's bytecode would be for the wrong Python version
-        *[arg for platform in PLATFORMS for arg in ("--platform", platform)],
-        "--only-binary=:all:",
-        "--python-version",
-        PYTHON_VERSION,
-        "--implementation",
-        "cp",
+        *platform_arguments(),
+        "-c",
+        str(LOCK),
         "--target",
         str(target),
         *requirements,
     ]
     subprocess.run(command, check=True)
+
+
+def unlocked_versions(site: Path) -> dict[str, tuple[str, str | None]]:
+    """Installed distributions whose version is not the locked one: {name: (got, locked)}."""
+    locked = {}
+    for line in LOCK.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            locked[_canonical(name)] = version
+    found = {}
+    for dist_info in site.glob("*.dist-info"):
+        name, version = dist_info.name[: -len(".dist-info")].rsplit("-", 1)
+        if locked.get(_canonical(name)) != version:
+            found[_canonical(name)] = (version, locked.get(_canonical(name)))
+    return found
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def copy_package(target: Path) -> None:
@@ -99,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(output, ignore_errors=True)
     site.mkdir(parents=True)
     install_dependencies(site, runtime_dependencies())
+    if not any((PACKAGE_SOURCE / "api" / "static").glob("*.js")):
+        sys.stderr.write("error: the /docs assets are missing: run `make assets`\n")
+        return 1
+    mismatched = unlocked_versions(site)
+    if mismatched:
+        sys.stderr.write(f"error: not the locked versions (got, locked): {mismatched}\n")
+        return 1
     copy_package(site)
     remove_junk(site)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -22,6 +23,8 @@ from infra.constructs.storage import StorageConstruct
 # through whatever the client's Accept header says; Mangum base64-encodes binary
 # bodies and flags them, and text responses pass unchanged.
 BINARY_MEDIA_TYPES = ["*/*"]
+# What browsers may send cross-origin (the preflight answers for every resource).
+CORS_ALLOWED_HEADERS = ["Content-Type", "Content-Encoding", "X-API-Key", "Idempotency-Key"]
 
 
 class ApiConstruct(Construct):
@@ -85,6 +88,10 @@ class ApiConstruct(Construct):
         storage.grant_read(function, constants.UPLOADS_PREFIX)
         storage.grant_read(function, constants.EXPORTS_PREFIX)
         storage.grant_read(function, constants.REPORTS_PREFIX)
+        # POST /common/jobs/{id}/retry of an import reads its chunk manifest and writes
+        # one of the chunks not done (connectra.jobs.launchers), as the sweeper does.
+        storage.grant_read(function, constants.MANIFESTS_PREFIX)
+        storage.grant_write(function, constants.MANIFESTS_PREFIX)
         # POST /common/jobs/create starts imports of existing keys and exports; retry too.
         for machine in state_machines.values():
             machine.grant_start_execution(function)
@@ -99,7 +106,8 @@ class ApiConstruct(Construct):
             retention=self._config.log_retention,
             removal_policy=self._config.stateless_removal_policy,
         )
-        return apigw.RestApi(
+        creates_role = self._config.api_cloudwatch_role == "create"
+        rest_api = apigw.RestApi(
             self,
             constants.REST_API_ID,
             rest_api_name=naming.resource_name(self._config.name, "api"),
@@ -107,7 +115,18 @@ class ApiConstruct(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=BINARY_MEDIA_TYPES,
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
-            cloud_watch_role=False,
+            # Stage logging needs the account's API Gateway CloudWatch role (one per account
+            # and region): created here (kept on delete: other APIs may rely on it), or
+            # `existing` when the account already has one (docs/deploy.md).
+            cloud_watch_role=creates_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if creates_role else None,
+            # OPTIONS on every resource, answered by API Gateway without a key or a Lambda.
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(self._config.cors_allowed_origins),
+                allow_methods=apigw.Cors.ALL_METHODS,
+                allow_headers=CORS_ALLOWED_HEADERS,
+                max_age=Duration.hours(1),
+            ),
             deploy_options=apigw.StageOptions(
                 stage_name=self.stage_name,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
@@ -127,18 +146,27 @@ class ApiConstruct(Construct):
                 throttling_burst_limit=self._config.api_throttle_burst_limit,
                 tracing_enabled=True,
                 metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
             ),
-            # Every method needs a key unless it says otherwise (only GET /health does).
+            # Every method needs a key unless it says otherwise (GET /health and the CORS
+            # preflights do not).
             default_method_options=apigw.MethodOptions(api_key_required=True),
         )
+        account = rest_api.node.try_find_child("Account")  # the CfnAccount CDK adds
+        if account is not None:
+            # The stage's logging settings are refused until the account has the role.
+            rest_api.deployment_stage.node.add_dependency(account)
+        return rest_api
 
     def _build_routes(self) -> None:
         integration = apigw.LambdaIntegration(self.function, proxy=True)
         self.rest_api.root.add_method("ANY", integration)
         self.rest_api.root.add_resource("{proxy+}").add_method("ANY", integration)
         health = self.rest_api.root.add_resource(constants.HEALTH_PATH)
-        # Liveness probes and load balancers carry no key.
+        # Liveness probes and load balancers carry no key: the open check is shallow.
         health.add_method("GET", integration, api_key_required=False)
+        # The deep check (database, search) needs a key like every other route.
+        health.add_resource(constants.HEALTH_DEEP_PATH).add_method("GET", integration)
 
     def _build_usage_plans(self) -> dict[str, apigw.UsagePlan]:
         stage = self.rest_api.deployment_stage
@@ -184,9 +212,14 @@ class ApiConstruct(Construct):
                 "open at that moment, nothing else; rotate with `aws secretsmanager "
                 "put-secret-value` (new containers read it) rather than a rotation Lambda.",
             ),
-            nag.suppression(
-                "APIG6",
-                "Execution logging needs the account-wide API Gateway CloudWatch role, "
-                "which one stack must not own for all; every request is in the access log.",
-            ),
         )
+        if self.rest_api.node.try_find_child("Account") is not None:
+            nag.suppress(
+                self.rest_api,
+                nag.suppression(
+                    "IAM4",
+                    "The account's API Gateway CloudWatch role uses the AWS-managed "
+                    "AmazonAPIGatewayPushToCloudWatchLogs policy, as API Gateway documents.",
+                    [nag.matching(r"AmazonAPIGatewayPushToCloudWatchLogs")],
+                ),
+            )

@@ -15,11 +15,13 @@ POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16_13
 
 
 class DatabaseConstruct(Construct):
-    """RDS PostgreSQL + generated Secrets Manager secret + RDS Proxy.
+    """RDS PostgreSQL + two generated Secrets Manager secrets + RDS Proxy.
 
     Lambdas connect to the proxy (many short-lived containers, few database
-    connections) with the secret's credentials; they join `client_security_group`,
-    the only group the proxy admits.
+    connections); they join `client_security_group`, the only group the proxy admits.
+    The API and the workers log in as the least-privileged `connectra_app` role
+    (`app_secret`, DML only: migration deploy_1); only the migrate function logs in as
+    the owner (`secret`), which it also uses to give the app role its password.
     """
 
     def __init__(
@@ -40,6 +42,15 @@ class DatabaseConstruct(Construct):
             allow_all_outbound=True,
         )
         self.instance = self._build_instance(config, vpc, subnets)
+        app_secret = rds.DatabaseSecret(
+            self, "AppUserSecret", username=constants.DATABASE_APP_USER, master_secret=self.secret
+        )
+        self.app_secret = app_secret.attach(self.instance)
+        # A retained (or snapshotted) database keeps its users: their passwords stay too.
+        owner_secret = self.instance.node.find_child("Secret")
+        assert isinstance(owner_secret, rds.DatabaseSecret)
+        for secret in (owner_secret, app_secret):
+            secret.apply_removal_policy(config.stateful_removal_policy_without_snapshot)
         self.proxy = self._build_proxy(vpc, subnets)
         self._suppress_findings(config)
 
@@ -50,8 +61,13 @@ class DatabaseConstruct(Construct):
         return secret  # type: ignore[return-value]
 
     def grant_connect(self, grantee: iam.IGrantable) -> None:
-        """The library reads user and password from the secret and connects to the proxy."""
+        """As the app role: the library reads its secret and connects to the proxy."""
+        self.app_secret.grant_read(grantee)
+
+    def grant_connect_as_owner(self, grantee: iam.IGrantable) -> None:
+        """As the owner (migrations), also reading the app role's secret to set it."""
         self.secret.grant_read(grantee)
+        self.app_secret.grant_read(grantee)
 
     def _build_instance(
         self, config: EnvironmentConfig, vpc: ec2.IVpc, subnets: ec2.SubnetSelection
@@ -114,7 +130,7 @@ class DatabaseConstruct(Construct):
             self,
             "Proxy",
             proxy_target=rds.ProxyTarget.from_instance(self.instance),
-            secrets=[self.secret],
+            secrets=[self.secret, self.app_secret],
             vpc=vpc,
             vpc_subnets=subnets,
             security_groups=[proxy_security_group],

@@ -57,11 +57,11 @@ class CommonLayerConstruct(Construct):
             Annotations.of(self).add_warning_v2(
                 "connectra:layer-without-dependencies",
                 "build/layer is missing: the layer holds the connectra sources only. "
-                "Run scripts/build_layer.sh before deploying.",
+                "Run `make layer` (scripts/build_layer.py) before deploying.",
             )
         if directory == constants.LAYER_BUILD_DIR and not (directory / "python").is_dir():
             raise FileNotFoundError(
-                f"{directory}/python is missing: run scripts/build_layer.sh, "
+                f"{directory}/python is missing: run `make layer` (scripts/build_layer.py), "
                 "or synthesize with -c layer_source=source"
             )
         self.directory = directory
@@ -152,7 +152,7 @@ class FunctionFactory:
             nag.suppression(
                 "L1",
                 "Pinned to Python 3.12: the common layer is built from cp312 wheels; the "
-                "runtime moves together with scripts/build_layer.sh.",
+                "runtime moves together with scripts/build_layer.py.",
             ),
         )
         nag.suppress(

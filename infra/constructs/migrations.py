@@ -28,8 +28,15 @@ class MigrationsConstruct(Construct):
         database: DatabaseConstruct,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = factory.create(self, constants.MIGRATE_FUNCTION)
-        database.grant_connect(self.function)
+        self.function = factory.create(
+            self,
+            constants.MIGRATE_FUNCTION,
+            extra_environment={
+                constants.ENV_DB_SECRET_ARN: database.secret.secret_arn,
+                constants.ENV_DB_APP_SECRET_ARN: database.app_secret.secret_arn,
+            },
+        )
+        database.grant_connect_as_owner(self.function)
         self.trigger = triggers.Trigger(
             self,
             "RunMigrations",

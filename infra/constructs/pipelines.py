@@ -106,6 +106,7 @@ class PipelinesConstruct(Construct):
         function: lambda_.IFunction,
         *,
         payload: sfn.TaskInput | None = None,
+        result_selector: dict[str, str] | None = None,
         result_path: str | None = None,
     ) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
@@ -114,6 +115,7 @@ class PipelinesConstruct(Construct):
             lambda_function=function,
             payload=payload,
             payload_response_only=True,
+            result_selector=result_selector,
             result_path=result_path,
             # The explicit Retry below covers the same errors plus throttling, with jitter.
             retry_on_service_exceptions=False,
@@ -188,8 +190,11 @@ class PipelinesConstruct(Construct):
         load_chunk = self._invoke(
             constants.STATE_LOAD_CHUNK,
             chunk_function,
-            # The chunk records its own counts in the database; the state keeps nothing.
-            result_path=sfn.JsonPath.DISCARD,
+            # The chunk records its own counts in the database. A child's output becomes
+            # one element of the map's result array, which AWS assembles in full (256 KiB
+            # limit) BEFORE the ResultSelector runs: each child returns only its index.
+            result_selector={"chunk_index.$": "$.chunk_index"},
+            result_path="$",
         )
         # A chunk is idempotent: a failed attempt (e.g. a dropped connection) is retried.
         load_chunk.add_retry(
@@ -209,7 +214,7 @@ class PipelinesConstruct(Construct):
             tolerated_failure_percentage=self._config.map_tolerated_failure_percentage,
             # Loading a 64 MiB chunk can outlast the 5-minute limit of Express workflows.
             map_execution_type=sfn.StateMachineType.STANDARD,
-            # The per-chunk results stay out of the state (256 KiB limit): only a count.
+            # Each child returns {"chunk_index"} (above); the state keeps only their number.
             result_selector={"chunks.$": "States.ArrayLength($)"},
             result_path="$.load",
         )
@@ -303,9 +308,10 @@ class PipelinesConstruct(Construct):
         export_function = self._function(constants.EXPORT_FUNCTION)
         self._storage.grant_read(export_function, constants.EXPORTS_PREFIX)
         self._storage.grant_write(export_function, constants.EXPORTS_PREFIX)
+        # Parts are assembled into the final object, then deleted (DeleteObjects).
+        self._storage.grant_delete(export_function, constants.EXPORTS_PREFIX)
+        # Exports page through PostgreSQL only (connectra.export.pages): no search grant.
         self._database.grant_connect(export_function)
-        if self._search is not None:
-            self._search.grant_read(export_function)
 
         export = self._invoke(constants.STATE_EXPORT, export_function)
         export.add_catch(
@@ -342,7 +348,9 @@ class PipelinesConstruct(Construct):
         )
         self.ingest_state_machine.grant_start_execution(sweeper)
         self.export_state_machine.grant_start_execution(sweeper)
-        # A chunk retry writes a manifest of the failed chunks for the LoadChunks map.
+        # A chunk retry reads the job's chunk manifest and writes one of the failed
+        # chunks for the LoadChunks map (connectra.jobs.sweeper / launchers).
+        self._storage.grant_read(sweeper, constants.MANIFESTS_PREFIX)
         self._storage.grant_write(sweeper, constants.MANIFESTS_PREFIX)
         self._database.grant_connect(sweeper)
         if self._search is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -14,8 +14,33 @@ from infra.config import EnvironmentConfig
 class StorageConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
+        # Disposable environments empty their buckets on `cdk destroy`: S3 keeps
+        # delivering access logs while a stack is deleted, so emptying them by hand
+        # beforehand is a race the deletion loses.
+        self._auto_delete = config.removal_policy == "destroy"
         self.access_logs_bucket = self._build_access_logs_bucket(config)
         self.bucket = self._build_bucket(config)
+        if self._auto_delete:
+            self._suppress_auto_delete_provider()
+
+    def _suppress_auto_delete_provider(self) -> None:
+        """CDK's one auto-delete provider per stack (a Lambda of its own making)."""
+        stack = Stack.of(self)
+        for child in stack.node.children:
+            if child.node.id.startswith("Custom::S3AutoDeleteObjects"):
+                nag.suppress(
+                    child,
+                    nag.suppression(
+                        "IAM4",
+                        "CDK's S3 auto-delete provider (disposable environments only) uses "
+                        "AWSLambdaBasicExecutionRole.",
+                        [nag.LAMBDA_BASIC_EXECUTION_POLICY],
+                    ),
+                    nag.suppression(
+                        "L1",
+                        "CDK's S3 auto-delete provider: its runtime is CDK's choice.",
+                    ),
+                )
 
     def grant_objects(self, grantee: iam.IGrantable, prefix: str, *actions: str) -> None:
         """Exact object actions under one prefix (no `s3:*Object*` wildcards of grant_*)."""
@@ -32,6 +57,9 @@ class StorageConstruct(Construct):
         # AbortMultipartUpload: large exports and reports are multipart uploads.
         self.grant_objects(grantee, prefix, "s3:PutObject", "s3:AbortMultipartUpload")
 
+    def grant_delete(self, grantee: iam.IGrantable, prefix: str) -> None:
+        self.grant_objects(grantee, prefix, "s3:DeleteObject")
+
     def _build_access_logs_bucket(self, config: EnvironmentConfig) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
@@ -43,6 +71,7 @@ class StorageConstruct(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
             removal_policy=config.stateful_removal_policy_without_snapshot,
+            auto_delete_objects=self._auto_delete,
         )
         nag.suppress(
             bucket,
@@ -72,6 +101,7 @@ class StorageConstruct(Construct):
                 )
             ],
             removal_policy=config.stateful_removal_policy_without_snapshot,
+            auto_delete_objects=self._auto_delete,
         )
         # Native CloudFormation EventBridge notifications; the `event_bridge_enabled` prop
         # would add a custom-resource Lambda just to set this one flag.

@@ -73,6 +73,9 @@ class AppStack(Stack):
             ingest_state_machine=self.pipelines.ingest_state_machine,
             export_state_machine=self.pipelines.export_state_machine,
             rest_api=self.api.rest_api,
+            functions=factory.functions,
+            database=data.database,
+            search=data.search,
         )
         self.functions = factory.functions
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
@@ -90,7 +93,8 @@ class AppStack(Stack):
         """What connectra.settings reads in every function (SPEC: one Settings)."""
         environment = {
             constants.ENV_ENVIRONMENT: config.name,
-            constants.ENV_DB_SECRET_ARN: data.database.secret.secret_arn,
+            # The app role's secret; the migrate function alone gets the owner's.
+            constants.ENV_DB_SECRET_ARN: data.database.app_secret.secret_arn,
             constants.ENV_DB_HOST: data.database.proxy.endpoint,
             constants.ENV_DB_PORT: str(constants.DATABASE_PORT),
             constants.ENV_DB_NAME: constants.DATABASE_NAME,

@@ -48,4 +48,5 @@ class DataStack(Stack):
         self.storage = StorageConstruct(self, constants.STORAGE_CONSTRUCT, config=config)
         CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
+        CfnOutput(self, "DatabaseAppSecretArn", value=self.database.app_secret.secret_arn)
         nag.attach_checks(self)

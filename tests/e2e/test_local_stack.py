@@ -86,7 +86,8 @@ def test_up_prints_where_everything_is(stack: dict[str, Any]) -> None:
 
 
 def test_health_and_docs_are_served(api: httpx.Client) -> None:
-    health = api.get("/health")
+    assert api.get("/health").json()["status"] == "ok"
+    health = api.get("/health/deep", headers=HEADERS)
     assert health.status_code == 200
     assert health.json()["database"]["ok"] is True
     docs = api.get("/docs")

@@ -21,6 +21,8 @@ from infra.application import build_app
 from infra.config import EnvironmentConfig, environment_config, load_cdk_json
 
 CONCERNS = (constants.NETWORK_STACK, constants.DATA_STACK, constants.APP_STACK)
+# As docs/deploy.md deploys: staging and prod refuse to synthesize without a subscriber.
+ALARM_EMAIL = "oncall@example.com"
 
 
 @dataclass
@@ -57,6 +59,7 @@ def synthesize(environment: str, outdir: Path) -> Synthesized:
         context = load_cdk_json()
         context[constants.CONTEXT_ENV] = environment
         context[constants.CONTEXT_LAYER_SOURCE] = constants.LAYER_SOURCE_SOURCE
+        context["alarm_email"] = ALARM_EMAIL
         assembly = build_app(context=context, outdir=outdir / environment).synth()
         config = environment_config(context[constants.CONTEXT_ENVIRONMENTS], environment)
         _cache[environment] = Synthesized(config, assembly, outdir / environment)

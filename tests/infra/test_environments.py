@@ -110,7 +110,8 @@ def test_database_is_encrypted_private_and_behind_a_proxy(any_env: Synthesized) 
     template.has_resource_properties(
         "AWS::RDS::DBProxy", {"RequireTLS": True, "EngineFamily": "POSTGRESQL"}
     )
-    template.resource_count_is("AWS::SecretsManager::Secret", 1)
+    # The owner's (migrations) and the app role's (everything else).
+    template.resource_count_is("AWS::SecretsManager::Secret", 2)
 
 
 def test_vpc_has_no_internet_route_and_has_the_endpoints(any_env: Synthesized) -> None:

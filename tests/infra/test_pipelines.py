@@ -74,8 +74,11 @@ def test_load_map_tolerates_the_configured_failures_and_keeps_results_small(
     # Every quote count feeds the parity prefix sum: none may be lost.
     assert "ToleratedFailurePercentage" not in count
     assert load["ResultSelector"] == {"chunks.$": "States.ArrayLength($)"}
+    # AWS assembles the children's outputs before the ResultSelector runs (256 KiB): a
+    # child returns its index only (tests/integration/test_state_machines.py runs it).
     chunk_task = load["ItemProcessor"]["States"][constants.STATE_LOAD_CHUNK]
-    assert chunk_task["ResultPath"] is None
+    assert chunk_task["ResultSelector"] == {"chunk_index.$": "$.chunk_index"}
+    assert chunk_task["ResultPath"] == "$"
 
 
 def test_states_pass_the_shapes_of_the_ingest_step_models(dev: Synthesized) -> None:

@@ -32,4 +32,41 @@ def test_health_event_through_mangum_returns_ok(
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
     assert body["status"] == "ok"
-    assert body["database"]["ok"] is True
+    assert "database" not in body  # the open check is shallow (/health/deep has it)
+
+
+def stage_event(events_dir: Path, path: str, stage: str = "dev") -> dict[str, Any]:
+    """A REST proxy event: `path` without the stage, as API Gateway sends it."""
+    event: dict[str, Any] = json.loads((events_dir / "api_health.json").read_text())
+    event.update(path=path, resource="/{proxy+}", pathParameters={"proxy": path.lstrip("/")})
+    event["requestContext"].update(path=f"/{stage}{path}", stage=stage)
+    return event
+
+
+def test_docs_behind_a_stage_load_everything_from_that_stage(
+    database_url: str, events_dir: Path, lambda_context: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("API_BASE_PATH", "dev")
+    from connectra.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        api = load_handler("functions/api/handler.py")
+    finally:
+        monkeypatch.delenv("API_BASE_PATH")
+        get_settings.cache_clear()
+
+    for page in ("/docs", "/redoc"):
+        response = api.handler(stage_event(events_dir, page), lambda_context)
+        html = response["body"]
+        assert response["statusCode"] == 200, html
+        assert "/dev/openapi.json" in html
+        assert "/dev/docs-assets/" in html
+        assert "https://" not in html and "//cdn" not in html  # nothing from elsewhere
+    asset = api.handler(
+        stage_event(events_dir, "/docs-assets/swagger-ui-bundle.js"), lambda_context
+    )
+    assert asset["statusCode"] == 200
+    spec = json.loads(api.handler(stage_event(events_dir, "/openapi.json"), lambda_context)["body"])
+    assert spec["servers"] == [{"url": "/dev"}]
+    assert "/contacts/" in spec["paths"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from connectra.settings import get_settings
@@ -222,8 +223,23 @@ def test_unknown_filter_key_is_400(client: TestClient) -> None:
     assert response.json()["details"][0]["path"] == "filter_key"
 
 
-def test_health_reports_the_search_engine(client: TestClient) -> None:
-    body = client.get("/health", headers={"X-API-Key": ""}).json()
+def test_the_deep_health_check_reports_the_search_engine(client: TestClient) -> None:
+    body = client.get("/health/deep").json()
 
     assert body["search"]["backend"] == "postgres"
     assert body["search"]["ok"] is True
+    assert body["database"]["ok"] is True
+
+
+def test_the_open_health_check_is_shallow_and_the_deep_one_needs_a_key(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_database() -> None:
+        raise AssertionError("the open health check touched the database")
+
+    monkeypatch.setattr("connectra.api.routes.health.database_status", no_database)
+    open_check = client.get("/health", headers={"X-API-Key": ""})
+    deep_without_key = client.get("/health/deep", headers={"X-API-Key": ""})
+
+    assert open_check.status_code == 200 and open_check.json()["status"] == "ok"
+    assert deep_without_key.status_code == 401

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # PostgreSQL: a URL locally, or a Secrets Manager secret + RDS Proxy host in AWS.
     database_url: str | None = None
     db_secret_arn: str | None = None
+    # The migrate function only: the app role's secret, whose password it sets.
+    db_app_secret_arn: str | None = None
     db_host: str | None = None
     db_port: int = 5432
     db_name: str = "connectra"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from connectra import __version__
+from connectra.api import docs
 from connectra.api.deps import get_caller
 from connectra.api.errors import register_error_handlers
 from connectra.api.guards import RequestGuards
@@ -36,6 +37,7 @@ PROTECTED_ROUTERS: list[APIRouter] = [
     jobs.router,
     job_actions.router,
     admin.router,
+    health.deep_router,
 ]
 
 
@@ -69,7 +71,11 @@ def create_app() -> FastAPI:
         title="Connectra API",
         version=__version__,
         description=DESCRIPTION,
+        # Served by connectra.api.docs with local assets (no CDN), under the root path.
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install(app)
     register_error_handlers(app)
     app.add_middleware(RequestGuards)
     # Added after the guards, so outside them: their own refusals carry the limit headers.

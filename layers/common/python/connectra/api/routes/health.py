@@ -1,4 +1,10 @@
-"""`GET /health`: unauthenticated liveness plus the status of each dependency."""
+"""`GET /health`: open and shallow (the function answers); `GET /health/deep`: behind a
+key, the status of each dependency.
+
+The open check touches nothing behind the function: load balancers and uptime probes
+call it often and without a key, and must not turn into database and search traffic
+(nor into a way to load them). The deep one answers 503 when a dependency is down.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from connectra import __version__
 from connectra.api.deps import SettingsDep
 from connectra.api.routes.records import get_engine
 from connectra.db import search_structures
 from connectra.db.pool import connection
 
 router = APIRouter(tags=["health"])
+deep_router = APIRouter(tags=["health"])
 
 
 def database_status() -> dict[str, Any]:
@@ -27,8 +35,13 @@ def database_status() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-@router.get("/health", summary="Liveness and dependency status")
-def health(settings: SettingsDep) -> JSONResponse:
+@router.get("/health", summary="Liveness: the API answers (no key, no dependency touched)")
+def health(settings: SettingsDep) -> dict[str, str]:
+    return {"status": "ok", "environment": settings.environment, "version": __version__}
+
+
+@deep_router.get("/health/deep", summary="Readiness: the database and the search engine")
+def deep_health(settings: SettingsDep) -> JSONResponse:
     database = database_status()
     search = get_engine().health()
     healthy = database["ok"] and search.get("ok", False)
