@@ -1,0 +1,124 @@
+"""One chunk's SQL-path batches: COPY, convert, hand the rest to Python, load.
+
+The records of a batch take one of three ways, and every way ends in the same tables with
+the same counts and row errors as the Python parser and loader would give:
+
+* COPY rejects the batch (invalid UTF-8, NUL, a wrong number of fields): Python parses
+  and loads all of it;
+* the conversion flags a record (staged.py): Python parses it; every other row of a key
+  Python loads, or of a key whose row names a missing company, joins it, so "last row
+  wins" and the company check see the same rows as in the Python loader;
+* the SQL load refuses the batch (a constraint the checks cannot see): it rolls back to
+  its savepoint and Python loads the batch, isolating the refused rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import Connection, errors
+
+from connectra.ingest.columns import ColumnMap
+from connectra.ingest.load import BatchCounts, BatchLoader
+from connectra.ingest.parse import ParsedRow, RecordParser, RowError
+from connectra.ingest.splitter import Record
+from connectra.ingest.staged import ContactConverter, RawBatch
+from connectra.ingest.staged_load import StagedLoader
+
+_REFUSALS = (errors.IntegrityError, errors.DataError)
+
+
+class StagedBatches:
+    """Collects a chunk's eligible records and loads them a batch at a time."""
+
+    def __init__(
+        self,
+        conn: Connection[Any],
+        job_id: uuid.UUID,
+        columns: ColumnMap,
+        parser: RecordParser,
+        loader: BatchLoader,
+    ) -> None:
+        self.conn = conn
+        self.parser = parser
+        self.loader = loader
+        self.batch = RawBatch()
+        self.converter = ContactConverter(conn, columns)
+        self.staged = StagedLoader(
+            conn,
+            job_id,
+            enqueue_search=loader.enqueue_search,
+            filter_changes=loader.filter_changes,
+        )
+        self._failed = 0
+        self.converter.create_tables()
+        self.staged.create_tables()
+
+    def add(self, record: Record) -> None:
+        self.batch.add(record)
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def flush(self) -> tuple[BatchCounts, int]:
+        """Load the collected records: their counts and row errors, and how many of the
+        records failed (a record can have several row errors, one per column)."""
+        self._failed = 0
+        if not self.batch:
+            return BatchCounts(), 0
+        try:
+            counts = self._load_batch()
+        finally:
+            self.batch.clear()
+        return counts, self._failed
+
+    def _load_batch(self) -> BatchCounts:
+        try:
+            with self.conn.transaction():
+                self.converter.copy(self.batch)
+                flagged = self.converter.convert()
+        except errors.DataError:
+            return self._python(list(self.batch.records.values()))
+        python_rows, counts = self._parse(self.batch.take(flagged))
+        moved = self.converter.move_to_python([str(row.row["uuid"]) for row in python_rows])
+        if moved:
+            more_rows, more = self._parse(self.batch.take(moved))
+            python_rows += more_rows
+            counts.add(more)
+        try:
+            with self.conn.transaction():
+                staged = self.staged.load()
+        except _REFUSALS:
+            more_rows, more = self._parse(self.batch.take(self.converter.typed_offsets()))
+            python_rows += more_rows
+            counts.add(more)
+        else:
+            counts.inserted += staged.inserted
+            counts.updated += staged.updated
+            counts.duplicates += staged.duplicates
+        python_rows.sort(key=lambda row: row.offset)  # file order: the last row wins
+        counts.add(self._load_python(python_rows))
+        return counts
+
+    def _python(self, records: list[Record]) -> BatchCounts:
+        rows, counts = self._parse(records)
+        counts.add(self._load_python(rows))
+        return counts
+
+    def _load_python(self, rows: list[ParsedRow]) -> BatchCounts:
+        counts = self.loader.load(rows)
+        self._failed += len(counts.errors)  # one per refused row
+        return counts
+
+    def _parse(self, records: list[Record]) -> tuple[list[ParsedRow], BatchCounts]:
+        rows: list[ParsedRow] = []
+        failed: list[RowError] = []
+        for record in records:
+            parsed = self.parser.parse(record)
+            if isinstance(parsed, ParsedRow):
+                rows.append(parsed)
+            else:
+                self._failed += 1
+                failed.extend(parsed)
+        return rows, BatchCounts(errors=failed)
