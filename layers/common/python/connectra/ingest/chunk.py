@@ -32,7 +32,6 @@ from connectra.ingest.events import ChunkItem, ChunkSummary
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import read_start, split_range
-from connectra.ingest.staged import is_sql_eligible
 from connectra.ingest.staged import supports as staged_supported
 from connectra.ingest.staged_batches import StagedBatches
 from connectra.jobs import repository as jobs
@@ -242,7 +241,7 @@ def _load_range(
         if record.offset == header_offset:
             continue
         rows += 1
-        if staged is not None and is_sql_eligible(record):
+        if staged is not None:
             staged.add(record)
             if len(staged) >= batch_size:
                 flush_staged()

@@ -93,11 +93,17 @@ class RawBatch:
     """Eligible records waiting for one COPY (bounded by the chunk's batch size)."""
 
     records: dict[int, Record] = field(default_factory=dict)  # by byte offset
-    lines: list[bytes] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)  # the COPY input of eligible records
+    ineligible: list[int] = field(default_factory=list)  # offsets Python must parse
 
     def add(self, record: Record) -> None:
+        """Any record: ineligible ones stay in the batch (for Python), in file order, so a
+        batch holds the same records whichever way each of them goes."""
         self.records[record.offset] = record
-        self.lines.append(b"%d,%d,%b\n" % (record.line, record.offset, record.data))
+        if is_sql_eligible(record):
+            self.lines.append(b"%d,%d,%b\n" % (record.line, record.offset, record.data))
+        else:
+            self.ineligible.append(record.offset)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -108,6 +114,7 @@ class RawBatch:
     def clear(self) -> None:
         self.records.clear()
         self.lines.clear()
+        self.ineligible.clear()
 
 
 class ContactConverter:

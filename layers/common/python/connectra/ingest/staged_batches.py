@@ -74,13 +74,15 @@ class StagedBatches:
         return counts, self._failed
 
     def _load_batch(self) -> BatchCounts:
-        try:
-            with self.conn.transaction():
-                self.converter.copy(self.batch)
-                flagged = self.converter.convert()
-        except errors.DataError:
-            return self._python(list(self.batch.records.values()))
-        python_rows, counts = self._parse(self.batch.take(flagged))
+        flagged: list[int] = []
+        if self.batch.lines:
+            try:
+                with self.conn.transaction():
+                    self.converter.copy(self.batch)
+                    flagged = self.converter.convert()
+            except errors.DataError:
+                return self._python(self.batch.take(list(self.batch.records)))
+        python_rows, counts = self._parse(self.batch.take([*flagged, *self.batch.ineligible]))
         moved = self.converter.move_to_python([str(row.row["uuid"]) for row in python_rows])
         if moved:
             more_rows, more = self._parse(self.batch.take(moved))

@@ -11,7 +11,7 @@ them in SQL (connectra/ingest/staged.py). Two things it needs from the database:
 * `connectra_ingest_tags(text)`: a list cell (`Sales; Marketing`) as the record models
   clean it (models/records.py `_split_list` + `_clean_tags`): split on `;` when the cell
   holds one, else on `,`; each part trimmed; blanks dropped; case-insensitive duplicates
-  merged at the first one's place with the last one's spelling. The SQL path only hands
+  dropped (the first spelling is kept). The SQL path only hands
   it cells of printable ASCII, where `btrim` and `lower` agree with Python's.
 """
 
@@ -32,7 +32,7 @@ def upgrade() -> None:
             SELECT coalesce(array_agg(tag.spelling ORDER BY tag.first_place), '{}')
             FROM (
                 SELECT min(part.place) AS first_place,
-                       (array_agg(btrim(part.item) ORDER BY part.place DESC))[1] AS spelling
+                       (array_agg(btrim(part.item) ORDER BY part.place))[1] AS spelling
                 FROM unnest(string_to_array(
                          cell, CASE WHEN strpos(cell, ';') > 0 THEN ';' ELSE ',' END
                      )) WITH ORDINALITY AS part(item, place)
