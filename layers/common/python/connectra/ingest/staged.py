@@ -55,9 +55,61 @@ _PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
 # models/records.py `_EMAIL` over printable ASCII (Python's \s adds \x1c-\x1f: excluded).
 _EMAIL_CHAR = r"[\x21-\x2b\x2d-\x3a\x3c-\x3f\x41-\x7e]"
 _EMAIL = rf"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
-_LINKEDIN = r"^(https?://)?([a-z0-9-]+\.)*linkedin\.com(/.*)?$"  # matched with ~* (ASCII)
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# models/records.py `_LINKEDIN` (IGNORECASE) on printable ASCII: lower() then a
+# case-sensitive match (PostgreSQL's ~* costs ~5x more); the usual spellings are
+# recognized by a prefix first, the regex decides the others.
+_LINKEDIN = r"^(https?://)?([a-z0-9-]+\.)*linkedin\.com(/.*)?$"
+_LINKEDIN_PREFIXES = (
+    "https://www.linkedin.com/",
+    "https://linkedin.com/",
+    "http://www.linkedin.com/",
+)
+_LINKEDIN_SQL = (
+    " OR ".join(f"lower(v.linkedin_url) LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES)
+    + f" OR lower(v.linkedin_url) ~ '{_LINKEDIN}'"
+)
+
+
+def _uuid_syntax(cell: str) -> str:
+    """8-4-4-4-12 hex digits (the one spelling the SQL path takes; pydantic takes others
+    too, which go to Python). String functions: a counted regex costs ~5x more here."""
+    return (
+        f"(length({cell}) = 36 AND translate({cell}, '0123456789abcdefABCDEF', '') = '----' "
+        f"AND substr({cell}, 9, 1) = '-' AND substr({cell}, 14, 1) = '-' "
+        f"AND substr({cell}, 19, 1) = '-' AND substr({cell}, 24, 1) = '-')"
+    )
+
+
 _MAX_LIST_ITEMS = 200
+
+
+# A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). The
+# common cells (up to 4 non-blank parts, no two equal ignoring case) become their parts
+# here; the others go through connectra_ingest_tags (migration writepath_1), exact but
+# an aggregate query per cell.
+_TAG_PARTS = (
+    "CASE WHEN v.departments ~ '[;,]' THEN regexp_split_to_array(v.departments, "
+    "CASE WHEN strpos(v.departments, ';') > 0 THEN ' *; *' ELSE ' *, *' END) END AS parts"
+)
+_DISTINCT_PARTS = " OR ".join(
+    f"(cardinality(v.parts) = {n} AND "
+    + " AND ".join(
+        [f"v.parts[{i}] <> ''" for i in range(1, n + 1)]
+        + [
+            f"lower(v.parts[{i}]) <> lower(v.parts[{j}])"
+            for i in range(1, n)
+            for j in range(i + 1, n + 1)
+        ]
+    )
+    + ")"
+    for n in (2, 3, 4)
+)
+_TAGS = (
+    "CASE WHEN v.departments IS NULL THEN '{}'::text[] "
+    "WHEN v.parts IS NULL THEN ARRAY[v.departments] "
+    f"WHEN {_DISTINCT_PARTS} THEN v.parts "
+    "ELSE connectra_ingest_tags(v.departments) END"
+)
 
 
 def _literal(text: str) -> str:
@@ -169,12 +221,12 @@ class ContactConverter:
         checks += [
             f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
             f"(v.linkedin_url IS NULL OR (v.linkedin_url ~ '{_PRINTABLE_ASCII}' "
-            f"AND v.linkedin_url ~* '{_LINKEDIN}'))",
+            f"AND ({_LINKEDIN_SQL})))",
             f"(v.departments IS NULL OR (v.departments ~ '{_PRINTABLE_ASCII}' "
             f"AND cardinality(string_to_array(v.departments, CASE WHEN strpos(v.departments, "
             f"';') > 0 THEN ';' ELSE ',' END)) <= {_MAX_LIST_ITEMS}))",
-            f"(v.uuid IS NULL OR v.uuid ~ '{_UUID}')",
-            f"(v.company_id IS NULL OR v.company_id ~ '{_UUID}')",
+            f"(v.uuid IS NULL OR {_uuid_syntax('v.uuid')})",
+            f"(v.company_id IS NULL OR {_uuid_syntax('v.company_id')})",
             # A key without email: the person key (ASCII names only; a LinkedIn URL needs
             # urlsplit's normalization: left to Python).
             "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR (v.linkedin_url IS NULL "
@@ -191,12 +243,12 @@ class ContactConverter:
             "uuid": f"coalesce(v.uuid::uuid, uuid_generate_v5('{CONNECTRA_NAMESPACE}', "
             f"'contacts/' || {key}))",
             "email": "lower(v.email)",
-            "departments": "coalesce(connectra_ingest_tags(v.departments), '{}')",
+            "departments": _TAGS,
             "company_id": "v.company_id::uuid",
         }
         statement = f"""
             WITH checked AS (
-                SELECT r.line, r.pos, v.*, ({" AND ".join(checks)}) AS ok
+                SELECT r.line, r.pos, v.*, ({" AND ".join(checks)}) AS ok, {_TAG_PARTS}
                 FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v
             ), typed AS (
                 INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})

@@ -9,7 +9,9 @@ the same counts and row errors as the Python parser and loader would give:
   Python loads, or of a key whose row names a missing company, joins it, so "last row
   wins" and the company check see the same rows as in the Python loader;
 * the SQL load refuses the batch (a constraint the checks cannot see): it rolls back to
-  its savepoint and Python loads the batch, isolating the refused rows.
+  its savepoint and Python loads the batch, isolating the refused rows. (It first loads
+  without looking up email owners, and again with them if the unique email index
+  refuses: see `StagedLoader.load`.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record
 from connectra.ingest.staged import ContactConverter, RawBatch
-from connectra.ingest.staged_load import StagedLoader
+from connectra.ingest.staged_load import StagedCounts, StagedLoader
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
 
@@ -88,10 +90,8 @@ class StagedBatches:
             more_rows, more = self._parse(self.batch.take(moved))
             python_rows += more_rows
             counts.add(more)
-        try:
-            with self.conn.transaction():
-                staged = self.staged.load()
-        except _REFUSALS:
+        staged = self._load_staged()
+        if staged is None:
             more_rows, more = self._parse(self.batch.take(self.converter.typed_offsets()))
             python_rows += more_rows
             counts.add(more)
@@ -102,6 +102,21 @@ class StagedBatches:
         python_rows.sort(key=lambda row: row.offset)  # file order: the last row wins
         counts.add(self._load_python(python_rows))
         return counts
+
+    def _load_staged(self) -> StagedCounts | None:
+        """Load the typed rows in SQL; None when the database refused the batch."""
+        try:
+            with self.conn.transaction():
+                return self.staged.load(resolve_owners=False)
+        except errors.UniqueViolation:
+            pass  # an email another record holds (or a racing insert): look owners up
+        except _REFUSALS:
+            return None
+        try:
+            with self.conn.transaction():
+                return self.staged.load(resolve_owners=True)
+        except _REFUSALS:
+            return None
 
     def _python(self, records: list[Record]) -> BatchCounts:
         rows, counts = self._parse(records)

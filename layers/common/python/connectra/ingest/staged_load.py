@@ -73,13 +73,20 @@ class StagedLoader:
             f"SELECT uuid, {', '.join(self.previous_columns)} FROM contacts WITH NO DATA"
         )
 
-    def load(self) -> StagedCounts:
-        """Apply the typed rows (call inside a savepoint)."""
+    def load(self, *, resolve_owners: bool) -> StagedCounts:
+        """Apply the typed rows (call inside a savepoint).
+
+        Without `resolve_owners` the step that looks up each row's email among other
+        records (an index probe per row) is skipped. That is exact whenever it succeeds:
+        a row whose email another record holds would write that email into a second
+        record, which the unique email index refuses (UniqueViolation: the caller rolls
+        back and loads again with `resolve_owners`)."""
         self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}")
         in_batch, seen_before, winners = self._ledger()
         counts = StagedCounts(duplicates=in_batch + seen_before)
         if winners:
-            self._resolve_owners()
+            if resolve_owners:
+                self._resolve_owners()
             existing = self._lock()
             self._insert_new()
             if existing:
