@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from connectra.db.pool import close_pool
 from connectra.ingest import parse as parse_module
+from connectra.ingest import staged as staged_module
 from connectra.ingest.pipeline import run_import
 from connectra.models.identity import contact_uuid
 from connectra.settings import get_settings
@@ -221,3 +222,30 @@ def test_plain_records_never_reach_the_python_parser(
     assert parsed == [5]  # only the invalid email went to Python (for its row error)
     assert snapshot["counts"] == ("completed_with_errors", 4, 2, 1, 1, 0)
     assert snapshot["row_errors"] == [(5, "email", "not a valid email address")]
+
+
+def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    copies: list[int] = []
+    original = staged_module.ContactConverter.copy
+
+    def counting(self: Any, batch: Any) -> None:
+        copies.append(len(batch))
+        original(self, batch)
+
+    opensearch_backend.setattr(staged_module.ContactConverter, "copy", counting)
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "5")
+    bad = [b"Nobody,not-an-email-%d" % index for index in range(40)]
+    good = [b"Some,one%d@x.io" % index for index in range(40)]
+    body = b"\n".join([b"first_name,email", *bad, *good, *bad[:3]]) + b"\n"
+
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    copied_batches = len(copies)
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed_with_errors", 83, 40, 0, 43, 0)
+    # 17 batches of 5 records: bad batches 1-8, good 9-16, bad 17. COPYed: 1 (then skip
+    # 1), 3 (skip 2), 6 (skip 4: 7-10 go to Python), then 11-17 (11 is mostly SQL's).
+    assert copied_batches == 10

@@ -29,6 +29,7 @@ from connectra.ingest.staged import ContactConverter, RawBatch
 from connectra.ingest.staged_load import StagedCounts, StagedLoader
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
+MAX_SKIPPED_BATCHES = 64
 
 
 class StagedBatches:
@@ -54,6 +55,7 @@ class StagedBatches:
             filter_changes=loader.filter_changes,
         )
         self._failed = 0
+        self._backoff = self._skip_batches = 0
         self.converter.create_tables()
         self.staged.create_tables()
 
@@ -76,6 +78,9 @@ class StagedBatches:
         return counts, self._failed
 
     def _load_batch(self) -> BatchCounts:
+        if self._skip_batches:  # recent batches were mostly Python's anyway
+            self._skip_batches -= 1
+            return self._python(self.batch.take(list(self.batch.records)))
         flagged: list[int] = []
         if self.batch.lines:
             try:
@@ -84,7 +89,9 @@ class StagedBatches:
                     flagged = self.converter.convert()
             except errors.DataError:
                 return self._python(self.batch.take(list(self.batch.records)))
-        python_rows, counts = self._parse(self.batch.take([*flagged, *self.batch.ineligible]))
+        to_python = [*flagged, *self.batch.ineligible]
+        self._back_off(len(to_python))
+        python_rows, counts = self._parse(self.batch.take(to_python))
         moved = self.converter.move_to_python([str(row.row["uuid"]) for row in python_rows])
         if moved:
             more_rows, more = self._parse(self.batch.take(moved))
@@ -102,6 +109,17 @@ class StagedBatches:
         python_rows.sort(key=lambda row: row.offset)  # file order: the last row wins
         counts.add(self._load_python(python_rows))
         return counts
+
+    def _back_off(self, to_python: int) -> None:
+        """A batch mostly left to Python (a file of bad rows, or of cells the SQL path does
+        not take) paid for a COPY and a conversion for little: the next 1, 2, 4 … 64
+        batches go straight to Python, until a probing batch is mostly SQL's again. The
+        results are the same either way; only the cost differs."""
+        if to_python * 2 > len(self.batch):
+            self._backoff = min(MAX_SKIPPED_BATCHES, max(1, self._backoff * 2))
+            self._skip_batches = self._backoff
+        else:
+            self._backoff = 0
 
     def _load_staged(self) -> StagedCounts | None:
         """Load the typed rows in SQL; None when the database refused the batch."""
