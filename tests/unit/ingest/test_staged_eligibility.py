@@ -41,7 +41,7 @@ def test_oversized_records_are_never_eligible() -> None:
     assert not is_sql_eligible(Record(0, 1, b"abc", error="record longer than 3 bytes"))
 
 
-_cells = st.text(alphabet=st.sampled_from(list('ab ,"\'x')), max_size=6)
+_cells = st.text(alphabet=st.sampled_from(list("ab ,\"'x")), max_size=6)
 
 
 @given(st.lists(_cells, min_size=1, max_size=5))
