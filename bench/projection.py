@@ -131,20 +131,14 @@ def project(
     }
 
 
-def smallest_rds_class_for_target(
-    per_worker_rows_s: float, bytes_per_row: float, chunk_bytes: int, database_us_per_row: float
-) -> str | None:
-    """The smallest RDS class importing TARGET_GIB in TARGET_MINUTES (OpenSearch backend)."""
+def smallest_rds_class_for_target(bytes_per_row: float, database_us_per_row: float) -> str | None:
+    """The smallest RDS class whose CPU carries the rate that imports TARGET_GIB in
+    TARGET_MINUTES (after the fixed step overhead and the quote pass)."""
+    a = Assumptions()
+    rows = TARGET_GIB * GIB / bytes_per_row
+    quote_pass_s = TARGET_GIB * GIB / (a.map_max_concurrency * a.ranged_get_mb_s * 1024 * 1024)
+    needed = rows / (TARGET_MINUTES * 60 - a.step_overhead_s - quote_pass_s)
     for name in RDS_CLASSES:
-        model = project(
-            per_worker_rows_s,
-            bytes_per_row,
-            chunk_bytes,
-            "opensearch",
-            database_us_per_row,
-            Assumptions(rds_instance_class=name),
-        )
-        case = next(c for c in model["cases"] if c["file_gib"] == TARGET_GIB)
-        if case["wall_minutes"] <= TARGET_MINUTES:
+        if rds_rows_per_second(database_us_per_row, Assumptions(rds_instance_class=name)) >= needed:
             return name
     return None

@@ -163,29 +163,31 @@ def _projection_section(ingest: dict[str, Any]) -> list[str]:
     opensearch = configurations.get("opensearch", ingest)["ours"]
     chosen = None
     if "database_cpu_us_per_row" in opensearch:
-        chosen = smallest_rds_class_for_target(
-            opensearch["rows_per_s"] / max(1, opensearch.get("workers", 1)),
-            bytes_per_row,
-            64 * MIB,
-            opensearch["database_cpu_us_per_row"],
-        )
+        chosen = smallest_rds_class_for_target(bytes_per_row, opensearch["database_cpu_us_per_row"])
     assumptions = Assumptions(rds_instance_class=chosen or "db.r6g.16xlarge")
     lines += [
         f"RDS class: **{assumptions.rds_instance_class}** "
         + (
-            f"(the smallest that imports {TARGET_GIB} GiB in ≤ {TARGET_MINUTES:g} min in the "
-            "OpenSearch configuration at the database CPU per row measured here)."
+            f"(the smallest whose CPU carries the rate a {TARGET_GIB} GiB import in "
+            f"≤ {TARGET_MINUTES:g} min needs, at the OpenSearch configuration's database CPU "
+            "per row measured here; the wall times below also depend on the Lambda workers)."
             if chosen
-            else f"(no class in the model imports {TARGET_GIB} GiB in ≤ {TARGET_MINUTES:g} "
-            "min at the database CPU per row measured here: the largest is shown)."
+            else f"(no class in the model carries a {TARGET_GIB} GiB import in "
+            f"≤ {TARGET_MINUTES:g} min at the database CPU per row measured here: the "
+            "largest is shown)."
         ),
+        f"OpenSearch: {assumptions.opensearch_data_nodes} × "
+        f"{assumptions.opensearch_instance_type} data nodes, "
+        f"{assumptions.opensearch_replicas} replica.",
         "",
     ]
     # Each backend's projection starts from the rates measured on its own table configuration.
     for backend, configuration in (("postgres", "postgres_search"), ("opensearch", "opensearch")):
-        ours = configurations.get(configuration, ingest)["ours"]
-        if "database_cpu_us_per_row" not in ours:
+        measured = configurations.get(configuration)
+        if measured is None or "database_cpu_us_per_row" not in measured["ours"]:
+            lines += [f"Search backend `{backend}`: not measured in the last run.", ""]
             continue
+        ours = measured["ours"]
         per_worker = ours["rows_per_s"] / max(1, ours.get("workers", 1))
         model = project(
             per_worker, bytes_per_row, 64 * MIB, backend, ours["database_cpu_us_per_row"],

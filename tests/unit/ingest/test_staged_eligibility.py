@@ -73,3 +73,5 @@ def test_only_contacts_csv_without_company_references_is_supported() -> None:
     assert not supports(Entity.CONTACTS, with_reference)
     assert not supports(Entity.COMPANIES, companies)
     assert not supports(Entity.CONTACTS, None)
+    wide = ColumnMap.from_header(Entity.CONTACTS, ["email", *(f"extra{i}" for i in range(1600))])
+    assert not supports(Entity.CONTACTS, wide)  # more columns than a PostgreSQL table holds

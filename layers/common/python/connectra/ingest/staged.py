@@ -81,6 +81,7 @@ def _uuid_syntax(cell: str) -> str:
 
 
 _MAX_LIST_ITEMS = 200
+MAX_RAW_COLUMNS = 1_500  # the raw table adds line and offset; PostgreSQL allows 1,600
 
 
 # A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). The
@@ -128,6 +129,8 @@ def is_sql_eligible(record: Record) -> bool:
 def supports(entity: Entity, columns: ColumnMap | None) -> bool:
     """Files the SQL path converts: contacts CSV without company-reference columns."""
     if entity is not Entity.CONTACTS or columns is None:
+        return False
+    if len(columns.header) > MAX_RAW_COLUMNS:  # PostgreSQL tables stop at 1,600 columns
         return False
     return all(name is None or "." not in name for name in columns.fields)
 
