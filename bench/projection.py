@@ -1,16 +1,33 @@
-"""What the measured chunk throughput means on AWS: wall time to import 1, 10 and 100 GB.
+"""What the measured ingest costs mean on AWS: wall time to import 1, 10 and 100 GiB.
 
-A model, not a measurement: it multiplies the per-worker rate measured on this machine by
-the parallelism Step Functions and Lambda allow, and caps it by the shared sinks (RDS
-write capacity, OpenSearch bulk rate). Every assumption is named in the output.
+A model, not a measurement. Two measured inputs from bench/ingest.py:
+
+* the chunk worker's rate here (rows/s per worker process), scaled to a Lambda vCPU;
+* the database's CPU per imported row (all server processes, measured during the
+  import), which sets what an RDS instance class can absorb:
+  `vCPUs × vcpu_vs_this_core × cpu_utilization / µs per row`.
+
+The import is done when PostgreSQL has committed every chunk; with the OpenSearch backend
+the search outbox drains afterwards, so "search caught up" is reported beside it, bounded
+by the OpenSearch sizing named in the assumptions. Every assumption is in the output.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 GIB = 1024**3
+
+# Graviton memory-optimized RDS classes (vCPUs), smallest first.
+RDS_CLASSES: dict[str, int] = {
+    "db.r6g.2xlarge": 8,
+    "db.r6g.4xlarge": 16,
+    "db.r6g.8xlarge": 32,
+    "db.r6g.12xlarge": 48,
+    "db.r6g.16xlarge": 64,
+}
+TARGET_GIB, TARGET_MINUTES = 10, 5.0  # issue 14 item 5, OpenSearch configuration
 
 
 @dataclass(frozen=True)
@@ -20,13 +37,35 @@ class Assumptions:
     lambda_vcpu_vs_this_core: float = 0.8  # a Graviton vCPU slice vs one core of this machine
     ranged_get_mb_s: float = 80.0  # S3 ranged GET per Lambda, sustained
     lambda_timeout_s: int = 900  # a chunk must finish well within 15 minutes
-    # db.r6g.2xlarge, batched COPY + ON CONFLICT from all workers. With the PostgreSQL
-    # engine's 22 indexes (8 GIN) a row costs ~10x more to write than with keys only
-    # (measured here: 100k rows COPY into the indexed table 9.5 s, into keys only ~0.3 s).
-    rds_rows_s_with_search_indexes: float = 30_000.0
-    rds_rows_s_keys_only: float = 80_000.0
-    opensearch_bulk_mb_s: float = 25.0  # 3 × r6g.large.search data nodes, bulk 5–9 MiB bodies
+    rds_instance_class: str = "db.r6g.4xlarge"
+    rds_vcpu_vs_this_core: float = 0.8
+    # Share of the instance's CPU the import's statements get: the rest is WAL writing,
+    # checkpoints, autovacuum, lock waits and the API's own traffic.
+    rds_cpu_utilization: float = 0.6
+    opensearch_data_nodes: int = 6
+    opensearch_instance_type: str = "r6g.2xlarge.search"
+    opensearch_replicas: int = 1
+    # Bulk indexing per data node, primary and replica writes both counted; documents are
+    # ~2x the CSV bytes (JSON keys, the denormalized company fields).
+    opensearch_bulk_mb_s_per_node: float = 12.0
+    document_bytes_per_csv_byte: float = 2.0
     step_overhead_s: float = 20.0  # plan + boundaries + finalize + Map scheduling
+    notes: list[str] = field(
+        default_factory=lambda: [
+            "RDS storage: gp3/io2 WAL throughput is not modelled (keys-only rows write "
+            "~0.5 KB of WAL each: 160k rows/s is ~80 MB/s)",
+        ]
+    )
+
+    @property
+    def rds_vcpus(self) -> int:
+        return RDS_CLASSES[self.rds_instance_class]
+
+
+def rds_rows_per_second(database_us_per_row: float, a: Assumptions) -> float:
+    return (
+        a.rds_vcpus * a.rds_vcpu_vs_this_core * a.rds_cpu_utilization / (database_us_per_row * 1e-6)
+    )
 
 
 def project(
@@ -34,12 +73,20 @@ def project(
     bytes_per_row: float,
     chunk_bytes: int,
     search_backend: str,
+    database_us_per_row: float,
     assumptions: Assumptions | None = None,
 ) -> dict[str, Any]:
     a = assumptions or Assumptions()
     worker_rows_s = per_worker_rows_s * a.lambda_vcpu_vs_this_core
     chunk_seconds = (chunk_bytes / bytes_per_row) / worker_rows_s
     rows_per_mb = 1024 * 1024 / bytes_per_row
+    rds_rows_s = rds_rows_per_second(database_us_per_row, a)
+    search_rows_s = (
+        a.opensearch_data_nodes
+        * a.opensearch_bulk_mb_s_per_node
+        * rows_per_mb
+        / a.document_bytes_per_csv_byte
+    )
     cases = []
     for gib in (1, 10, 100):
         size = gib * GIB
@@ -48,38 +95,50 @@ def project(
         parallel = min(a.map_max_concurrency, chunks)
         sinks = {
             "lambda_workers": parallel * worker_rows_s,
-            "rds_write_capacity": (
-                a.rds_rows_s_keys_only
-                if search_backend == "opensearch"
-                else a.rds_rows_s_with_search_indexes
-            ),
+            "rds_cpu": rds_rows_s,
             "s3_ranged_get": parallel * a.ranged_get_mb_s * rows_per_mb,
         }
-        if search_backend == "opensearch":
-            sinks["opensearch_bulk"] = a.opensearch_bulk_mb_s * rows_per_mb * 0.5
         bottleneck = min(sinks, key=lambda name: sinks[name])
         quote_pass_s = size / (parallel * a.ranged_get_mb_s * 1024 * 1024)
         wall = rows / sinks[bottleneck] + quote_pass_s + a.step_overhead_s
-        cases.append(
-            {
-                "file_gib": gib,
-                "rows": round(rows),
-                "chunks": chunks,
-                "parallel_workers": parallel,
-                "rows_per_second": round(sinks[bottleneck]),
-                "bottleneck": bottleneck,
-                "wall_minutes": round(wall / 60, 1),
-            }
-        )
+        case = {
+            "file_gib": gib,
+            "rows": round(rows),
+            "chunks": chunks,
+            "parallel_workers": parallel,
+            "rows_per_second": round(sinks[bottleneck]),
+            "bottleneck": bottleneck,
+            "wall_minutes": round(wall / 60, 1),
+        }
+        if search_backend == "opensearch":
+            # The outbox drains while chunks load: search catches up at the slower pace.
+            caught_up = max(wall, rows / search_rows_s + a.step_overhead_s)
+            case["search_caught_up_minutes"] = round(caught_up / 60, 1)
+        cases.append(case)
     return {
         "inputs": {
             "per_worker_rows_s_measured_here": round(per_worker_rows_s),
+            "database_us_per_row_measured_here": round(database_us_per_row, 2),
+            "rds_rows_s": round(rds_rows_s),
             "bytes_per_row": round(bytes_per_row, 1),
             "chunk_bytes": chunk_bytes,
             "chunk_seconds_on_lambda": round(chunk_seconds, 1),
             "chunk_fits_lambda_timeout": chunk_seconds < a.lambda_timeout_s * 0.8,
             "search_backend": search_backend,
         },
-        "assumptions": asdict(a),
+        "assumptions": {**asdict(a), "rds_vcpus": a.rds_vcpus},
         "cases": cases,
     }
+
+
+def smallest_rds_class_for_target(bytes_per_row: float, database_us_per_row: float) -> str | None:
+    """The smallest RDS class whose CPU carries the rate that imports TARGET_GIB in
+    TARGET_MINUTES (after the fixed step overhead and the quote pass)."""
+    a = Assumptions()
+    rows = TARGET_GIB * GIB / bytes_per_row
+    quote_pass_s = TARGET_GIB * GIB / (a.map_max_concurrency * a.ranged_get_mb_s * 1024 * 1024)
+    needed = rows / (TARGET_MINUTES * 60 - a.step_overhead_s - quote_pass_s)
+    for name in RDS_CLASSES:
+        if rds_rows_per_second(database_us_per_row, Assumptions(rds_instance_class=name)) >= needed:
+            return name
+    return None

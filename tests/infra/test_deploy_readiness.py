@@ -128,7 +128,7 @@ def test_the_app_role_is_the_one_the_migration_creates() -> None:
     from connectra.db.roles import APP_ROLE
 
     migration = ROOT / "layers/common/python/connectra/db/migrations/versions"
-    text = (migration / "0005_deploy_app_role.py").read_text()
+    text = (migration / "0010_deploy_app_role.py").read_text()
     assert APP_ROLE == constants.DATABASE_APP_USER
     assert f'APP_ROLE = "{APP_ROLE}"' in text
 

@@ -94,6 +94,12 @@ class FilterChanges:
         self.remove(result.previous)
         self.add(result.rows)
 
+    def add_deltas(self, changes: Iterable[tuple[str, str, int]]) -> None:
+        """Count changes already summed per (key, value) (the SQL import path's)."""
+        deltas = self.deltas
+        for key, item, delta in changes:
+            deltas[(key, item)] = deltas.get((key, item), 0) + delta
+
     def _count(self, rows: Iterable[Mapping[str, Any]], sign: int) -> None:
         rows = rows if isinstance(rows, list) else list(rows)
         fields = FIELDS_BY_ENTITY[self.entity]

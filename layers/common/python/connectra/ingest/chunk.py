@@ -33,6 +33,8 @@ from connectra.ingest.events import ChunkItem, ChunkSummary
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import read_start, split_range
+from connectra.ingest.staged import supports as staged_supported
+from connectra.ingest.staged_batches import StagedBatches
 from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.observability import logger
@@ -170,6 +172,20 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
+def _staged_batches(
+    conn: Connection[Any],
+    item: ChunkItem,
+    entity: Entity,
+    parser: RecordParser,
+    loader: BatchLoader,
+) -> StagedBatches | None:
+    """The SQL path's batches when the file is one it converts (staged.py), else None."""
+    if not get_settings().ingest_sql_path or not staged_supported(entity, parser.columns):
+        return None
+    assert parser.columns is not None
+    return StagedBatches(conn, item.job_id, parser.columns, parser, loader)
+
+
 def _load_range(
     conn: Connection[Any],
     item: ChunkItem,
@@ -216,11 +232,28 @@ def _load_range(
         quote_aware=item.file_format is FileFormat.CSV,
         max_record_bytes=get_settings().ingest_max_record_bytes,
     )
+    staged = _staged_batches(conn, item, entity, parser, loader)
+
+    def flush_staged() -> None:
+        nonlocal failed
+        assert staged is not None
+        counts, failed_records = staged.flush()
+        failed += failed_records
+        jobs.add_row_errors(conn, item.job_id, item.chunk_index, _error_rows(counts.errors))
+        counts.errors = []
+        totals.add(counts)
+        heartbeat.maybe_beat()
+
     pending_errors: list[RowError] = []
     for record in records:
         if record.offset == header_offset:
             continue
         rows += 1
+        if staged is not None:
+            staged.add(record)
+            if len(staged) >= batch_size:
+                flush_staged()
+            continue
         parsed = parser.parse(record)
         if isinstance(parsed, ParsedRow):
             batch.append(parsed)
@@ -236,6 +269,8 @@ def _load_range(
                 pending_errors.clear()
     if batch:
         flush()
+    if staged is not None:
+        flush_staged()
     jobs.add_row_errors(conn, item.job_id, item.chunk_index, _error_rows(pending_errors))
     jobs.add_file_notices(
         conn,

@@ -1,0 +1,294 @@
+"""Parsing off the Python hot path: raw COPY of well-formed CSV records, conversion in SQL.
+
+For a contacts CSV without company-reference columns, the chunk worker does not parse
+records in Python. It prefixes each record's bytes with its line and byte offset and
+COPYs them into a temporary (unlogged, session-private) table; PostgreSQL splits the
+fields. One statement then validates and converts them (email check, lengths, uuid
+syntax, list cells, `uuid_generate_v5` of the natural key) into typed rows.
+
+The SQL path only keeps what it can decide exactly as the Python parser (parse.py and
+models/records.py) would; everything else goes back to Python, record by record:
+
+* records with a newline or CR inside, or whose quoting is not strictly well formed
+  (`_WELL_QUOTED`), never enter the COPY (PostgreSQL accepts `"a"b`, Python does not);
+* a batch COPY rejects (invalid UTF-8, NUL, a wrong number of fields) is parsed whole by
+  Python, so its row errors keep their line numbers and messages;
+* a record whose cells are not "plain" (a leading `'`, whitespace or a control character
+  at either end of a cell: formula escapes and the Unicode whitespace Python and pydantic
+  strip differently), or that fails any check, or whose key needs Unicode or URL
+  normalization (no email and a non-ASCII name or a LinkedIn URL), is flagged and parsed
+  by Python, which produces the valid row or the exact row errors.
+
+Row errors are therefore always the Python parser's; the SQL path only accepts rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import tuple_row
+
+from connectra.ingest.columns import ColumnMap
+from connectra.ingest.splitter import Record
+from connectra.models.fields import WRITABLE_COLUMNS, Entity
+from connectra.models.identity import CONNECTRA_NAMESPACE
+from connectra.models.records import ContactIn
+
+RAW_TABLE = "ingest_raw"
+TYPED_TABLE = "ingest_typed"
+
+# A CSV field as both parsers read it the same way: unquoted without quotes or line
+# breaks, or quoted with doubled inner quotes. A record is these, comma-separated.
+_FIELD = rb'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
+_WELL_QUOTED = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
+
+# Characters a cell may not start or end with on the SQL path: controls, space, the
+# formula escape `'`, and every non-ASCII character Python's str.strip or pydantic's
+# (Rust) trim treats as whitespace.
+_EDGE = r"[\x02-\x20'\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_NOT_PLAIN = rf"(^|\x01){_EDGE}|{_EDGE}(\x01|$)"
+_PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+# models/records.py `_EMAIL` over printable ASCII (Python's \s adds \x1c-\x1f: excluded).
+_EMAIL_CHAR = r"[\x21-\x2b\x2d-\x3a\x3c-\x3f\x41-\x7e]"
+_EMAIL = rf"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
+# models/records.py `_LINKEDIN` (IGNORECASE) on printable ASCII: lower() then a
+# case-sensitive match (PostgreSQL's ~* costs ~5x more); the usual spellings are
+# recognized by a prefix first, the regex decides the others.
+_LINKEDIN = r"^(https?://)?([a-z0-9-]+\.)*linkedin\.com(/.*)?$"
+_LINKEDIN_PREFIXES = (
+    "https://www.linkedin.com/",
+    "https://linkedin.com/",
+    "http://www.linkedin.com/",
+)
+_LINKEDIN_SQL = (
+    " OR ".join(f"lower(v.linkedin_url) LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES)
+    + f" OR lower(v.linkedin_url) ~ '{_LINKEDIN}'"
+)
+
+
+def _uuid_syntax(cell: str) -> str:
+    """8-4-4-4-12 hex digits (the one spelling the SQL path takes; pydantic takes others
+    too, which go to Python). String functions: a counted regex costs ~5x more here."""
+    return (
+        f"(length({cell}) = 36 AND translate({cell}, '0123456789abcdefABCDEF', '') = '----' "
+        f"AND substr({cell}, 9, 1) = '-' AND substr({cell}, 14, 1) = '-' "
+        f"AND substr({cell}, 19, 1) = '-' AND substr({cell}, 24, 1) = '-')"
+    )
+
+
+_MAX_LIST_ITEMS = 200
+MAX_RAW_COLUMNS = 1_500  # the raw table adds line and offset; PostgreSQL allows 1,600
+
+
+# A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). The
+# common cells (up to 4 non-blank parts, no two equal ignoring case) become their parts
+# here; the others go through connectra_ingest_tags (migration writepath_1), exact but
+# an aggregate query per cell.
+_TAG_PARTS = (
+    "CASE WHEN v.departments ~ '[;,]' THEN regexp_split_to_array(v.departments, "
+    "CASE WHEN strpos(v.departments, ';') > 0 THEN ' *; *' ELSE ' *, *' END) END AS parts"
+)
+_DISTINCT_PARTS = " OR ".join(
+    f"(cardinality(v.parts) = {n} AND "
+    + " AND ".join(
+        [f"v.parts[{i}] <> ''" for i in range(1, n + 1)]
+        + [
+            f"lower(v.parts[{i}]) <> lower(v.parts[{j}])"
+            for i in range(1, n)
+            for j in range(i + 1, n + 1)
+        ]
+    )
+    + ")"
+    for n in (2, 3, 4)
+)
+_TAGS = (
+    "CASE WHEN v.departments IS NULL THEN '{}'::text[] "
+    "WHEN v.parts IS NULL THEN ARRAY[v.departments] "
+    f"WHEN {_DISTINCT_PARTS} THEN v.parts "
+    "ELSE connectra_ingest_tags(v.departments) END"
+)
+
+
+def _literal(text: str) -> str:
+    """A constant as an SQL string literal (standard_conforming_strings: backslashes kept)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def is_sql_eligible(record: Record) -> bool:
+    """Whether COPY and Python split this record into the same fields."""
+    data = record.data
+    if record.error is not None or b"\n" in data or b"\r" in data:
+        return False
+    return b'"' not in data or _WELL_QUOTED.fullmatch(data) is not None
+
+
+def supports(entity: Entity, columns: ColumnMap | None) -> bool:
+    """Files the SQL path converts: contacts CSV without company-reference columns."""
+    if entity is not Entity.CONTACTS or columns is None:
+        return False
+    if len(columns.header) > MAX_RAW_COLUMNS:  # PostgreSQL tables stop at 1,600 columns
+        return False
+    return all(name is None or "." not in name for name in columns.fields)
+
+
+def _max_length(name: str) -> int | None:
+    for constraint in ContactIn.model_fields[name].metadata:
+        limit = getattr(constraint, "max_length", None)
+        if limit is not None:
+            return int(limit)
+    return None
+
+
+@dataclass
+class RawBatch:
+    """Eligible records waiting for one COPY (bounded by the chunk's batch size)."""
+
+    records: dict[int, Record] = field(default_factory=dict)  # by byte offset
+    lines: list[bytes] = field(default_factory=list)  # the COPY input of eligible records
+    ineligible: list[int] = field(default_factory=list)  # offsets Python must parse
+
+    def add(self, record: Record) -> None:
+        """Any record: ineligible ones stay in the batch (for Python), in file order, so a
+        batch holds the same records whichever way each of them goes."""
+        self.records[record.offset] = record
+        if is_sql_eligible(record):
+            self.lines.append(b"%d,%d,%b\n" % (record.line, record.offset, record.data))
+        else:
+            self.ineligible.append(record.offset)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def take(self, offsets: Sequence[int]) -> list[Record]:
+        return [self.records[offset] for offset in sorted(offsets)]
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.lines.clear()
+        self.ineligible.clear()
+
+
+class ContactConverter:
+    """The raw and typed temporary tables of one chunk, and the SQL between them."""
+
+    def __init__(self, conn: Connection[Any], columns: ColumnMap) -> None:
+        self.conn = conn
+        self.width = len(columns.header)
+        self.source = {name: index for index, name in columns.positions}
+        self.columns = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
+
+    def create_tables(self) -> None:
+        raw_columns = ", ".join(f"c{index} text" for index in range(self.width))
+        self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{RAW_TABLE}, pg_temp.{TYPED_TABLE}")
+        self.conn.execute(
+            f"CREATE TEMP TABLE {RAW_TABLE} (line bigint, pos bigint, {raw_columns}) ON COMMIT DROP"
+        )
+        self.conn.execute(
+            f"CREATE TEMP TABLE {TYPED_TABLE} ON COMMIT DROP AS "
+            f"SELECT 0::bigint AS line, 0::bigint AS pos, {', '.join(self.columns)} "
+            "FROM contacts WITH NO DATA"
+        )
+
+    def copy(self, batch: RawBatch) -> None:
+        """COPY the batch (raises psycopg.DataError when PostgreSQL rejects it)."""
+        self.conn.execute(f"TRUNCATE {RAW_TABLE}, {TYPED_TABLE}")
+        target = ", ".join(["line", "pos", *(f"c{index}" for index in range(self.width))])
+        statement = f"COPY {RAW_TABLE} ({target}) FROM STDIN WITH (FORMAT csv)"
+        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(b"".join(batch.lines))
+
+    def convert(self) -> list[int]:
+        """Typed rows for what SQL can decide; the offsets of the records it leaves to Python."""
+        statement = self._convert_statement()
+        flagged = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchall()
+        return [row[0] for row in flagged]
+
+    def _cell(self, name: str) -> str:
+        index = self.source.get(name)
+        return f"nullif(r.c{index}, '')" if index is not None else "NULL::text"
+
+    def _convert_statement(self) -> str:
+        """Built from constants and the header's column positions only (no cell values)."""
+        cells = {name: self._cell(name) for name in self.columns}
+        mapped = [f"coalesce(r.c{index}, '')" for index in sorted(self.source.values())]
+        cells_joined = f"concat_ws(E'\\x01', {', '.join(mapped)})" if mapped else "''"
+        checks = [f"{cells_joined} !~ {_literal(_NOT_PLAIN)}"]
+        for name in self.columns:
+            limit = _max_length(name) if name in ContactIn.model_fields else None
+            if limit is not None:
+                checks.append(f"(v.{name} IS NULL OR char_length(v.{name}) <= {limit})")
+        checks += [
+            f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
+            f"(v.linkedin_url IS NULL OR (v.linkedin_url ~ '{_PRINTABLE_ASCII}' "
+            f"AND ({_LINKEDIN_SQL})))",
+            f"(v.departments IS NULL OR (v.departments ~ '{_PRINTABLE_ASCII}' "
+            f"AND cardinality(string_to_array(v.departments, CASE WHEN strpos(v.departments, "
+            f"';') > 0 THEN ';' ELSE ',' END)) <= {_MAX_LIST_ITEMS}))",
+            f"(v.uuid IS NULL OR {_uuid_syntax('v.uuid')})",
+            f"(v.company_id IS NULL OR {_uuid_syntax('v.company_id')})",
+            # A key without email: the person key (ASCII names only; a LinkedIn URL needs
+            # urlsplit's normalization: left to Python).
+            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR (v.linkedin_url IS NULL "
+            "AND (v.first_name IS NOT NULL OR v.last_name IS NOT NULL) "
+            f"AND concat(v.first_name, v.last_name) ~ '{_PRINTABLE_ASCII}'))",
+        ]
+        values = ", ".join(f"{cells[name]} AS {name}" for name in self.columns)
+        person = (
+            "'person:' || regexp_replace(lower(coalesce(v.first_name, '')), ' +', ' ', 'g') "
+            "|| '|' || regexp_replace(lower(coalesce(v.last_name, '')), ' +', ' ', 'g') || '|'"
+        )
+        key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
+        typed = {name: f"v.{name}" for name in self.columns if name not in ("uuid", "email")} | {
+            "uuid": f"coalesce(v.uuid::uuid, uuid_generate_v5('{CONNECTRA_NAMESPACE}', "
+            f"'contacts/' || {key}))",
+            "email": "lower(v.email)",
+            "departments": _TAGS,
+            "company_id": "v.company_id::uuid",
+        }
+        statement = f"""
+            WITH checked AS (
+                SELECT r.line, r.pos, v.*, ({" AND ".join(checks)}) AS ok, {_TAG_PARTS}
+                FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v
+            ), typed AS (
+                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})
+                SELECT v.line, v.pos, {", ".join(typed[name] for name in self.columns)}
+                FROM checked AS v WHERE v.ok
+            )
+            SELECT pos FROM checked WHERE NOT ok
+        """
+        return statement
+
+    def move_to_python(self, uuids: Sequence[str]) -> list[int]:
+        """Take out of the typed rows every key Python must load (it holds a row of it
+        Python parsed, or a row naming a missing company: Python reports that error);
+        the offsets taken out. Usually there is none: one query finds that out."""
+        missing = self.conn.execute(
+            f"SELECT wanted.id::text FROM (SELECT DISTINCT company_id AS id FROM {TYPED_TABLE} "
+            "WHERE company_id IS NOT NULL) AS wanted "
+            "WHERE NOT EXISTS (SELECT 1 FROM companies c WHERE c.uuid = wanted.id)"
+        ).fetchall()
+        if not missing and not uuids:
+            return []
+        # Hashed lookups: the temporary table has no statistics, and a plan that rescans
+        # it per row took seconds per batch.
+        statement = f"""
+            WITH moved AS (
+                SELECT t.uuid FROM {TYPED_TABLE} AS t
+                WHERE t.company_id = ANY(string_to_array(%(companies)s, ',')::uuid[])
+                UNION
+                SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[])
+            )
+            DELETE FROM {TYPED_TABLE} AS t USING moved WHERE t.uuid = moved.uuid
+            RETURNING t.pos
+        """
+        params = {"companies": ",".join(row[0] for row in missing), "uuids": ",".join(uuids)}
+        rows = self.conn.cursor(row_factory=tuple_row).execute(statement, params).fetchall()
+        return [row[0] for row in rows]
+
+    def typed_offsets(self) -> list[int]:
+        rows = self.conn.execute(f"SELECT pos FROM {TYPED_TABLE}").fetchall()
+        return [row[0] for row in rows]

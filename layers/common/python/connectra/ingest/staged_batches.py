@@ -1,0 +1,159 @@
+"""One chunk's SQL-path batches: COPY, convert, hand the rest to Python, load.
+
+The records of a batch take one of three ways, and every way ends in the same tables with
+the same counts and row errors as the Python parser and loader would give:
+
+* COPY rejects the batch (invalid UTF-8, NUL, a wrong number of fields): Python parses
+  and loads all of it;
+* the conversion flags a record (staged.py): Python parses it; every other row of a key
+  Python loads, or of a key whose row names a missing company, joins it, so "last row
+  wins" and the company check see the same rows as in the Python loader;
+* the SQL load refuses the batch (a constraint the checks cannot see): it rolls back to
+  its savepoint and Python loads the batch, isolating the refused rows. (It first loads
+  without looking up email owners, and again with them if the unique email index
+  refuses: see `StagedLoader.load`.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import Connection, errors
+
+from connectra.ingest.columns import ColumnMap
+from connectra.ingest.load import BatchCounts, BatchLoader
+from connectra.ingest.parse import ParsedRow, RecordParser, RowError
+from connectra.ingest.splitter import Record
+from connectra.ingest.staged import ContactConverter, RawBatch
+from connectra.ingest.staged_load import StagedCounts, StagedLoader
+
+_REFUSALS = (errors.IntegrityError, errors.DataError)
+MAX_SKIPPED_BATCHES = 64
+
+
+class StagedBatches:
+    """Collects a chunk's eligible records and loads them a batch at a time."""
+
+    def __init__(
+        self,
+        conn: Connection[Any],
+        job_id: uuid.UUID,
+        columns: ColumnMap,
+        parser: RecordParser,
+        loader: BatchLoader,
+    ) -> None:
+        self.conn = conn
+        self.parser = parser
+        self.loader = loader
+        self.batch = RawBatch()
+        self.converter = ContactConverter(conn, columns)
+        self.staged = StagedLoader(
+            conn,
+            job_id,
+            enqueue_search=loader.enqueue_search,
+            filter_changes=loader.filter_changes,
+        )
+        self._failed = 0
+        self._backoff = self._skip_batches = 0
+        self.converter.create_tables()
+        self.staged.create_tables()
+
+    def add(self, record: Record) -> None:
+        self.batch.add(record)
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def flush(self) -> tuple[BatchCounts, int]:
+        """Load the collected records: their counts and row errors, and how many of the
+        records failed (a record can have several row errors, one per column)."""
+        self._failed = 0
+        if not self.batch:
+            return BatchCounts(), 0
+        try:
+            counts = self._load_batch()
+        finally:
+            self.batch.clear()
+        return counts, self._failed
+
+    def _load_batch(self) -> BatchCounts:
+        if self._skip_batches:  # recent batches were mostly Python's anyway
+            self._skip_batches -= 1
+            return self._python(self.batch.take(list(self.batch.records)))
+        flagged: list[int] = []
+        if self.batch.lines:
+            try:
+                with self.conn.transaction():
+                    self.converter.copy(self.batch)
+                    flagged = self.converter.convert()
+            except errors.DataError:
+                return self._python(self.batch.take(list(self.batch.records)))
+        to_python = [*flagged, *self.batch.ineligible]
+        self._back_off(len(to_python))
+        python_rows, counts = self._parse(self.batch.take(to_python))
+        moved = self.converter.move_to_python([str(row.row["uuid"]) for row in python_rows])
+        if moved:
+            more_rows, more = self._parse(self.batch.take(moved))
+            python_rows += more_rows
+            counts.add(more)
+        staged = self._load_staged()
+        if staged is None:
+            more_rows, more = self._parse(self.batch.take(self.converter.typed_offsets()))
+            python_rows += more_rows
+            counts.add(more)
+        else:
+            counts.inserted += staged.inserted
+            counts.updated += staged.updated
+            counts.duplicates += staged.duplicates
+        python_rows.sort(key=lambda row: row.offset)  # file order: the last row wins
+        counts.add(self._load_python(python_rows))
+        return counts
+
+    def _back_off(self, to_python: int) -> None:
+        """A batch mostly left to Python (a file of bad rows, or of cells the SQL path does
+        not take) paid for a COPY and a conversion for little: the next 1, 2, 4 … 64
+        batches go straight to Python, until a probing batch is mostly SQL's again. The
+        results are the same either way; only the cost differs."""
+        if to_python * 2 > len(self.batch):
+            self._backoff = min(MAX_SKIPPED_BATCHES, max(1, self._backoff * 2))
+            self._skip_batches = self._backoff
+        else:
+            self._backoff = 0
+
+    def _load_staged(self) -> StagedCounts | None:
+        """Load the typed rows in SQL; None when the database refused the batch."""
+        try:
+            with self.conn.transaction():
+                return self.staged.load(resolve_owners=False)
+        except errors.UniqueViolation:
+            pass  # an email another record holds (or a racing insert): look owners up
+        except _REFUSALS:
+            return None
+        try:
+            with self.conn.transaction():
+                return self.staged.load(resolve_owners=True)
+        except _REFUSALS:
+            return None
+
+    def _python(self, records: list[Record]) -> BatchCounts:
+        rows, counts = self._parse(records)
+        counts.add(self._load_python(rows))
+        return counts
+
+    def _load_python(self, rows: list[ParsedRow]) -> BatchCounts:
+        counts = self.loader.load(rows)
+        self._failed += len(counts.errors)  # one per refused row
+        return counts
+
+    def _parse(self, records: list[Record]) -> tuple[list[ParsedRow], BatchCounts]:
+        rows: list[ParsedRow] = []
+        failed: list[RowError] = []
+        for record in records:
+            parsed = self.parser.parse(record)
+            if isinstance(parsed, ParsedRow):
+                rows.append(parsed)
+            else:
+                self._failed += 1
+                failed.extend(parsed)
+        return rows, BatchCounts(errors=failed)

@@ -1,0 +1,227 @@
+"""Load the typed rows of one batch (staged.py) without bringing them back to Python.
+
+The same steps and counts as `BatchLoader.load` + `db.upsert.bulk_upsert`, as statements
+over the temporary typed table:
+
+1. last row of a key in the batch wins (the others are duplicates);
+2. the job's key ledger (`import_keys`) keeps, across parallel chunks, only the last row
+   of a key in the file; a key seen before in this job is a duplicate;
+3. a row whose email belongs to another record updates that record, and two rows that
+   end on one record keep the later (a duplicate);
+4. the existing records are locked in uuid order and their filter columns read under that
+   lock (exact filter count deltas, db/filter_counts.py); new records are inserted, changed
+   ones updated (a live record equal to its row is not rewritten);
+5. the search outbox gets every written key, in the same transaction;
+6. the filter count changes come back grouped by (key, value), a few rows per batch.
+
+The caller runs this in a savepoint: a refused row (a unique email held by a record with
+another explicit uuid, a key another import committed since the lock) rolls the batch
+back, and the caller loads it through the Python loader, which isolates such rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import tuple_row
+
+from connectra.db.filter_counts import FilterChanges
+from connectra.ingest.staged import TYPED_TABLE
+from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
+
+WINNERS = "ingest_winners"
+PREVIOUS = "ingest_previous"
+
+
+@dataclass
+class StagedCounts:
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+
+
+class StagedLoader:
+    """The SQL load of one chunk's typed batches (one connection, one transaction)."""
+
+    def __init__(
+        self,
+        conn: Connection[Any],
+        job_id: uuid.UUID,
+        *,
+        enqueue_search: bool,
+        filter_changes: FilterChanges,
+    ) -> None:
+        self.conn = conn
+        self.job_id = job_id
+        self.enqueue_search = enqueue_search
+        self.filter_changes = filter_changes
+        self.written = WRITABLE_COLUMNS[Entity.CONTACTS]
+        self.previous_columns = [c for c in filter_changes.columns if c != "uuid"]
+
+    def create_tables(self) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{WINNERS}, pg_temp.{PREVIOUS}")
+        self.conn.execute(
+            f"CREATE TEMP TABLE {WINNERS} ON COMMIT DROP AS SELECT *, "
+            "true AS first_seen, uuid AS target, true AS applied "
+            f"FROM {TYPED_TABLE} WITH NO DATA"
+        )
+        self.conn.execute(
+            f"CREATE TEMP TABLE {PREVIOUS} ON COMMIT DROP AS "
+            f"SELECT uuid, {', '.join(self.previous_columns)} FROM contacts WITH NO DATA"
+        )
+
+    def load(self, *, resolve_owners: bool) -> StagedCounts:
+        """Apply the typed rows (call inside a savepoint).
+
+        Without `resolve_owners` the step that looks up each row's email among other
+        records (an index probe per row) is skipped. That is exact whenever it succeeds:
+        a row whose email another record holds would write that email into a second
+        record, which the unique email index refuses (UniqueViolation: the caller rolls
+        back and loads again with `resolve_owners`)."""
+        self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}")
+        in_batch, seen_before, winners = self._ledger()
+        counts = StagedCounts(duplicates=in_batch + seen_before)
+        if winners:
+            if resolve_owners:
+                self._resolve_owners()
+            existing = self._lock()
+            self._insert_new()
+            if existing:
+                self._update_existing()
+            if self.enqueue_search:
+                self._enqueue()
+            inserted, first_seen, merged = self._counts()
+            counts.inserted = inserted
+            counts.updated = max(0, first_seen - inserted - merged)
+            counts.duplicates += merged
+            self._count_filters()
+        return counts
+
+    def _ledger(self) -> tuple[int, int, int]:
+        """Record the batch's keys; keep the rows that are their key's last so far.
+
+        Returns (rows dropped for a later row of their key in the batch, keys seen before
+        in this job, rows kept)."""
+        statement = f"""
+            WITH batch AS (
+                SELECT DISTINCT ON (uuid) * FROM {TYPED_TABLE} ORDER BY uuid, pos DESC
+            ), recorded AS (
+                INSERT INTO import_keys (job_id, record_uuid, position)
+                SELECT %(job_id)s, uuid, pos FROM batch ORDER BY uuid
+                ON CONFLICT (job_id, record_uuid) DO UPDATE
+                SET position = greatest(import_keys.position, excluded.position)
+                RETURNING record_uuid, position, (xmax = 0) AS first_seen
+            ), kept AS (
+                INSERT INTO {WINNERS}
+                SELECT b.*, r.first_seen, b.uuid, true FROM batch AS b
+                JOIN recorded AS r ON r.record_uuid = b.uuid
+                WHERE r.first_seen OR r.position = b.pos
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM {TYPED_TABLE}) - (SELECT count(*) FROM batch),
+                   (SELECT count(*) FROM recorded WHERE NOT first_seen),
+                   (SELECT count(*) FROM kept)
+        """
+        row = (
+            self.conn.cursor(row_factory=tuple_row)
+            .execute(statement, {"job_id": self.job_id})
+            .fetchone()
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _resolve_owners(self) -> None:
+        """A row whose email an existing record holds updates that record; of rows that
+        end on one record, the last in the file is applied."""
+        self.conn.execute(
+            f"UPDATE {WINNERS} AS w SET target = c.uuid FROM contacts AS c "
+            "WHERE w.email IS NOT NULL AND lower(c.email) = w.email AND c.uuid <> w.uuid"
+        )
+        self.conn.execute(
+            f"UPDATE {WINNERS} AS w SET applied = false FROM ("
+            f"SELECT target, max(pos) AS last FROM {WINNERS} GROUP BY target "
+            "HAVING count(*) > 1) AS shared WHERE w.target = shared.target "
+            "AND w.pos < shared.last"
+        )
+
+    def _lock(self) -> int:
+        """Lock the existing records (uuid order) and keep their filter columns."""
+        columns = ", ".join(f"c.{name}" for name in self.previous_columns)
+        return self.conn.execute(
+            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM contacts AS c "
+            f"WHERE c.uuid IN (SELECT target FROM {WINNERS} WHERE applied) "
+            "ORDER BY c.uuid FOR UPDATE OF c"
+        ).rowcount
+
+    def _insert_new(self) -> None:
+        columns = ", ".join(self.written)
+        self.conn.execute(
+            f"INSERT INTO contacts (uuid, {columns}, created_at, updated_at) "
+            f"SELECT w.target, {', '.join(f'w.{c}' for c in self.written)}, now(), now() "
+            f"FROM {WINNERS} AS w WHERE w.applied "
+            f"AND NOT EXISTS (SELECT 1 FROM {PREVIOUS} AS p WHERE p.uuid = w.target) "
+            "ORDER BY w.target"
+        )
+
+    def _update_existing(self) -> None:
+        assignments = ", ".join(f"{c} = w.{c}" for c in self.written)
+        mine = ", ".join(f"t.{c}" for c in self.written)
+        theirs = ", ".join(f"w.{c}" for c in self.written)
+        self.conn.execute(
+            f"UPDATE contacts AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
+            f"FROM {WINNERS} AS w JOIN {PREVIOUS} AS p ON p.uuid = w.target "
+            "WHERE w.applied AND t.uuid = w.target "
+            f"AND (({mine}) IS DISTINCT FROM ({theirs}) OR t.deleted_at IS NOT NULL)"
+        )
+
+    def _enqueue(self) -> None:
+        self.conn.execute(
+            "INSERT INTO search_outbox (entity, record_uuid, operation) "
+            f"SELECT 'contacts', target, 'upsert' FROM {WINNERS} WHERE applied "
+            "ORDER BY target "
+            "ON CONFLICT (entity, record_uuid) DO UPDATE "
+            "SET operation = excluded.operation, enqueued_at = clock_timestamp(), "
+            "attempts = 0, next_attempt_at = now(), last_error = NULL"
+        )
+
+    def _counts(self) -> tuple[int, int, int]:
+        """(first-seen rows whose key became a new record, first-seen rows, rows merged
+        into another row's record), as BatchLoader counts them."""
+        statement = f"""
+            SELECT count(*) FILTER (
+                       WHERE w.first_seen AND w.uuid IN (
+                           SELECT a.target FROM {WINNERS} AS a WHERE a.applied
+                           AND NOT EXISTS (SELECT 1 FROM {PREVIOUS} AS p
+                                           WHERE p.uuid = a.target))),
+                   count(*) FILTER (WHERE w.first_seen),
+                   count(*) FILTER (WHERE NOT w.applied)
+            FROM {WINNERS} AS w
+        """
+        row = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _count_filters(self) -> None:
+        """Written values in, replaced live values out, summed per (key, value)."""
+        fields = FIELDS_BY_ENTITY[Entity.CONTACTS]
+        parts: list[str] = []
+        for key in self.filter_changes.keys:
+            value = f"unnest({key})" if fields[key].is_array else key
+            parts.append(
+                f"SELECT '{key}' AS key, {value}::text AS value, 1 AS delta "
+                f"FROM {WINNERS} WHERE applied"
+            )
+            parts.append(
+                f"SELECT '{key}', {value}::text, -1 FROM {PREVIOUS} WHERE deleted_at IS NULL"
+            )
+        if not parts:
+            return
+        statement = (
+            f"SELECT key, value, sum(delta)::int FROM ({' UNION ALL '.join(parts)}) AS change "
+            "WHERE value IS NOT NULL GROUP BY key, value HAVING sum(delta) <> 0"
+        )
+        rows = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchall()
+        self.filter_changes.add_deltas((key, value, delta) for key, value, delta in rows)
