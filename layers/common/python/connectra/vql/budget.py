@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectra.errors import ValidationFailed
-from connectra.vql.ast import MAX_WINDOW, KeywordCondition, SearchType, TextCondition
+from connectra.vql.ast import (
+    MAX_WINDOW,
+    KeywordCondition,
+    SearchType,
+    TextCondition,
+    is_word_prefix,
+)
 from connectra.vql.fuzzy import max_edits
 
 
@@ -144,8 +150,10 @@ def charge_text(budget: Budget, condition: TextCondition, path: str) -> None:
         budget.spend(FUZZY_TERMS, expanded, f"{path}.text_value")
     if condition.search_type is SearchType.SUBSTRING:
         budget.spend(SUBSTRING_CONDITIONS, 1, path)
-    if condition.is_word_prefix:
-        budget.spend(SHORT_SUBSTRINGS, 1, path)
+        # Each term is matched on its own; one too short for trigrams scans word starts.
+        short = sum(1 for term in condition.terms if is_word_prefix(term))
+        if short:
+            budget.spend(SHORT_SUBSTRINGS, short, f"{path}.text_value")
 
 
 def charge_keyword(budget: Budget, condition: KeywordCondition, path: str) -> None:
