@@ -19,15 +19,15 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
         "entity": "contacts",
         "body": {"aggregations": [{"name": "s", "type": "terms", "field": "seniority", "size": 3}]},
         "expected": {
-            "total": 24,
+            "total": 30,
             "aggregations": {
                 "s": {
                     "buckets": [
-                        {"key": "senior", "count": 8},
-                        {"key": "entry", "count": 5},
-                        {"key": "manager", "count": 3},
+                        {"key": "senior", "count": 9},
+                        {"key": "entry", "count": 7},
+                        {"key": "director", "count": 4},
                     ],
-                    "other_count": 8,
+                    "other_count": 10,
                     "missing_count": 0,
                 }
             },
@@ -61,15 +61,14 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
             "aggregations": [{"name": "d", "type": "terms", "field": "departments", "size": 2}]
         },
         "expected": {
-            "total": 24,
+            "total": 30,
             "aggregations": {
                 "d": {
                     "buckets": [
-                        {"key": "engineering", "count": 13},
+                        {"key": "engineering", "count": 18},
                         {"key": "product", "count": 4},
                     ],
-                    # records with a department other than engineering/product
-                    "other_count": 9,
+                    "other_count": 10,
                     "missing_count": 2,
                 }
             },
@@ -113,13 +112,13 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
             ]
         },
         "expected": {
-            "total": 24,
+            "total": 30,
             "aggregations": {
                 "r": {
                     "buckets": [
-                        {"gte": 500, "count": 8},
+                        {"gte": 500, "count": 9},
                         {"lt": 50, "count": 2},
-                        {"gte": 50, "lt": 500, "count": 9},
+                        {"gte": 50, "lt": 500, "count": 10},
                     ]
                 }
             },
@@ -153,12 +152,12 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
             ]
         },
         "expected": {
-            "total": 8,
+            "total": 10,
             "aggregations": {
                 "r": {
                     "buckets": [
-                        {"lt": "2023-01-10", "count": 2},
-                        {"gte": "2023-01-10T00:00:00+00:00", "count": 6},
+                        {"lt": "2023-01-10", "count": 3},
+                        {"gte": "2023-01-10T00:00:00+00:00", "count": 7},
                     ]
                 }
             },
@@ -174,7 +173,7 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
             ],
         },
         "expected": {
-            "total": 20,
+            "total": 26,
             "aggregations": {
                 "m": {
                     "buckets": [
@@ -184,6 +183,7 @@ AGGREGATION_CASES: list[dict[str, Any]] = [
                         {"key": "2024-04-01", "count": 3},
                         {"key": "2024-05-01", "count": 4},
                         {"key": "2024-06-01", "count": 8},
+                        {"key": "2024-07-01", "count": 6},
                     ]
                 }
             },
