@@ -39,6 +39,10 @@ import boto3
 import psycopg
 from moto.core.authorization import enable_iam_authentication
 
+from connectra.consumers import key_table
+from connectra.consumers.access import ALL_SCOPES
+from connectra.consumers.key_table import KeyRecord
+from connectra.consumers.plans import PlanName
 from connectra.db.pool import close_pool
 from connectra.db.roles import APP_ROLE, enable_login
 from connectra.runtime_secrets import secret_string
@@ -49,6 +53,7 @@ from tests.conftest import FakeLambdaContext
 from tests.infra import asl
 from tests.infra.cfn import ACCOUNT, REGION, Resolver, StackValues
 from tests.infra.conftest import Synthesized
+from tests.integration.aws_events import TEST_KEY_ID
 
 # S3's longest bucket name: the state payloads carry it in every item (worst case).
 BUCKET = "connectra-test-data-storagedatabucket0123456789abcdef0123456789"
@@ -121,6 +126,16 @@ class TestAccount:
         self.functions = self._functions()
         if self.enforce_iam:
             self._create_users()
+        self._register_api_key()
+
+    def _register_api_key(self) -> None:
+        """The API Gateway key the test requests carry, in the key table (as `connectra
+        keys create` registers a deployed key): the API serves only registered key ids."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            key_table.insert(
+                conn,
+                KeyRecord(TEST_KEY_ID, "test", "test", PlanName.ENTERPRISE, ALL_SCOPES),
+            )
 
     @property
     def _database(self) -> dict[str, str]:

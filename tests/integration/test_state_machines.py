@@ -208,7 +208,8 @@ def test_a_failed_chunk_fails_the_job_and_a_retry_resumes_only_that_chunk(
 
     output, interpreter = run_latest(dev, INGEST)
 
-    assert output["status"] == "failed", output
+    # Retries remain: the failed run leaves the job retry_in_queue (`failed` is final).
+    assert output["status"] == "retry_in_queue", output
     assert output["chunks_done"] == 19
     loaded_first = table_count(clean_db, "companies")
     assert 0 < loaded_first < 200
@@ -216,7 +217,9 @@ def test_a_failed_chunk_fails_the_job_and_a_retry_resumes_only_that_chunk(
     status, retried = api(dev, "POST", f"/common/jobs/{job_id}/retry")
     assert status == 200, retried
     execution = dev.started_executions(INGEST)[-1]
-    assert execution["name"] == f"{job_id}-retry-1"
+    # The failed run already counted retry 1 (retry_in_queue); the operator's retry is 2.
+    assert retried["retry_count"] == 2
+    assert execution["name"] == f"{job_id}-retry-2"
     retry_input = json.loads(execution["input"])
     assert retry_input["resume"] == constants.RESUME_LOAD_CHUNKS
     assert retry_input["retry_chunks"] == [4]
@@ -244,7 +247,12 @@ def test_without_tolerated_failures_a_failed_chunk_runs_mark_failed(
     assert "MarkFailed" in names and names[-1] == "IngestFailed"
     (load_chunks,) = [r for r in failure.value.trace if r.name == "LoadChunks"]
     assert load_chunks.error == "States.ExceedToleratedFailureThreshold"
-    assert job_status(clean_db, job_id) == "failed"
+    # MarkFailed recorded the failure; retries remain, so the job is retry_in_queue
+    # (`failed` is final), its error kept.
+    assert job_status(clean_db, job_id) == "retry_in_queue"
+    with psycopg.connect(clean_db) as conn:
+        row = conn.execute("SELECT error FROM jobs WHERE uuid = %s", (job_id,)).fetchone()
+    assert row is not None and row[0]
 
 
 def test_an_export_created_through_the_api_writes_its_file(dev: TestAccount, clean_db: str) -> None:

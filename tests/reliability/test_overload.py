@@ -108,7 +108,15 @@ def test_a_dead_database_through_mangum_is_a_fast_503(
     _assert_fast_503(
         response["statusCode"], headers, elapsed, "database_busy", json.loads(response["body"])
     )
+    # The open /health is shallow since the deploy branch (touches no dependency, 200):
+    # readiness, which reports the dead database, is /health/deep behind a key.
     health = json.loads((events_dir / "api_health.json").read_text())
+    health.update(
+        resource="/{proxy+}",
+        path="/health/deep",
+        headers={**health["headers"], "X-API-Key": DEV_API_KEY},
+        multiValueHeaders={**health["multiValueHeaders"], "X-API-Key": [DEV_API_KEY]},
+    )
     started = time.monotonic()
     answer = api.handler(health, lambda_context)
     assert answer["statusCode"] == 503

@@ -54,6 +54,19 @@ ROUTE_CHECKS = {
     ("POST", "/common/jobs/{job_id}/cancel"): "job summary only",
     ("GET", "/admin/keys"): "keys without values",
     ("GET", "/admin/usage"): "usage amounts",
+    # Added by other branches: aggregations (read scope; the plan's premium fields pass
+    # through api/field_access.py, i.e. consumers.gating), the original's routes (legacy
+    # aliases of the routes above, same endpoint and gate) and the deep health check.
+    ("POST", "/contacts/aggregate"): "premium field aggregated or filtered on 403",
+    ("POST", "/companies/aggregate"): "premium field aggregated or filtered on 403",
+    ("POST", "/contacts/filter"): "alias of POST /contacts/: rows blanked, premium filter 403",
+    ("POST", "/companies/filter"): "alias of POST /companies/: rows blanked, premium filter 403",
+    ("POST", "/contacts/batch-upsert"): "alias of /contacts/bulk: ids and outcomes only",
+    ("POST", "/companies/batch-upsert"): "alias of /companies/bulk: ids and outcomes only",
+    ("POST", "/common/batch-upsert"): "through /{entity}/bulk: ids and outcomes only",
+    ("GET", "/common/filters/{service}"): "alias: field names only",
+    ("POST", "/common/filters/{service}/data"): "alias: premium field's values 403",
+    ("GET", "/health/deep"): "dependency status only",
 }
 
 
@@ -156,6 +169,27 @@ def test_search_and_get_blank_premium_fields_on_free_only(
         ("/companies/", {"where": {"keyword_match": {"must": {"phone": "49 1"}}}}, "phone"),
         ("/companies/count", {"where": {"keyword_match": {"must": {"phone": "1"}}}}, "phone"),
         ("/common/contacts/filters/data", {"filter_key": "mobile_phone"}, "mobile_phone"),
+        ("/common/filters/contacts/data", {"filter_key": "mobile_phone"}, "mobile_phone"),
+        ("/contacts/filter", {"where": {"keyword_match": {"must": {"email": "x"}}}}, "email"),
+        ("/companies/filter", {"where": {"keyword_match": {"must": {"phone": "1"}}}}, "phone"),
+        (
+            "/contacts/aggregate",
+            {"aggregations": [{"name": "e", "type": "terms", "field": "linkedin_url"}]},
+            "linkedin_url",
+        ),
+        (
+            "/contacts/aggregate",
+            {
+                "where": {"keyword_match": {"must": {"company_phone": "1"}}},
+                "aggregations": [{"name": "t", "type": "terms", "field": "title"}],
+            },
+            "company_phone",
+        ),
+        (
+            "/companies/aggregate",
+            {"aggregations": [{"name": "p", "type": "terms", "field": "phone"}]},
+            "phone",
+        ),
         (
             "/common/jobs/create",
             {

@@ -34,7 +34,7 @@ from connectra.vql.ast import (
     TextCondition,
     is_word_prefix,
 )
-from connectra.vql.fuzzy import max_edits
+from connectra.vql.fuzzy import MAX_FUZZY_TERMS, max_edits
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,12 @@ LIMITS: dict[str, Limit] = {
         Limit(AGGREGATION_BUCKETS, 1000, "buckets one aggregation may return (`size`)"),
     )
 }
+
+
+# The budget is the one place a query's fuzzy words are refused: its limit must keep each
+# word's OpenSearch expansion share (fuzzy.expansions_per_term) within the fuzzy bound.
+if LIMITS[FUZZY_TERMS].maximum > MAX_FUZZY_TERMS:
+    raise RuntimeError(f"the fuzzy_terms limit exceeds fuzzy.MAX_FUZZY_TERMS ({MAX_FUZZY_TERMS})")
 
 
 def max_fuzzy_terms() -> int:

@@ -3,7 +3,8 @@
 The cost bound of fuzzy search: OpenSearch expands each fuzzy term to at most
 `max_expansions` indexed words and Lucene refuses a query of more than 1,024 clauses in
 total (`too_many_nested_clauses`, `indices.query.bool.max_clause_count`). A query holds at
-most `MAX_FUZZY_TERMS` fuzzy terms (the parser answers 400 beyond), and the terms share
+most `MAX_FUZZY_TERMS` fuzzy terms (the VQL cost budget's `fuzzy_terms` limit, which
+refuses a query beyond it with 400 `query_over_budget`, is at most this), and the terms share
 `FUZZY_EXPANSION_BUDGET` expansions (`expansions_per_term`), which leaves the rest of the
 1,024 to the query's other clauses. Beyond its share a term's farthest variants are dropped
 on OpenSearch (the PostgreSQL engine has no such cut): docs/opensearch.md.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 FUZZY_EXPANSION_BUDGET = 800  # words all fuzzy terms of one query may expand to
 MAX_FUZZY_TERMS = 16  # fuzzy terms in one query: each gets at least 50 expansions
+# (a ceiling: connectra.vql.budget enforces its own, lower fuzzy_terms limit)
 
 
 def expansions_per_term(fuzzy_terms: int) -> int:

@@ -45,7 +45,6 @@ from connectra.vql.ast import (
     TextCondition,
 )
 from connectra.vql.cursor import decode_cursor
-from connectra.vql.fuzzy import MAX_FUZZY_TERMS
 from connectra.vql.text import fold, lower, substring_terms, words
 
 Problem = dict[str, str]
@@ -145,7 +144,6 @@ class _Parser:
         self.fields = FIELDS_BY_ENTITY[entity]
         self.problems: list[Problem] = []
         self.budget = cost.Budget()
-        self.fuzzy_terms = 0  # across the query: they share OpenSearch's expansion budget
 
     def problem(self, path: str, message: str, kind: str = "value_error") -> None:
         self.problems.append({"path": path, "message": message, "type": kind})
@@ -235,15 +233,9 @@ class _Parser:
             return None
         if search_type is not SearchType.EXACT:
             terms = list(dict.fromkeys(terms))
-        if item.fuzzy:
-            self.fuzzy_terms += len(terms)
-            if self.fuzzy_terms > MAX_FUZZY_TERMS:
-                self.problem(
-                    f"{path}.text_value",
-                    f"a query may hold at most {MAX_FUZZY_TERMS} fuzzy words",
-                    "too_complex",
-                )
-                return None
+        # How many fuzzy words a query may hold is the cost budget's `fuzzy_terms` limit
+        # (charged once per merged condition, refused as `query_over_budget`), which stays
+        # within fuzzy.MAX_FUZZY_TERMS, the bound OpenSearch's expansion share needs.
         return TextCondition(
             field=field,
             text=text,

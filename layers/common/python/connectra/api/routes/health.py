@@ -40,7 +40,16 @@ def health(settings: SettingsDep) -> dict[str, str]:
     return {"status": "ok", "environment": settings.environment, "version": __version__}
 
 
-@deep_router.get("/health/deep", summary="Readiness: the database and the search engine")
+# Any valid key may ask (the router carries the key check); says so as job routes do.
+ANY_SCOPE: dict[str, Any] = {
+    "openapi_extra": {"x-required-scope": "any"},
+    "description": "Needs a valid key of any scope. 503 when a dependency is down.",
+}
+
+
+@deep_router.get(
+    "/health/deep", summary="Readiness: the database and the search engine", **ANY_SCOPE
+)
 def deep_health(settings: SettingsDep) -> JSONResponse:
     database = database_status()
     search = get_engine().health()
