@@ -3,15 +3,16 @@ field-access hook and the result cache of count and aggregate."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.field_access import FieldAccess, get_field_access
 from connectra.search import result_cache
 from connectra.search.result_cache import ResultCache
+from connectra.settings import get_settings
 
 EXAMPLE: dict[str, Any] = {
     "where": {"keyword_match": {"must": {"country": "germany"}}},
@@ -221,29 +222,38 @@ def test_where_and_aggregation_problems_come_in_one_answer(client: TestClient) -
     assert paths == ["where.keyword_match.must.bogus", "aggregations[0].field"]
 
 
+FREE = {"X-API-Key": "free-key"}
+
+
 @pytest.fixture
-def premium_email(client: TestClient) -> Iterator[None]:
-    app: Any = client.app
-    app.dependency_overrides[get_field_access] = lambda: FieldAccess(
-        plan="free", hidden_fields=frozenset({"email"})
-    )
+def free_plan(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A key on the free plan, whose premium fields (email) the caller may not use: since
+    the aggregations merge the hidden fields come from the caller's plan (`access_for`,
+    via connectra.consumers.gating), so the test sends a free key rather than overriding
+    `get_field_access`, which the count route no longer consults for its 403."""
+    keys = {"free-key": {"consumer": "freebie", "scopes": ["read"], "plan": "free"}}
+    monkeypatch.setenv("API_KEYS", json.dumps(keys))
+    get_settings.cache_clear()
     yield
-    app.dependency_overrides.clear()
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
-def test_a_field_the_plan_hides_is_403_naming_it(client: TestClient, premium_email: None) -> None:
+def test_a_field_the_plan_hides_is_403_naming_it(client: TestClient, free_plan: None) -> None:
     body = {"aggregations": [{"name": "e", "type": "terms", "field": "email"}]}
 
-    response = client.post("/contacts/aggregate", json=body)
+    response = client.post("/contacts/aggregate", json=body, headers=FREE)
     count = client.post(
-        "/contacts/count", json={"where": {"keyword_match": {"must": {"email": "a@b.c"}}}}
+        "/contacts/count",
+        json={"where": {"keyword_match": {"must": {"email": "a@b.c"}}}},
+        headers=FREE,
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     assert response.json()["details"] == {
         "field": "email", "path": "aggregations[0].field", "plan": "free"
     }  # fmt: skip
-    assert count.status_code == 403
+    assert count.status_code == 403, count.text
     assert count.json()["details"]["field"] == "email"
 
 
@@ -278,11 +288,15 @@ def test_identical_queries_are_cached_until_the_ttl(client: TestClient, cache_on
     cache_on.now += 31
     fresh = client.post("/contacts/count", json=count_body).json()
 
-    assert (first, again) == ({"count": 4, "cached": False}, {"count": 4, "cached": True})
+    # Counts carry their relation since the queryshapes merge (bounded counts).
+    assert (first, again) == (
+        {"count": 4, "relation": "eq", "cached": False},
+        {"count": 4, "relation": "eq", "cached": True},
+    )
     assert [a["cached"] for a in aggregated] == [False, True]
     assert aggregated[0]["aggregations"] == aggregated[1]["aggregations"]
-    assert stale == {"count": 4, "cached": True}
-    assert fresh == {"count": 5, "cached": False}
+    assert stale == {"count": 4, "relation": "eq", "cached": True}
+    assert fresh == {"count": 5, "relation": "eq", "cached": False}
 
 
 def _seed_more(client: TestClient) -> None:

@@ -8,9 +8,10 @@ Meaning (SPEC §12), over the records the filter matches (`total` of them):
 
 Terms (`TermsAggregation`, text / keyword / keyword-array / uuid fields)
   A record's keys are its value(s) normalized by `normalize_key`: ASCII whitespace
-  trimmed, lower-cased; an empty result is no value. An array field gives each distinct
-  key once per record. Buckets: the `size` keys with the most records, ordered by count
-  descending, then key ascending (code-point order). `missing_count`: records with no key.
+  trimmed, lower-cased one code point at a time (`vql.text.lower`); an empty result is
+  no value. An array field gives each distinct key once per record. Buckets: the `size`
+  keys with the most records, ordered by count descending, then key ascending
+  (code-point order). `missing_count`: records with no key.
   `other_count`: records with at least one key outside the returned buckets (for a
   single-valued field: records with a value, minus the buckets' counts).
 Range (`RangeAggregation`, number and date fields)
@@ -35,6 +36,7 @@ from typing import Any
 from connectra.errors import ValidationFailed
 from connectra.models.fields import Entity, Field
 from connectra.vql.ast import Filter, RangeValue
+from connectra.vql.text import lower
 
 MAX_AGGREGATIONS = 5
 MAX_TERMS_SIZE = 1_000
@@ -121,10 +123,12 @@ Figures = TermsFigures | list[int] | dict[date, int]  # terms | range counts | h
 
 
 def normalize_key(value: Any) -> str | None:
-    """A terms key: the value trimmed of ASCII whitespace and lower-cased; '' is None."""
+    """A terms key: the value trimmed of ASCII whitespace and lower-cased one code point
+    at a time (`text.lower`: `İ` → `i`, as PostgreSQL's `lower()` and Lucene do); '' is
+    None."""
     if value is None:
         return None
-    key = str(value).strip(KEY_WHITESPACE).lower()
+    key = lower(str(value).strip(KEY_WHITESPACE))
     return key or None
 
 
