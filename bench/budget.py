@@ -221,8 +221,9 @@ def _time(conn: psycopg.Connection[Any], body: dict[str, Any], count: bool, runs
             with conn.transaction():
                 timeout = get_settings().api_statement_timeout_ms
                 conn.execute(f"SET LOCAL statement_timeout = {int(timeout)}")
-                if count:
-                    ENGINE.count(conn, Entity.CONTACTS, query)
+                if count:  # as the count route answers: exact up to its bound
+                    bound = get_settings().count_exact_up_to
+                    ENGINE.count_up_to(conn, Entity.CONTACTS, query, bound)
                 else:
                     ENGINE.search(conn, Entity.CONTACTS, query)
         except psycopg.errors.QueryCanceled:
