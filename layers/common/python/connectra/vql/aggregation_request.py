@@ -10,7 +10,6 @@ limits apply unchanged).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,7 +32,7 @@ from connectra.vql.aggregation import (
     TermsAggregation,
 )
 from connectra.vql.ast import RangeValue
-from connectra.vql.parse import Problem, error_path, parse_query, validation_failed
+from connectra.vql.parse import Problem, error_path, parse_query, utc_moment, validation_failed
 
 TERMS_KINDS = (FieldKind.TEXT, FieldKind.KEYWORD, FieldKind.KEYWORD_ARRAY, FieldKind.UUID)
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -225,15 +224,10 @@ class _AggregationParser:
                 self.problem(path, "expected a number")
                 return None
             return raw
-        if not isinstance(raw, str):
+        moment = utc_moment(raw)
+        if moment is None:
             self.problem(path, "expected an ISO 8601 date or datetime string")
-            return None
-        try:
-            moment = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            self.problem(path, "expected an ISO 8601 date or datetime string")
-            return None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return moment
 
     def histogram(
         self, spec: AggregationSpec, field: CatalogueField, path: str

@@ -302,15 +302,10 @@ class _Parser:
             if number is None:
                 self.problem(path, "expected a number")
             return number
-        if not isinstance(raw, str):
+        moment = utc_moment(raw)
+        if moment is None:
             self.problem(path, "expected an ISO 8601 date or datetime string")
-            return None
-        try:
-            moment = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            self.problem(path, "expected an ISO 8601 date or datetime string")
-            return None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return moment
 
     # -- order, paging, projection -------------------------------------------------------
 
@@ -369,3 +364,15 @@ class _Parser:
             elif name != "uuid" and name not in chosen:
                 chosen.append(name)
         return tuple(chosen)
+
+
+def utc_moment(raw: object) -> datetime | None:
+    """An ISO 8601 date or datetime string as an aware datetime (UTC when it names no
+    zone); None when `raw` is not one. Range bounds of VQL and of aggregations."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
