@@ -205,7 +205,7 @@ def _truncate(database_url: str, *tables: str) -> None:
 
 
 def measure_pipeline(path: Path, rows: int, chunk_size: int, workers: int) -> dict[str, Any]:
-    from connectra.ingest.pipeline import run_import
+    from connectra.local.pipeline import run_import
 
     job = _new_job(path, "contacts", chunk_size)
     started = time.perf_counter()
@@ -378,7 +378,7 @@ def measure_raw_copy(database_url: str, path: Path, rows: int) -> dict[str, Any]
 
 def measure_worker_rss(path: Path, chunk_mib: int) -> dict[str, Any]:
     """Plan one job with `chunk_mib` chunks, then load chunk 0 in a fresh subprocess."""
-    from connectra.ingest import pipeline
+    from connectra.local import pipeline
 
     job = _new_job(path, "contacts", chunk_mib * MIB)
     plan = pipeline.invoke("plan", job.model_dump(mode="json"))
@@ -416,7 +416,7 @@ def _high_water_mib() -> float:
 
 def rss_worker(item_json: str) -> None:
     """Subprocess body: import everything first (baseline), then run one chunk."""
-    from connectra.ingest import pipeline
+    from connectra.local import pipeline
 
     baseline = _high_water_mib()
     summary = pipeline.invoke("chunk", json.loads(item_json))
@@ -439,7 +439,7 @@ def measure_configuration(
     database, backend, keys_only = CONFIGURATIONS[name]
     database_url = _fresh_database(database, keys_only)
     _environment(database_url, endpoint, backend)
-    from connectra.ingest.pipeline import run_import
+    from connectra.local.pipeline import run_import
 
     size = contacts_csv.stat().st_size
     # Enough chunks for both workers to stay busy; never above the 64 MiB default.

@@ -92,7 +92,7 @@ STATE_MARK_FAILED = "MarkFailed"
 STATE_EXPORT = "Export"
 STATE_EXPORT_FAILED = "ExportFailed"
 # The sweeper retries only failed chunks: its execution input says where to resume
-# (connectra.jobs.launchers.RESUME_LOAD_CHUNKS; a test keeps the two equal).
+# (connectra.orchestration.launchers.RESUME_LOAD_CHUNKS; a test keeps the two equal).
 RESUME_FIELD = "resume"
 RESUME_LOAD_CHUNKS = "load_chunks"
 

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connectra.ingest.start import StepFunctionsLauncher, handle_object_created
 from connectra.observability import logger, metrics, tracer
+from connectra.orchestration.start import StepFunctionsLauncher, handle_object_created
 from connectra.settings import get_settings
 
 

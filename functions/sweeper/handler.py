@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
-from connectra.jobs.sweeper import sweep
 from connectra.observability import logger, metrics, tracer
+from connectra.orchestration.launchers import StepFunctionsLauncher, aws_launcher
+from connectra.orchestration.sweeper import sweep
 from connectra.storage.s3 import get_store
 
 

@@ -89,7 +89,7 @@ class ApiConstruct(Construct):
         storage.grant_read(function, constants.EXPORTS_PREFIX)
         storage.grant_read(function, constants.REPORTS_PREFIX)
         # POST /common/jobs/{id}/retry of an import reads its chunk manifest and writes
-        # one of the chunks not done (connectra.jobs.launchers), as the sweeper does.
+        # one of the chunks not done (connectra.orchestration.launchers), as the sweeper does.
         storage.grant_read(function, constants.MANIFESTS_PREFIX)
         storage.grant_write(function, constants.MANIFESTS_PREFIX)
         # POST /common/jobs/create starts imports of existing keys and exports; retry too.

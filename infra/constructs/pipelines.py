@@ -349,7 +349,7 @@ class PipelinesConstruct(Construct):
         self.ingest_state_machine.grant_start_execution(sweeper)
         self.export_state_machine.grant_start_execution(sweeper)
         # A chunk retry reads the job's chunk manifest and writes one of the failed
-        # chunks for the LoadChunks map (connectra.jobs.sweeper / launchers).
+        # chunks for the LoadChunks map (connectra.orchestration.sweeper / launchers).
         self._storage.grant_read(sweeper, constants.MANIFESTS_PREFIX)
         self._storage.grant_write(sweeper, constants.MANIFESTS_PREFIX)
         self._database.grant_connect(sweeper)

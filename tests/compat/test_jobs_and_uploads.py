@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from connectra.api.app import create_app
 from connectra.api.deps import get_limiter
-from connectra.ingest.pipeline import make_executor
-from connectra.ingest.start import handle_object_created
-from connectra.jobs.launchers import LocalLauncher
-from connectra.jobs.sweeper import sweep
+from connectra.local.pipeline import make_executor
+from connectra.orchestration.launchers import LocalLauncher
+from connectra.orchestration.start import handle_object_created
+from connectra.orchestration.sweeper import sweep
 from connectra.settings import get_settings
 from tests.compat.documents import SYSTEM_JOB_LIST
 from tests.integration.ingest.conftest import BUCKET, s3

@@ -33,7 +33,7 @@ def test_ingest_runs_plan_count_boundaries_load_finalize_in_order(dev: Synthesiz
 
 
 def test_a_chunk_retry_resumes_at_the_load_map_then_finalizes(dev: Synthesized) -> None:
-    from connectra.jobs.launchers import RESUME_LOAD_CHUNKS
+    from connectra.orchestration.launchers import RESUME_LOAD_CHUNKS
 
     definition = _ingest(dev)
     route = definition["States"][definition["StartAt"]]

@@ -17,8 +17,8 @@ from psycopg.rows import dict_row
 
 from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
-from connectra.ingest.pipeline import invoke
 from connectra.jobs import repository as jobs
+from connectra.local.pipeline import invoke
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from connectra.ingest.events import JobSummary
 from connectra.ingest.parse import RAW_MAX_CHARS
-from connectra.ingest.pipeline import run_import
+from connectra.local.pipeline import run_import
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import BUCKET, upload_job
 

@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from connectra.cli import importer
-from connectra.ingest.pipeline import make_executor
-from connectra.jobs.launchers import LocalLauncher
-from connectra.jobs.sweeper import sweep
+from connectra.local.pipeline import make_executor
+from connectra.orchestration.launchers import LocalLauncher
+from connectra.orchestration.sweeper import sweep
 from connectra.settings import DEV_API_KEY
 from connectra.storage.s3 import ObjectStore
 from tests.integration.jobs.conftest import job_row

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.ingest.pipeline import run_import
+from connectra.local.pipeline import run_import
 from connectra.settings import DEV_API_KEY, get_settings
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import upload_job

@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from connectra.ingest.events import PlanInput
-from connectra.ingest.start import StartOutcome, handle_object_created
 from connectra.jobs import repository as jobs
+from connectra.orchestration.start import StartOutcome, handle_object_created
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import BUCKET
 

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from connectra.ingest.events import JobSummary, PlanInput
-from connectra.ingest.pipeline import run_import
+from connectra.local.pipeline import run_import
 from connectra.storage.s3 import ObjectStore
 from tests.reliability.data import contacts_file
 from tests.reliability.helpers import (

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))
 
 from connectra.ingest.events import PlanInput  # noqa: E402
-from connectra.ingest.pipeline import invoke, run_import  # noqa: E402
+from connectra.local.pipeline import invoke, run_import  # noqa: E402
 
 
 def main(spec_path: str) -> int:

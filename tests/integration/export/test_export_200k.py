@@ -25,8 +25,8 @@ import pytest
 
 from connectra.db.pool import close_pool, connection
 from connectra.ingest.events import PlanInput
-from connectra.ingest.pipeline import run_import
 from connectra.jobs import repository as jobs
+from connectra.local.pipeline import run_import
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
 from connectra.settings import get_settings
 from connectra.storage.s3 import get_store

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connectra.ingest import load
-from connectra.ingest.pipeline import invoke, run_import
+from connectra.local.pipeline import invoke, run_import
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import BUCKET, upload_job
 

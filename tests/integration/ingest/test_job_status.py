@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from connectra.db.pool import connection
-from connectra.ingest.pipeline import invoke, run_import
 from connectra.ingest.plan import JobCancelled
 from connectra.jobs import lifecycle
+from connectra.local.pipeline import invoke, run_import
 from connectra.storage.s3 import ObjectStore, SourceChanged
 from tests.integration.ingest.conftest import BUCKET, upload_job
 

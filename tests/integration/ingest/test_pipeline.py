@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from connectra.ingest.pipeline import run_import
+from connectra.local.pipeline import run_import
 from connectra.local.sample import (
     COMPANY_COLUMNS,
     CONTACT_COLUMNS,

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from connectra.db.pool import close_pool
 from connectra.ingest import parse as parse_module
 from connectra.ingest import staged as staged_module
-from connectra.ingest.pipeline import run_import
+from connectra.local.pipeline import run_import
 from connectra.models.identity import contact_uuid
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore

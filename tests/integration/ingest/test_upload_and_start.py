@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from connectra.api.app import create_app
 from connectra.ingest.events import PlanInput
-from connectra.ingest.start import handle_object_created
 from connectra.jobs import repository as jobs
+from connectra.orchestration.start import handle_object_created
 from connectra.settings import DEV_API_KEY, get_settings
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import BUCKET

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus
-from connectra.jobs.sweeper import STALLED_ERROR, sweep
+from connectra.orchestration.sweeper import STALLED_ERROR, sweep
 
 
 def insert_job(conn: Any, status: str, **columns: Any) -> uuid.UUID:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from connectra.ingest import steps
-from connectra.ingest.pipeline import Pipeline, make_executor
-from connectra.jobs.launchers import LocalLauncher
-from connectra.jobs.sweeper import sweep
+from connectra.local.pipeline import Pipeline, make_executor
+from connectra.orchestration.launchers import LocalLauncher
+from connectra.orchestration.sweeper import sweep
 from connectra.storage.s3 import ObjectStore
 from tests.integration.jobs.conftest import companies_csv, job_row, upload_job
 

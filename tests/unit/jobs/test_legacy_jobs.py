@@ -6,7 +6,6 @@ import pytest
 from pydantic import TypeAdapter
 
 from connectra.errors import ValidationFailed
-from connectra.jobs import service
 from connectra.jobs.legacy import (
     LegacyJobRequest,
     legacy_status,
@@ -14,6 +13,7 @@ from connectra.jobs.legacy import (
     translate,
 )
 from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
+from connectra.orchestration import service
 
 CURRENT = TypeAdapter(service.JobCreateRequest)
 

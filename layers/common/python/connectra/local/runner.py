@@ -22,9 +22,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from connectra.ingest.events import PlanInput
-from connectra.ingest.pipeline import Pipeline, make_executor
-from connectra.ingest.start import handle_object_created
+from connectra.local.pipeline import Pipeline, make_executor
 from connectra.observability import logger
+from connectra.orchestration.start import handle_object_created
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectInfo, get_store
 

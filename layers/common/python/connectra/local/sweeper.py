@@ -1,6 +1,6 @@
 """`python -m connectra.local.sweeper`: the local stand-in for the sweeper's schedule.
 
-Runs `connectra.jobs.sweeper.sweep` every SWEEPER_INTERVAL_SECONDS with the local
+Runs `connectra.orchestration.sweeper.sweep` every SWEEPER_INTERVAL_SECONDS with the local
 launcher: exports and retried imports run here, their chunks in worker processes.
 Stops on SIGTERM or SIGINT.
 """
@@ -12,10 +12,10 @@ import sys
 import threading
 from types import FrameType
 
-from connectra.ingest.pipeline import make_executor
-from connectra.jobs.launchers import LocalLauncher
-from connectra.jobs.sweeper import sweep
+from connectra.local.pipeline import make_executor
 from connectra.observability import logger
+from connectra.orchestration.launchers import LocalLauncher
+from connectra.orchestration.sweeper import sweep
 from connectra.settings import get_settings
 
 WORKERS = 2

@@ -27,8 +27,7 @@ from connectra.consumers.gating import PlanGate
 from connectra.consumers.plans import Metric
 from connectra.export.pages import count_rows
 from connectra.export.request import plan_export
-from connectra.jobs import repository, service, sweeper
-from connectra.jobs.launchers import StepFunctionsLauncher, aws_launcher
+from connectra.jobs import repository
 from connectra.jobs.legacy import (
     CURRENT_TO_LEGACY_TYPE,
     LEGACY_STATUS_FILTER,
@@ -41,6 +40,8 @@ from connectra.jobs.legacy import (
 )
 from connectra.jobs.repository import JobStatus
 from connectra.models.lenient import LenientInput
+from connectra.orchestration import service, sweeper
+from connectra.orchestration.launchers import StepFunctionsLauncher, aws_launcher
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])

@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectra.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from connectra.export.request import ExportRequest, plan_export
-from connectra.ingest.start import parse_upload_key
 from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus, get_job
 from connectra.jobs.staged import owner_tag, parse_staged_key
 from connectra.models.fields import Entity
+from connectra.orchestration.start import parse_upload_key
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectInfo, get_store
 

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 import boto3
 
 from connectra.export.job import run_export_job
-from connectra.ingest import pipeline
 from connectra.ingest.events import ChunkItem, PlanInput
+from connectra.local import pipeline
 from connectra.observability import logger
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore

@@ -24,9 +24,9 @@ from typing import Any
 from connectra.db.pool import connection
 from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import lifecycle
-from connectra.jobs.launchers import JobLauncher
 from connectra.jobs.repository import JobStatus
 from connectra.observability import logger
+from connectra.orchestration.launchers import JobLauncher
 from connectra.settings import Settings, get_settings
 from connectra.storage.s3 import get_store
 

@@ -1,0 +1,1 @@
+"""Above ingest and export: launching runs, the sweeper, the job service."""
