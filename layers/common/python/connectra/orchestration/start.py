@@ -22,10 +22,10 @@ from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
-from connectra.jobs.staged import is_staged
 from connectra.models.fields import Entity
 from connectra.observability import logger
 from connectra.settings import get_settings
+from connectra.storage.keys import is_staged
 
 
 class ExecutionLauncher(Protocol):
@@ -74,7 +74,7 @@ def handle_object_created(
     settings = get_settings()
     bucket, item = event.detail.bucket.name, event.detail.object
     if is_staged(item.key, settings.upload_prefix):
-        # Uploaded without an entity: its job create starts the import (jobs/staged.py).
+        # Uploaded without an entity: its job create starts the import (storage/keys.py).
         logger.info("staged upload: waits for its job", extra={"key": item.key})
         return StartOutcome(False, "staged")
     parsed = parse_upload_key(item.key, settings.upload_prefix)

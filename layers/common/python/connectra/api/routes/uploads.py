@@ -21,9 +21,9 @@ from connectra.consumers.access import Consumer, Scope
 from connectra.consumers.plans import Metric
 from connectra.errors import RateLimited, ValidationFailed
 from connectra.jobs import repository as jobs
-from connectra.jobs.staged import staged_key
 from connectra.models.fields import Entity
 from connectra.settings import get_settings
+from connectra.storage.keys import staged_key
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common", tags=["imports"])
