@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectra.storage import keys
+
 PROJECT = "connectra"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,10 +99,11 @@ RESUME_FIELD = "resume"
 RESUME_LOAD_CHUNKS = "load_chunks"
 
 # ---- S3 layout (one bucket; prefixes carry the lifecycle and the IAM scopes) --------
-UPLOADS_PREFIX = "uploads/"
-EXPORTS_PREFIX = "exports/"
-REPORTS_PREFIX = "reports/"
-MANIFESTS_PREFIX = "manifests/"
+# The key formats live in connectra.storage.keys; grants and lifecycle rules use its prefixes.
+UPLOADS_PREFIX = keys.UPLOADS_PREFIX + "/"
+EXPORTS_PREFIX = keys.EXPORTS_PREFIX + "/"
+REPORTS_PREFIX = keys.REPORTS_PREFIX + "/"
+MANIFESTS_PREFIX = keys.MANIFESTS_PREFIX + "/"
 
 SWEEPER_RATE_MINUTES = 1
 HEALTH_PATH = "health"

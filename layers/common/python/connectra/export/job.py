@@ -33,6 +33,7 @@ from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus, get_job
 from connectra.observability import logger, metrics
 from connectra.settings import Settings, get_settings
+from connectra.storage import keys
 from connectra.storage.s3 import get_store
 
 HEARTBEAT_SECONDS = 20.0
@@ -56,11 +57,11 @@ class ExportSummary(BaseModel):
 
 def export_key(job_id: uuid.UUID, request: ExportRequest, settings: Settings) -> str:
     suffix = request.format.value + (".gz" if request.gzip else "")
-    return f"{settings.export_prefix}/{job_id}/{request.entity.value}.{suffix}"
+    return keys.export_key(settings.export_prefix, job_id, request.entity, suffix)
 
 
 def part_key(job_id: uuid.UUID, index: int, settings: Settings) -> str:
-    return f"{settings.export_prefix}/{job_id}/parts/{index:05d}"
+    return keys.export_part_key(settings.export_prefix, job_id, index)
 
 
 def download_name(request: ExportRequest) -> str:

@@ -26,13 +26,14 @@ from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
 from connectra.observability import logger, metrics
 from connectra.settings import get_settings
+from connectra.storage import keys
 from connectra.storage.s3 import ObjectStore
 
 REPORT_COLUMNS = ("line", "column", "message", "raw")
 
 
 def report_key(job_id: uuid.UUID) -> str:
-    return f"{get_settings().report_prefix}/{job_id}/errors.csv"
+    return keys.report_key(get_settings().report_prefix, job_id)
 
 
 def _describe_error(error: Any) -> str:

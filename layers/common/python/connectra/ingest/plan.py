@@ -30,6 +30,7 @@ from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.observability import logger
 from connectra.settings import get_settings
+from connectra.storage.keys import manifest_key
 from connectra.storage.s3 import ByteRangeReader, ObjectInfo, ObjectStore, SourceChanged
 
 SNIFF_BYTES = 64 * 1024
@@ -61,10 +62,6 @@ def check_source(job: dict[str, Any], info: ObjectInfo) -> None:
             f"expected {expected}): another version was written to the same key; "
             "upload the file again to import it"
         )
-
-
-def manifest_key(job_id: uuid.UUID, name: str) -> str:
-    return f"manifests/{job_id}/{name}.json"
 
 
 def cut_ranges(size: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -30,6 +30,7 @@ from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.local import pipeline
 from connectra.observability import logger
 from connectra.settings import get_settings
+from connectra.storage.keys import retry_manifest_key
 from connectra.storage.s3 import ObjectStore
 
 RESUME_LOAD_CHUNKS = "load_chunks"
@@ -38,10 +39,6 @@ RESUME_LOAD_CHUNKS = "load_chunks"
 def execution_name(job_id: uuid.UUID, attempt: int) -> str:
     """The first run is named after the job (as the S3 start does); retries add `-retry-n`."""
     return str(job_id) if attempt == 0 else f"{job_id}-retry-{attempt}"
-
-
-def retry_manifest_key(job_id: uuid.UUID, attempt: int) -> str:
-    return f"manifests/{job_id}/retry-{attempt}.json"
 
 
 class JobLauncher(Protocol):

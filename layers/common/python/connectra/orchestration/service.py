@@ -28,9 +28,8 @@ from connectra.export.request import ExportRequest, plan_export
 from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus, get_job
 from connectra.models.fields import Entity
-from connectra.orchestration.start import parse_upload_key
 from connectra.settings import get_settings
-from connectra.storage.keys import owner_tag, parse_staged_key
+from connectra.storage.keys import owner_tag, parse_staged_key, parse_upload_key
 from connectra.storage.s3 import ObjectInfo, get_store
 
 MIN_CHUNK_BYTES = 1024 * 1024

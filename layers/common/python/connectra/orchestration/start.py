@@ -22,10 +22,9 @@ from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
-from connectra.models.fields import Entity
 from connectra.observability import logger
 from connectra.settings import get_settings
-from connectra.storage.keys import is_staged
+from connectra.storage.keys import UploadKey, is_staged, parse_upload_key
 
 
 class ExecutionLauncher(Protocol):
@@ -42,30 +41,6 @@ class StartOutcome:
     reason: str
     job_id: uuid.UUID | None = None
     started: bool = False
-
-
-@dataclass(frozen=True)
-class UploadKey:
-    entity: Entity
-    job_id: uuid.UUID
-    filename: str
-
-
-def parse_upload_key(key: str, prefix: str) -> UploadKey | str:
-    """`uploads/contacts/<uuid>/file.csv` → UploadKey, else the reason it is refused."""
-    parts = key.split("/")
-    if len(parts) != 4 or parts[0] != prefix:
-        return f"not an upload key ({prefix}/{{entity}}/{{job_id}}/{{filename}})"
-    _, entity, job_id, filename = parts
-    if entity not in {item.value for item in Entity}:
-        return f"unknown entity {entity!r}"
-    try:
-        parsed_id = uuid.UUID(job_id)
-    except ValueError:
-        return f"not a job id: {job_id!r}"
-    if not filename:
-        return "no filename"
-    return UploadKey(Entity(entity), parsed_id, filename)
 
 
 def handle_object_created(

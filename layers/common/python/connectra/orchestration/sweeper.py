@@ -28,6 +28,7 @@ from connectra.jobs.repository import JobStatus
 from connectra.observability import logger
 from connectra.orchestration.launchers import JobLauncher
 from connectra.settings import Settings, get_settings
+from connectra.storage.keys import chunks_manifest_key
 from connectra.storage.s3 import get_store
 
 STALLED_ERROR = "the job's heartbeat stopped (worker lost); it will be retried"
@@ -127,9 +128,7 @@ def _failed_chunks(job: dict[str, Any]) -> list[ChunkItem] | None:
     if not rows:
         return None
     not_done = {row["chunk_index"] for row in rows if row["status"] != "done"}
-    manifest = get_store().get_json(
-        get_settings().s3_bucket, f"manifests/{job['uuid']}/chunks.json"
-    )
+    manifest = get_store().get_json(get_settings().s3_bucket, chunks_manifest_key(job["uuid"]))
     return [
         item
         for item in (ChunkItem.model_validate(entry) for entry in manifest)

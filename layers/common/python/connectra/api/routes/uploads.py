@@ -23,7 +23,7 @@ from connectra.errors import RateLimited, ValidationFailed
 from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.settings import get_settings
-from connectra.storage.keys import staged_key
+from connectra.storage.keys import staged_key, upload_key
 from connectra.storage.s3 import get_store
 
 router = APIRouter(prefix="/common", tags=["imports"])
@@ -86,7 +86,7 @@ def upload_url(
     if entity is None:
         key = staged_key(settings.upload_prefix, caller.key_id, job_id, name)
     else:
-        key = f"{settings.upload_prefix}/{entity.value}/{job_id}/{name}"
+        key = upload_key(settings.upload_prefix, entity, job_id, name)
     content_type = content_type_of(name)
     store = get_store()
     expiry = settings.upload_url_expiry_seconds
