@@ -19,6 +19,7 @@ from connectra.db.pool import connection
 from connectra.db.records import RecordRepository
 from connectra.errors import Forbidden, RateLimited, Unauthorized
 from connectra.models.fields import Entity
+from connectra.runtime_secrets import cursor_secret
 from connectra.settings import Settings, get_settings
 
 # The caller of a request: its consumer, plan and scopes (connectra.consumers).
@@ -48,6 +49,14 @@ def get_key_resolver() -> KeyResolver:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_cursor_secret(settings: SettingsDep) -> str:
+    """The HMAC key of search_after cursors (Secrets Manager in AWS), handed to the parser."""
+    return cursor_secret(settings)
+
+
+CursorSecretDep = Annotated[str, Depends(get_cursor_secret)]
 
 
 def _apigateway_key_id(request: Request) -> str | None:

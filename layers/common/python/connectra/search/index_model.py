@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectra.models.fields import (
@@ -56,59 +55,23 @@ from connectra.models.fields import (
     FieldKind,
 )
 from connectra.vql.ast import MAX_WINDOW, MIN_SUBSTRING_LENGTH
+from connectra.vql.field_paths import (
+    NGRAM_MAX,
+    NGRAM_MIN,
+    starts_path,
+    to_micros,
+    words_path,
+)
 from connectra.vql.text import fold, starts_word
 from connectra.vql.unicode_classes import CJK_RANGES, WORD_RANGES
 
-NGRAM_MIN = 3
-NGRAM_MAX = 10
 KEYWORD_IGNORE_ABOVE = 8191  # characters; at most 4 bytes each < Lucene's 32766-byte term
-TEXT_SUFFIX = "__text"
-STARTS_SUFFIX = "__starts"
 VERSION_FIELD = "source_version"  # what reconcile compares with PostgreSQL
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ONE_MICROSECOND = timedelta(microseconds=1)
-LONG_MIN = -(2**63)
-LONG_MAX = 2**63 - 1
 
 
 def index_alias(prefix: str, entity: Entity) -> str:
     """The name searches and writes use: an alias over the current concrete index."""
     return f"{prefix}-{entity.value}"
-
-
-# -- field paths (the DSL compiler and the mappings agree through these) ----------------
-
-
-def keyword_path(field: Field) -> str:
-    """The field keyword_match compares with (lower-cased values, uuids as they are)."""
-    if field.kind in (FieldKind.UUID, FieldKind.KEYWORD_ARRAY):
-        return field.name
-    return f"{field.name}.lower"
-
-
-def sort_path(field: Field) -> str:
-    return field.name
-
-
-def range_path(field: Field) -> str:
-    return field.name
-
-
-def words_path(field: Field) -> str:
-    return field.name + TEXT_SUFFIX
-
-
-def ngram_path(field: Field) -> str:
-    return f"{field.name}{TEXT_SUFFIX}.ngram"
-
-
-def folded_path(field: Field) -> str:
-    return f"{field.name}{TEXT_SUFFIX}.folded"
-
-
-def starts_path(field: Field) -> str:
-    return field.name + STARTS_SUFFIX
 
 
 # -- settings and mappings ---------------------------------------------------------------
@@ -207,17 +170,6 @@ def index_body(entity: Entity, shards: int = 1, replicas: int = 1) -> dict[str, 
 
 
 # -- documents -----------------------------------------------------------------------------
-
-
-def to_micros(moment: datetime) -> int:
-    """Exact epoch microseconds of an aware datetime (naive means UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // ONE_MICROSECOND
-
-
-def from_micros(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
 
 
 def word_starts(folded: str) -> list[str]:

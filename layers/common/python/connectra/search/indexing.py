@@ -64,9 +64,9 @@ from connectra.search.index_model import (
     index_alias,
     index_body,
     source_version,
-    to_micros,
 )
 from connectra.settings import MIB, Settings
+from connectra.vql.field_paths import to_micros
 
 GREEN_TIMEOUT = "120s"  # how long a rebuild waits for its new index to be green
 FIRST_INDEX_SUFFIX = "000001"  # the first concrete index behind an alias

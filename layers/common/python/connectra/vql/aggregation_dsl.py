@@ -35,7 +35,6 @@ from datetime import date
 from typing import Any
 
 from connectra.errors import ValidationFailed
-from connectra.search.index_model import from_micros, keyword_path, range_path, to_micros
 from connectra.vql.aggregation import (
     AggregateQuery,
     Aggregation,
@@ -53,6 +52,7 @@ from connectra.vql.aggregation import (
 )
 from connectra.vql.ast import RangeValue
 from connectra.vql.dsl import compile_filter
+from connectra.vql.field_paths import from_micros, keyword_path, range_path, to_micros
 
 Body = dict[str, Any]
 

@@ -55,21 +55,6 @@ from datetime import datetime
 from typing import Any
 
 from connectra.models.fields import Field, FieldKind
-from connectra.search.index_model import (
-    LONG_MAX,
-    LONG_MIN,
-    NGRAM_MAX,
-    NGRAM_MIN,
-    folded_path,
-    from_micros,
-    keyword_path,
-    ngram_path,
-    range_path,
-    sort_path,
-    starts_path,
-    to_micros,
-    words_path,
-)
 from connectra.vql.ast import (
     AnyOf,
     Condition,
@@ -84,6 +69,21 @@ from connectra.vql.ast import (
     SortKey,
     SortValue,
     TextCondition,
+)
+from connectra.vql.field_paths import (
+    LONG_MAX,
+    LONG_MIN,
+    NGRAM_MAX,
+    NGRAM_MIN,
+    folded_path,
+    from_micros,
+    keyword_path,
+    ngram_path,
+    range_path,
+    sort_path,
+    starts_path,
+    to_micros,
+    words_path,
 )
 from connectra.vql.fuzzy import FUZZY_EXPANSION_BUDGET, expansions_per_term
 

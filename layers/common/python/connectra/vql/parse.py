@@ -26,8 +26,6 @@ from connectra.models.fields import (
     Field,
     FieldKind,
 )
-from connectra.runtime_secrets import cursor_secret as signing_key
-from connectra.settings import get_settings
 from connectra.vql import budget as cost
 from connectra.vql import models
 from connectra.vql.ast import (
@@ -108,8 +106,9 @@ def parse_query(
     fingerprint = query_fingerprint(request, entity)
     search_after = None
     if request.search_after is not None:
-        secret = cursor_secret if cursor_secret is not None else signing_key(get_settings())
-        search_after = decode_cursor(request.search_after, sort, fingerprint, secret)
+        if cursor_secret is None:  # the caller's mistake, not the client's: no 4xx
+            raise TypeError("parse_query: a search_after cursor needs the cursor_secret")
+        search_after = decode_cursor(request.search_after, sort, fingerprint, cursor_secret)
     return Query(
         entity=entity,
         filter=query_filter,

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Response, status
 from psycopg import Connection, DataError, errors, sql
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectra.api.deps import ConnDep, GateDep, SettingsDep, requires
+from connectra.api.deps import ConnDep, CursorSecretDep, GateDep, SettingsDep, requires
 from connectra.api.errors import shorten
 from connectra.api.field_access import FieldAccessDep
 from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
@@ -238,8 +238,14 @@ def build_router(entity: Entity) -> APIRouter:
     @router.post(
         "/", summary=f"Search {entity.value} with VQL", response_model=SearchResponse, **read
     )
-    def search(body: VQLQuery, conn: ConnDep, engine: EngineDep, gate: GateDep) -> SearchResponse:
-        query = parse_query(body, entity)
+    def search(
+        body: VQLQuery,
+        conn: ConnDep,
+        engine: EngineDep,
+        gate: GateDep,
+        cursor_secret: CursorSecretDep,
+    ) -> SearchResponse:
+        query = parse_query(body, entity, cursor_secret=cursor_secret)
         gate.check_query(query)
         page = engine.search(conn, entity, query)
         data = gate.blank_rows(entity, page.data)
@@ -257,8 +263,9 @@ def build_router(entity: Entity) -> APIRouter:
         gate: GateDep,
         access: FieldAccessDep,
         settings: SettingsDep,
+        cursor_secret: CursorSecretDep,
     ) -> CountResponse:
-        query = parse_query(body, entity)
+        query = parse_query(body, entity, cursor_secret=cursor_secret)
         gate.check_query(query)
         up_to = None if body.exact_count else settings.count_exact_up_to
         result, cached = get_result_cache().fetch(
