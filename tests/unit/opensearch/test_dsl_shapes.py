@@ -9,16 +9,7 @@ import pytest
 
 from connectra.errors import ValidationFailed
 from connectra.models.fields import Entity
-from connectra.search.index_model import (
-    LONG_MAX,
-    LONG_MIN,
-    build_document,
-    from_micros,
-    index_body,
-    mappings,
-    to_micros,
-    word_starts,
-)
+from connectra.search.index_model import build_document, index_body, mappings, word_starts
 from connectra.vql.cursor import encode_cursor
 from connectra.vql.dsl import (
     STRING_MAX,
@@ -28,6 +19,7 @@ from connectra.vql.dsl import (
     from_sort_values,
     to_search_after,
 )
+from connectra.vql.field_paths import LONG_MAX, LONG_MIN, from_micros, to_micros
 from connectra.vql.fuzzy import FUZZY_EXPANSION_BUDGET, MAX_FUZZY_TERMS
 from connectra.vql.parse import parse_request
 
