@@ -5,23 +5,22 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connectra.observability import logger, metrics, tracer
-from connectra.orchestration.start import StepFunctionsLauncher, handle_object_created
+from connectra.orchestration.launchers import StepFunctionsLauncher, aws_launcher
+from connectra.orchestration.start import handle_object_created
 from connectra.settings import get_settings
+from connectra.storage.s3 import get_store
 
 
 @lru_cache(maxsize=1)
 def launcher() -> StepFunctionsLauncher:
-    settings = get_settings()
-    if not settings.ingest_state_machine_arn:
+    if not get_settings().ingest_state_machine_arn:
         raise RuntimeError("INGEST_STATE_MACHINE_ARN is not set")
-    client = boto3.client("stepfunctions", region_name=settings.aws_region)
-    return StepFunctionsLauncher(client, settings.ingest_state_machine_arn)
+    return aws_launcher(get_store())
 
 
 @logger.inject_lambda_context

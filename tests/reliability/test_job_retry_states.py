@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from connectra.cli import importer
+from connectra.local.launcher import LocalLauncher
 from connectra.local.pipeline import make_executor
-from connectra.orchestration.launchers import LocalLauncher
 from connectra.orchestration.sweeper import sweep
 from connectra.settings import DEV_API_KEY
 from connectra.storage.s3 import ObjectStore

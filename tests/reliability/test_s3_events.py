@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
-from connectra.ingest.events import PlanInput
+from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import repository as jobs
+from connectra.orchestration.launchers import execution_name
 from connectra.orchestration.start import StartOutcome, handle_object_created
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import BUCKET
@@ -27,13 +29,22 @@ class StepFunctionsLike:
         self.refused: list[str] = []
         self._lock = threading.Lock()
 
-    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
+    def start_import(self, plan_input: PlanInput, attempt: int) -> bool:
+        name = execution_name(plan_input.job_id, attempt)
         with self._lock:
-            if execution_name in self.executions:
-                self.refused.append(execution_name)
+            if name in self.executions:
+                self.refused.append(name)
                 return False
-            self.executions[execution_name] = plan_input
+            self.executions[name] = plan_input
             return True
+
+    def retry_chunks(
+        self, plan_input: PlanInput, chunks: Sequence[ChunkItem], attempt: int
+    ) -> None:
+        raise AssertionError("an upload event never retries chunks")
+
+    def start_export(self, job_id: uuid.UUID, attempt: int) -> None:
+        raise AssertionError("an upload event never starts an export")
 
 
 def event_for(events_dir: Path, key: str, etag: str, sequencer: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from fastapi.testclient import TestClient
 
 from connectra.api.app import create_app
-from connectra.ingest.events import PlanInput
+from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import repository as jobs
+from connectra.orchestration.launchers import execution_name
 from connectra.orchestration.start import handle_object_created
 from connectra.settings import DEV_API_KEY, get_settings
 from connectra.storage.s3 import ObjectStore
@@ -26,11 +28,20 @@ class RecordingLauncher:
     def __init__(self) -> None:
         self.started: dict[str, PlanInput] = {}
 
-    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
-        if execution_name in self.started:
+    def start_import(self, plan_input: PlanInput, attempt: int) -> bool:
+        name = execution_name(plan_input.job_id, attempt)
+        if name in self.started:
             return False  # as Step Functions: ExecutionAlreadyExists
-        self.started[execution_name] = plan_input
+        self.started[name] = plan_input
         return True
+
+    def retry_chunks(
+        self, plan_input: PlanInput, chunks: Sequence[ChunkItem], attempt: int
+    ) -> None:
+        raise AssertionError("an upload event never retries chunks")
+
+    def start_export(self, job_id: uuid.UUID, attempt: int) -> None:
+        raise AssertionError("an upload event never starts an export")
 
 
 def object_created(

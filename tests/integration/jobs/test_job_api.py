@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from connectra.api.app import create_app
 from connectra.api.deps import get_limiter
+from connectra.local.launcher import LocalLauncher
 from connectra.local.pipeline import make_executor
-from connectra.orchestration.launchers import LocalLauncher
 from connectra.orchestration.sweeper import sweep
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore

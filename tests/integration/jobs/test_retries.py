@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from connectra.ingest import steps
+from connectra.local.launcher import LocalLauncher
 from connectra.local.pipeline import Pipeline, make_executor
-from connectra.orchestration.launchers import LocalLauncher
 from connectra.orchestration.sweeper import sweep
 from connectra.storage.s3 import ObjectStore
 from tests.integration.jobs.conftest import companies_csv, job_row, upload_job

@@ -14,15 +14,15 @@ import signal
 import sys
 import threading
 import uuid
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
-from connectra.ingest.events import PlanInput
-from connectra.local.pipeline import Pipeline, make_executor
+from connectra.local.launcher import LocalLauncher
+from connectra.local.pipeline import make_executor
 from connectra.observability import logger
 from connectra.orchestration.start import handle_object_created
 from connectra.settings import get_settings
@@ -51,28 +51,6 @@ def object_created_event(info: ObjectInfo, region: str) -> dict[str, Any]:
             "reason": "PostObject",
         },
     }
-
-
-class LocalLauncher:
-    """Runs each import once, in a thread that orchestrates the shared worker processes."""
-
-    def __init__(self, workers: Executor, jobs: ThreadPoolExecutor) -> None:
-        self.pipeline = Pipeline(workers)
-        self.jobs = jobs
-        self.launched: set[str] = set()
-        self._lock = threading.Lock()
-
-    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
-        with self._lock:
-            if execution_name in self.launched:
-                return False
-            self.launched.add(execution_name)
-        self.jobs.submit(self._run, plan_input)
-        return True
-
-    def _run(self, plan_input: PlanInput) -> None:
-        summary = self.pipeline.run(plan_input)
-        logger.info("import job ended", extra=summary.model_dump(mode="json"))
 
 
 class Runner:

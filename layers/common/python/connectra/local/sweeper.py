@@ -12,9 +12,9 @@ import sys
 import threading
 from types import FrameType
 
+from connectra.local.launcher import LocalLauncher
 from connectra.local.pipeline import make_executor
 from connectra.observability import logger
-from connectra.orchestration.launchers import LocalLauncher
 from connectra.orchestration.sweeper import sweep
 from connectra.settings import get_settings
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
@@ -23,16 +23,9 @@ from connectra.ingest.events import PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
 from connectra.observability import logger
+from connectra.orchestration.launchers import JobLauncher
 from connectra.settings import get_settings
 from connectra.storage.keys import UploadKey, is_staged, parse_upload_key
-
-
-class ExecutionLauncher(Protocol):
-    """Starts the ingest run of a job: Step Functions in AWS, worker processes locally."""
-
-    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
-        """Start it; True when started now, False when it already existed."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ class StartOutcome:
 
 
 def handle_object_created(
-    event: S3EventNotificationEventBridgeModel, launcher: ExecutionLauncher
+    event: S3EventNotificationEventBridgeModel, launcher: JobLauncher
 ) -> StartOutcome:
     settings = get_settings()
     bucket, item = event.detail.bucket.name, event.detail.object
@@ -101,9 +94,7 @@ def handle_object_created(
             extra={"job_id": str(parsed.job_id), "status": job["status"]},
         )
         return StartOutcome(True, "replay", parsed.job_id)
-    started = launcher.launch(
-        str(parsed.job_id), PlanInput(job_id=parsed.job_id, bucket=bucket, key=item.key)
-    )
+    started = launcher.start_import(PlanInput(job_id=parsed.job_id, bucket=bucket, key=item.key), 0)
     logger.info(
         "import started" if started else "import execution already exists",
         extra={"job_id": str(parsed.job_id), "key": item.key, "entity": parsed.entity.value},
@@ -121,22 +112,3 @@ def _refusal(job: dict[str, Any], parsed: UploadKey, bucket: str, key: str, etag
     if job["source_etag"] != etag:
         return f"job {parsed.job_id} already imports another version of {key}"
     return ""
-
-
-class StepFunctionsLauncher:
-    """The AWS launcher: `StartExecution` named after the job (at most one per job)."""
-
-    def __init__(self, client: Any, state_machine_arn: str) -> None:
-        self.client = client
-        self.state_machine_arn = state_machine_arn
-
-    def launch(self, execution_name: str, plan_input: PlanInput) -> bool:
-        try:
-            self.client.start_execution(
-                stateMachineArn=self.state_machine_arn,
-                name=execution_name,
-                input=plan_input.model_dump_json(),
-            )
-        except self.client.exceptions.ExecutionAlreadyExists:
-            return False
-        return True
