@@ -29,8 +29,10 @@ PYTHON_VERSION = "3.12"
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34): manylinux2014 (glibc 2.17)
 # and manylinux_2_28 wheels both run there; some projects publish only the latter.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
-# Local-only parts of the package: the CLI needs typer, the local stack needs moto.
-PACKAGE_EXCLUDES = ("cli", "local")
+# Parts of the package that never run in Lambda, as paths under connectra/: the CLI
+# (typer), the local stack and its orchestration (moto, worker processes), and the
+# reference evaluators the conformance tests compare the engines with.
+PACKAGE_EXCLUDES = ("cli", "local", "vql/evaluate.py", "vql/aggregation_evaluate.py")
 JUNK = ("__pycache__", "*.pyc", "tests", "*.egg-info")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
@@ -94,12 +96,15 @@ def _canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
+def _ignored(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's filter: junk anywhere, PACKAGE_EXCLUDES by their path."""
+    junk = shutil.ignore_patterns(*JUNK)(folder, names)
+    relative = Path(folder).relative_to(PACKAGE_SOURCE)
+    return junk | {name for name in names if (relative / name).as_posix() in PACKAGE_EXCLUDES}
+
+
 def copy_package(target: Path) -> None:
-    shutil.copytree(
-        PACKAGE_SOURCE,
-        target / "connectra",
-        ignore=shutil.ignore_patterns(*JUNK, *PACKAGE_EXCLUDES),
-    )
+    shutil.copytree(PACKAGE_SOURCE, target / "connectra", ignore=_ignored)
 
 
 def remove_junk(root: Path) -> None:

@@ -10,9 +10,9 @@ from connectra.ingest.splitter import (
     Record,
     oversized_message,
     read_start,
-    split_bytes,
     split_range,
 )
+from tests.unit.ingest.in_memory import split_bytes
 
 
 def every_split(data: bytes, chunk_size: int) -> list[Record]:

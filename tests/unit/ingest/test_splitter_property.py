@@ -14,9 +14,9 @@ from connectra.ingest.splitter import (
     count_bytes,
     range_starts,
     read_start,
-    split_bytes,
     split_range,
 )
+from tests.unit.ingest.in_memory import split_bytes
 
 FIELD_TEXT = st.text(
     alphabet=st.sampled_from(list('ab ,"\r\n\t;xyzé€😀Ω')) | st.characters(codec="utf-8"),

@@ -293,33 +293,3 @@ def split_range(
         if splitter.done:
             return
     yield from splitter.finish()
-
-
-def split_bytes(
-    data: bytes,
-    start_byte: int = 0,
-    end_byte: int | None = None,
-    *,
-    quote_aware: bool = True,
-    piece_size: int | None = None,
-    max_record_bytes: int | None = None,
-) -> list[Record]:
-    """Split an in-memory file (tests, small files): parity and line derived from `data`."""
-    end = len(data) if end_byte is None else end_byte
-    before = data[:start_byte]
-    in_quotes = quote_aware and bool(before.count(QUOTE) % 2)
-    first_line = before.count(NEWLINE) + 1
-    tail = data[read_start(start_byte) :]
-    step = piece_size or max(1, len(tail))
-    pieces = (tail[i : i + step] for i in range(0, len(tail), step))
-    return list(
-        split_range(
-            pieces,
-            start_byte,
-            end,
-            in_quotes=in_quotes,
-            first_line=first_line,
-            quote_aware=quote_aware,
-            max_record_bytes=max_record_bytes,
-        )
-    )
