@@ -14,10 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
 from connectra.errors import ConnectraError
 from connectra.settings import Settings, get_settings
 
@@ -111,7 +107,7 @@ class ObjectStore:
         condition = {"IfMatch": f'"{if_match}"'} if if_match else {}
         try:
             response = self.client.get_object(Bucket=bucket, Key=key, Range=byte_range, **condition)
-        except ClientError as exc:
+        except self.client.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "InvalidRange":
                 return  # past the end of the object: nothing to read
@@ -241,6 +237,11 @@ class LocalFileStore:
 
 
 def s3_client(settings: Settings | None = None) -> Any:
+    # boto3 is imported here, not at the top: most API requests never touch S3, and
+    # importing botocore is a large share of the API's cold import.
+    import boto3
+    from botocore.config import Config
+
     settings = settings or get_settings()
     return boto3.client(
         "s3",
