@@ -7,16 +7,15 @@ one overwrote must be recounted, or its count stays too high.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
-import pytest
 
 from connectra.db.upsert import UpsertResult, bulk_upsert
 from connectra.models.fields import Entity
 from connectra.models.records import ContactIn
+from tests.integration.locks import wait_until_blocked_by
 
 EMAIL = "race@example.com"
 
@@ -40,25 +39,12 @@ def in_thread(action: Callable[[], UpsertResult]) -> tuple[threading.Thread, lis
     return thread, results
 
 
-def wait_until_blocked(url: str, thread: threading.Thread) -> None:
-    """Until some backend waits on a lock (the racing upsert), or the thread ended."""
-    with psycopg.connect(url, autocommit=True) as probe:
-        for _ in range(200):
-            waiting = probe.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            ).fetchone()
-            if (waiting and waiting[0]) or not thread.is_alive():
-                return
-            time.sleep(0.05)
-    pytest.fail("the racing upsert never waited for the first writer")
-
-
 def racing_upsert(url: str, first_title: str, second_title: str, *also: str) -> UpsertResult:
     """`first_title` is written and held uncommitted while `second_title` races it."""
     with psycopg.connect(url) as first, psycopg.connect(url) as second:
         upsert(first, first_title)
         thread, results = in_thread(lambda: upsert(second, second_title, *also))
-        wait_until_blocked(url, thread)
+        wait_until_blocked_by(url, second.info.backend_pid, first.info.backend_pid, thread)
         first.commit()
         thread.join(timeout=30)
         second.commit()

@@ -17,6 +17,7 @@ from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus
 from connectra.orchestration.sweeper import STALLED_ERROR, sweep
+from tests.integration.locks import wait_until_blocked_by
 
 
 def insert_job(conn: Any, status: str, **columns: Any) -> uuid.UUID:
@@ -52,8 +53,8 @@ def test_two_racing_transitions_exactly_one_wins(clean_db: str, conn: Any) -> No
 
         racer = threading.Thread(target=cancel)
         racer.start()
-        time.sleep(0.3)  # the cancel now waits on the row lock
-        assert racer.is_alive()
+        # The cancel reached the row and waits on the retry's lock before that commits.
+        wait_until_blocked_by(clean_db, second.info.backend_pid, first.info.backend_pid, racer)
         first.commit()
         racer.join(timeout=10)
 
