@@ -39,13 +39,13 @@ import boto3
 import psycopg
 from moto.core.authorization import enable_iam_authentication
 
+from connectra import runtime_secrets
 from connectra.consumers import key_table
 from connectra.consumers.access import ALL_SCOPES
 from connectra.consumers.key_table import KeyRecord
 from connectra.consumers.plans import PlanName
 from connectra.db.pool import close_pool
 from connectra.db.roles import APP_ROLE, enable_login
-from connectra.runtime_secrets import secret_string
 from connectra.settings import get_settings
 from connectra.storage.s3 import get_store
 from infra import constants
@@ -357,7 +357,7 @@ def _reset_caches() -> None:
     job_actions.launcher.cache_clear()  # the API's Step Functions client
     get_settings.cache_clear()
     get_store.cache_clear()
-    secret_string.cache_clear()
+    runtime_secrets.clear_cache()
     close_pool()
 
 

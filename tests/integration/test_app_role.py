@@ -64,7 +64,7 @@ def test_the_migrate_handler_sets_the_app_roles_password_from_its_secret(
 ) -> None:
     from moto import mock_aws
 
-    from connectra.runtime_secrets import secret_string
+    from connectra import runtime_secrets
     from connectra.settings import get_settings
     from tests.integration.test_api_handler import load_handler
 
@@ -76,12 +76,12 @@ def test_the_migrate_handler_sets_the_app_roles_password_from_its_secret(
         )["ARN"]
         monkeypatch.setenv("DB_APP_SECRET_ARN", arn)
         get_settings.cache_clear()
-        secret_string.cache_clear()
+        runtime_secrets.clear_cache()
         try:
             result = load_handler("functions/migrate/handler.py").handler({}, lambda_context)
         finally:
             get_settings.cache_clear()
-            secret_string.cache_clear()
+            runtime_secrets.clear_cache()
 
     assert result["app_role"] == APP_ROLE
     with psycopg.connect(database_url) as conn:
