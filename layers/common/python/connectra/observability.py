@@ -21,6 +21,12 @@ metrics = Metrics(namespace="Connectra", service=SERVICE)
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
+def bind_job(job_id: object) -> None:
+    """Every log line of this invocation names its job. Per thread: the local runner
+    runs several jobs' steps in threads of one process."""
+    logger.thread_safe_append_keys(job_id=str(job_id))
+
+
 @functools.lru_cache(maxsize=1)
 def get_tracer() -> Tracer:
     return Tracer(service=SERVICE)

@@ -31,7 +31,7 @@ from connectra.export.ranges import KeyRange, PartSizing, part_count, split_key_
 from connectra.export.request import ExportFormat, ExportPlan, ExportRequest, plan_export
 from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus, get_job
-from connectra.observability import logger, metrics
+from connectra.observability import bind_job, logger, metrics
 from connectra.settings import Settings, get_settings
 from connectra.storage import keys
 from connectra.storage.s3 import get_store
@@ -240,6 +240,7 @@ def _finished_summary(job: dict[str, Any]) -> ExportSummary:
 
 def run_export_job(job_id: uuid.UUID) -> ExportSummary:
     """Take the job (guarded), write its file, and end it completed, failed or cancelled."""
+    bind_job(job_id)
     with connection() as conn:
         job = lifecycle.start(conn, job_id)
         current = job or get_job(conn, job_id)
@@ -256,13 +257,13 @@ def run_export_job(job_id: uuid.UUID) -> ExportSummary:
     try:
         summary = write_export(job_id, request)
     except ExportCancelled:
-        logger.info("export cancelled", extra={"job_id": str(job_id)})
+        logger.info("export cancelled")
         with connection() as conn:
             cancelled = get_job(conn, job_id)
         assert cancelled is not None
         return _finished_summary(cancelled)
     except Exception as exc:
-        logger.exception("export failed", extra={"job_id": str(job_id)})
+        logger.exception("export failed")
         with connection() as conn:
             lifecycle.fail(conn, job_id, f"{type(exc).__name__}: {exc}")
         raise

@@ -133,7 +133,7 @@ def _run_in_transaction(item: ChunkItem, reader: ByteRangeReader) -> ChunkSummar
         if chunk is None:
             raise NotFound(f"chunk {item.chunk_index} of job {item.job_id} is not in the manifest")
         if chunk["status"] == jobs.ChunkStatus.DONE:
-            logger.info("chunk already done", extra={"job_id": str(item.job_id)})
+            logger.info("chunk already done")
             return _summary(item.chunk_index, chunk)
         job = jobs.get_job(conn, item.job_id)
         assert job is not None  # job_chunks references jobs

@@ -131,7 +131,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
             error = current["error"]
             logger.info(
                 "import finalized without a status change",
-                extra={"job_id": str(event.job_id), "status": status.value},
+                extra={"status": status.value},
             )
         if status not in (jobs.JobStatus.FAILED, jobs.JobStatus.RETRY_IN_QUEUE):
             conn.execute("DELETE FROM import_keys WHERE job_id = %s", (event.job_id,))
@@ -144,9 +144,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
     )
     metrics.add_metric(name="ImportRows", unit="Count", value=totals["total"])
     metrics.add_metric(name="ImportFailedRows", unit="Count", value=totals["failed"])
-    logger.info(
-        "import finished", extra={"job_id": str(event.job_id), "status": status.value, **totals}
-    )
+    logger.info("import finished", extra={"status": status.value, **totals})
     return JobSummary(
         job_id=event.job_id,
         status=status.value,

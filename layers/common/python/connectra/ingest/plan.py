@@ -154,7 +154,7 @@ def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> P
         jobs.add_file_notices(conn, event.job_id, 0, notices)
     logger.info(
         "import planned",
-        extra={"job_id": str(event.job_id), "bytes": size, "chunks": len(ranges), **plan},
+        extra={"bytes": size, "chunks": len(ranges), **plan},
     )
     return PlanOutput(
         **event.model_dump(),

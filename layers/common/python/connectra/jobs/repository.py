@@ -126,13 +126,6 @@ def get_job(
     return row
 
 
-def merge_data(conn: Connection[Any], job_id: uuid.UUID, patch: dict[str, Any]) -> None:
-    conn.execute(
-        "UPDATE jobs SET data = data || %s, updated_at = now() WHERE uuid = %s",
-        (Jsonb(patch), job_id),
-    )
-
-
 def record_plan(
     conn: Connection[Any], job_id: uuid.UUID, *, source_size: int, plan: dict[str, Any]
 ) -> None:

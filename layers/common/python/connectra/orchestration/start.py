@@ -22,7 +22,7 @@ from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
-from connectra.observability import logger
+from connectra.observability import bind_job, logger
 from connectra.orchestration.launchers import JobLauncher
 from connectra.settings import get_settings
 from connectra.storage.keys import UploadKey, is_staged, parse_upload_key
@@ -49,6 +49,7 @@ def handle_object_created(
     if isinstance(parsed, str):
         logger.warning("upload event rejected", extra={"key": item.key, "reason": parsed})
         return StartOutcome(False, parsed)
+    bind_job(parsed.job_id)
     etag = item.etag or item.version_id or ""
     size = int(item.size) if item.size is not None else None
     with connection() as conn:
@@ -80,24 +81,22 @@ def handle_object_created(
     if reason:
         logger.warning(
             "upload event rejected",
-            extra={"key": item.key, "job_id": str(parsed.job_id), "reason": reason},
+            extra={"key": item.key, "reason": reason},
         )
         return StartOutcome(False, reason, parsed.job_id)
     if job["status"] == jobs.JobStatus.FAILED and not job["started_at"]:
-        logger.warning(
-            "upload refused", extra={"job_id": str(parsed.job_id), "reason": job["error"]}
-        )
+        logger.warning("upload refused", extra={"reason": job["error"]})
         return StartOutcome(False, str(job["error"]), parsed.job_id)
     if job["status"] != jobs.JobStatus.IN_QUEUE:
         logger.info(
             "upload event replayed: job already running",
-            extra={"job_id": str(parsed.job_id), "status": job["status"]},
+            extra={"status": job["status"]},
         )
         return StartOutcome(True, "replay", parsed.job_id)
     started = launcher.start_import(PlanInput(job_id=parsed.job_id, bucket=bucket, key=item.key), 0)
     logger.info(
         "import started" if started else "import execution already exists",
-        extra={"job_id": str(parsed.job_id), "key": item.key, "entity": parsed.entity.value},
+        extra={"key": item.key, "entity": parsed.entity.value},
     )
     return StartOutcome(True, "started" if started else "replay", parsed.job_id, started)
 
