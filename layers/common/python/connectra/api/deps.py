@@ -167,3 +167,7 @@ def get_companies_repo(settings: SettingsDep) -> RecordRepository:
     return RecordRepository(
         Entity.COMPANIES, enqueue_search=settings.search_backend == "opensearch"
     )
+
+
+# The repository dependency of each entity's routes (tests override these two callables).
+RECORD_REPOSITORIES = {Entity.CONTACTS: get_contacts_repo, Entity.COMPANIES: get_companies_repo}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from psycopg import Connection, errors, sql
@@ -131,3 +131,37 @@ class RecordRepository:
             enqueue_search=self.enqueue_search,
             previous_columns=previous_columns,
         )
+
+    @property
+    def natural_key_column(self) -> str:
+        """The column a record is also known by: a contact's email, a company's domain."""
+        return "email" if self.entity is Entity.CONTACTS else "normalized_domain"
+
+    def owners_by_natural_key(
+        self, conn: Connection[Any], keys: Collection[str]
+    ) -> dict[str, uuid.UUID]:
+        """Lower-cased email/domain → the uuid of the live record that has it."""
+        if not keys:
+            return {}
+        column = sql.Identifier(self.natural_key_column)
+        statement = sql.SQL(
+            "SELECT lower({col}) AS key, uuid FROM {table} "
+            "WHERE lower({col}) = ANY(%s) AND deleted_at IS NULL"
+        ).format(col=column, table=self._table)
+        rows = conn.cursor(row_factory=dict_row).execute(statement, (list(keys),)).fetchall()
+        return {row["key"]: row["uuid"] for row in rows}
+
+
+def missing_companies(conn: Connection[Any], company_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids among `company_ids` of no live company."""
+    if not company_ids:
+        return set()
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT uuid FROM companies WHERE uuid = ANY(%s) AND deleted_at IS NULL",
+            (list(company_ids),),
+        )
+        .fetchall()
+    )
+    return set(company_ids) - {row["uuid"] for row in rows}

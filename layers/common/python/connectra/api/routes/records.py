@@ -13,16 +13,23 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response, status
-from psycopg import Connection, DataError, errors, sql
+from psycopg import Connection, DataError, errors
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectra.api.deps import ConnDep, CursorSecretDep, GateDep, SettingsDep, requires
+from connectra.api.deps import (
+    RECORD_REPOSITORIES,
+    ConnDep,
+    CursorSecretDep,
+    GateDep,
+    SettingsDep,
+    requires,
+)
 from connectra.api.errors import shorten
 from connectra.api.field_access import FieldAccessDep
 from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
 from connectra.consumers.access import Scope
 from connectra.db.filter_counts import FilterChanges, apply_filter_changes
-from connectra.db.records import RecordRepository
+from connectra.db.records import RecordRepository, missing_companies
 from connectra.errors import Conflict, PayloadTooLarge, ValidationFailed
 from connectra.models.fields import Entity
 from connectra.models.records import RECORD_MODELS, RecordIn
@@ -137,12 +144,7 @@ def _record_problems(exc: ValidationError, prefix: str = "") -> list[dict[str, A
 
 def _missing_companies(conn: Connection[Any], records: list[RecordIn]) -> set[uuid.UUID]:
     wanted = {company for r in records if (company := getattr(r, "company_id", None))}
-    if not wanted:
-        return set()
-    rows = conn.execute(
-        "SELECT uuid FROM companies WHERE uuid = ANY(%s) AND deleted_at IS NULL", (list(wanted),)
-    ).fetchall()
-    return wanted - {row["uuid"] for row in rows}
+    return missing_companies(conn, wanted)
 
 
 @contextmanager
@@ -162,23 +164,17 @@ def _natural_key_column(entity: Entity) -> str:
 
 
 def _claimed_by_others(
-    conn: Connection[Any], entity: Entity, records: list[RecordIn]
+    conn: Connection[Any], repository: RecordRepository, records: list[RecordIn]
 ) -> dict[int, uuid.UUID]:
     """Records with an explicit uuid whose email/domain belongs to another live record:
     position → that record's uuid (issue 11 D5: such an upsert would overwrite it)."""
-    column = _natural_key_column(entity)
+    column = repository.natural_key_column
     keys = {
         index: str(value).lower()
         for index, record in enumerate(records)
         if record.uuid is not None and (value := getattr(record, column, None))
     }
-    if not keys:
-        return {}
-    statement = sql.SQL(
-        "SELECT lower({col}) AS key, uuid FROM {table} "
-        "WHERE lower({col}) = ANY(%s) AND deleted_at IS NULL"
-    ).format(col=sql.Identifier(column), table=sql.Identifier(entity.value))
-    owner = {row["key"]: row["uuid"] for row in conn.execute(statement, (list(keys.values()),))}
+    owner = repository.owners_by_natural_key(conn, set(keys.values()))
     return {
         index: owner[key]
         for index, key in keys.items()
@@ -223,17 +219,73 @@ def _require_companies(conn: Connection[Any], record: RecordIn) -> None:
         )
 
 
+def _validate_bulk(
+    record_model: type[RecordIn], raws: list[dict[str, Any]], results: dict[int, BulkItem]
+) -> list[tuple[int, RecordIn]]:
+    """The records that validate, by their index in the batch; the others' errors go to
+    `results`."""
+    valid: list[tuple[int, RecordIn]] = []
+    for index, raw in enumerate(raws):
+        try:
+            valid.append((index, record_model.model_validate(raw)))
+        except ValidationError as exc:
+            results[index] = BulkItem(
+                index=index, status="error", errors=_record_problems(exc, f"records[{index}]")
+            )
+    return valid
+
+
+def _drop_missing_companies(
+    conn: Connection[Any], valid: list[tuple[int, RecordIn]], results: dict[int, BulkItem]
+) -> None:
+    """Records naming no live company leave `valid` with a not_found error."""
+    missing = _missing_companies(conn, [record for _, record in valid])
+    for index, record in list(valid):
+        if getattr(record, "company_id", None) in missing:
+            results[index] = BulkItem(
+                index=index,
+                uuid=record.record_uuid(),
+                status="error",
+                errors=[
+                    {
+                        "path": f"records[{index}].company_id",
+                        "message": "no such company",
+                        "type": "not_found",
+                    }
+                ],
+            )
+            valid.remove((index, record))
+
+
+def _drop_claimed(
+    conn: Connection[Any],
+    repository: RecordRepository,
+    valid: list[tuple[int, RecordIn]],
+    results: dict[int, BulkItem],
+) -> None:
+    """Records whose uuid and email/domain name two records leave `valid` with a conflict."""
+    claimed = _claimed_by_others(conn, repository, [record for _, record in valid])
+    for position, (index, record) in reversed(list(enumerate(valid))):
+        if position in claimed:
+            problem = _claim_problem(repository.entity, claimed[position], f"records[{index}].")
+            results[index] = BulkItem(
+                index=index, uuid=record.record_uuid(), status="error", errors=[problem]
+            )
+            del valid[position]
+
+
 def build_router(entity: Entity) -> APIRouter:
-    record_model = RECORD_MODELS[entity]
-    singular = entity.value[:-1]
     router = APIRouter(prefix=f"/{entity.value}", tags=[entity.value], responses=ERROR_RESPONSES)
+    _add_query_routes(router, entity)
+    _add_single_write_routes(router, entity)
+    _add_bulk_route(router, entity)
+    _add_record_routes(router, entity)
+    return router
 
-    def repo(settings: SettingsDep) -> RecordRepository:
-        return RecordRepository(entity, enqueue_search=settings.search_backend == "opensearch")
 
-    RepoDep = Annotated[RecordRepository, Depends(repo)]  # noqa: N806
-
-    read, write = requires(Scope.READ), requires(Scope.WRITE)
+def _add_query_routes(router: APIRouter, entity: Entity) -> None:
+    """Search and count: VQL through the search engine."""
+    read = requires(Scope.READ)
 
     @router.post(
         "/", summary=f"Search {entity.value} with VQL", response_model=SearchResponse, **read
@@ -276,6 +328,14 @@ def build_router(entity: Entity) -> APIRouter:
 
     legacy_alias(router, "/filter", search, "POST /" + entity.value + "/", options=read)
 
+
+def _add_single_write_routes(router: APIRouter, entity: Entity) -> None:
+    """Create and upsert one record."""
+    record_model = RECORD_MODELS[entity]
+    singular = entity.value[:-1]
+    RepoDep = Annotated[RecordRepository, Depends(RECORD_REPOSITORIES[entity])]  # noqa: N806
+    write = requires(Scope.WRITE)
+
     @router.post(
         "/create", status_code=status.HTTP_201_CREATED, summary=f"Create a {singular}", **write
     )
@@ -301,7 +361,7 @@ def build_router(entity: Entity) -> APIRouter:
         gate: GateDep,
     ) -> UpsertResponse:
         _require_companies(conn, body)
-        claimed = _claimed_by_others(conn, entity, [body])
+        claimed = _claimed_by_others(conn, repository, [body])
         if claimed:
             problem = _claim_problem(entity, claimed[0])
             raise Conflict(f"{problem['path']}: {problem['message']}", [problem])
@@ -321,6 +381,13 @@ def build_router(entity: Entity) -> APIRouter:
             data=gate.blank_row(entity, row), status="inserted" if result.inserted else "updated"
         )
 
+
+def _add_bulk_route(router: APIRouter, entity: Entity) -> None:
+    """Upsert many records, each with its own outcome (also `POST /common/batch-upsert`)."""
+    record_model = RECORD_MODELS[entity]
+    RepoDep = Annotated[RecordRepository, Depends(RECORD_REPOSITORIES[entity])]  # noqa: N806
+    write = requires(Scope.WRITE)
+
     @router.post(
         "/bulk",
         summary=f"Upsert up to BULK_MAX_RECORDS {entity.value}; each record reports its outcome",
@@ -335,38 +402,9 @@ def build_router(entity: Entity) -> APIRouter:
                 {"records": len(body.records), "max": settings.bulk_max_records},
             )
         results: dict[int, BulkItem] = {}
-        valid: list[tuple[int, RecordIn]] = []
-        for index, raw in enumerate(body.records):
-            try:
-                valid.append((index, record_model.model_validate(raw)))
-            except ValidationError as exc:
-                results[index] = BulkItem(
-                    index=index, status="error", errors=_record_problems(exc, f"records[{index}]")
-                )
-        missing = _missing_companies(conn, [record for _, record in valid])
-        for index, record in list(valid):
-            if getattr(record, "company_id", None) in missing:
-                results[index] = BulkItem(
-                    index=index,
-                    uuid=record.record_uuid(),
-                    status="error",
-                    errors=[
-                        {
-                            "path": f"records[{index}].company_id",
-                            "message": "no such company",
-                            "type": "not_found",
-                        }
-                    ],
-                )
-                valid.remove((index, record))
-        claimed = _claimed_by_others(conn, entity, [record for _, record in valid])
-        for position, (index, record) in reversed(list(enumerate(valid))):
-            if position in claimed:
-                problem = _claim_problem(entity, claimed[position], f"records[{index}].")
-                results[index] = BulkItem(
-                    index=index, uuid=record.record_uuid(), status="error", errors=[problem]
-                )
-                del valid[position]
+        valid = _validate_bulk(record_model, body.records, results)
+        _drop_missing_companies(conn, valid, results)
+        _drop_claimed(conn, repository, valid, results)
         records = [record for _, record in valid]
         ids = [record.record_uuid() for record in records]
         changes = FilterChanges.for_entity(conn, entity)
@@ -378,7 +416,7 @@ def build_router(entity: Entity) -> APIRouter:
             raise Conflict("two records of the batch share an email or domain") from exc
         inserted = set(outcome.inserted)
         written = set(outcome.inserted) | set(outcome.updated)
-        resolved = _resolve_by_natural_key(conn, entity, records, written)
+        resolved = _resolve_by_natural_key(conn, repository, records, written)
         for position, ((index, _record), record_id) in enumerate(zip(valid, ids, strict=True)):
             final = record_id if record_id in written else resolved.get(position, record_id)
             # Several records of one batch may be one record (same uuid or key, D10): the
@@ -400,6 +438,14 @@ def build_router(entity: Entity) -> APIRouter:
 
     legacy_alias(router, "/batch-upsert", bulk, "POST /" + entity.value + "/bulk", options=write)
     BULK_UPSERTS[entity] = bulk
+
+
+def _add_record_routes(router: APIRouter, entity: Entity) -> None:
+    """Get, update and delete one record by uuid."""
+    record_model = RECORD_MODELS[entity]
+    singular = entity.value[:-1]
+    RepoDep = Annotated[RecordRepository, Depends(RECORD_REPOSITORIES[entity])]  # noqa: N806
+    read, write = requires(Scope.READ), requires(Scope.WRITE)
 
     @router.get("/{record_id}", summary=f"Get a {singular}", **read)
     def get(
@@ -451,31 +497,22 @@ def build_router(entity: Entity) -> APIRouter:
         apply_filter_changes(conn, entity, removed=[before])
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    return router
-
 
 def _resolve_by_natural_key(
-    conn: Connection[Any], entity: Entity, records: list[RecordIn], written: set[uuid.UUID]
+    conn: Connection[Any],
+    repository: RecordRepository,
+    records: list[RecordIn],
+    written: set[uuid.UUID],
 ) -> dict[int, uuid.UUID]:
     """Records merged into an existing record with the same email/domain: that record's id,
     by position in `records`."""
-    column = "email" if entity is Entity.CONTACTS else "normalized_domain"
+    column = repository.natural_key_column
     keys = {
         index: str(getattr(record, column)).lower()
         for index, record in enumerate(records)
         if record.record_uuid() not in written and getattr(record, column, None)
     }
-    if not keys:
-        return {}
-    statement = sql.SQL(
-        "SELECT lower({col}) AS key, uuid FROM {table} "
-        "WHERE lower({col}) = ANY(%s) AND deleted_at IS NULL"
-    )
-    rows = conn.execute(
-        statement.format(col=sql.Identifier(column), table=sql.Identifier(entity.value)),
-        (list(keys.values()),),
-    ).fetchall()
-    owner = {row["key"]: row["uuid"] for row in rows}
+    owner = repository.owners_by_natural_key(conn, set(keys.values()))
     return {index: owner[key] for index, key in keys.items() if key in owner}
 
 
