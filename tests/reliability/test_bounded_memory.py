@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from connectra.ingest.events import JobSummary
+from connectra.ingest.events import ImportSummary
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 from tests.reliability.helpers import finish_worker, plan_chunks, start_worker, upload_job
@@ -26,7 +26,7 @@ GROWTH_BOUND_MIB = 48
 
 def import_in_worker(
     store: ObjectStore, body: bytes, tmp_path: Path, chunk_size: int
-) -> tuple[JobSummary, list[int]]:
+) -> tuple[ImportSummary, list[int]]:
     """Chunks and finalize in one worker process: the summary, and the process's peak RSS
     (MiB) after each step (the chunks, then finalize)."""
     job = upload_job(store, body, chunk_size=chunk_size)
@@ -34,7 +34,7 @@ def import_in_worker(
     steps = [*(["chunk", item] for item in items), ["finalize", {"job_id": str(job.job_id)}]]
     results = finish_worker(start_worker({"steps": steps}, tmp_path), timeout=150)
     peaks = [round(line["maxrss_kb"] / 1024) for line in results]
-    return JobSummary.model_validate(results[-1]["result"]), peaks
+    return ImportSummary.model_validate(results[-1]["result"]), peaks
 
 
 @pytest.mark.slow
@@ -75,7 +75,7 @@ def test_a_million_bad_rows_give_a_full_report_in_bounded_memory(
     assert large_peak[-1] - small_peak[-1] < GROWTH_BOUND_MIB, (small_peak, large_peak, seconds)
 
 
-def first_report_row(store: ObjectStore, summary: JobSummary) -> dict[str, Any]:
+def first_report_row(store: ObjectStore, summary: ImportSummary) -> dict[str, Any]:
     assert summary.error_report_key
     body = store.client.get_object(Bucket=get_settings().s3_bucket, Key=summary.error_report_key)[
         "Body"

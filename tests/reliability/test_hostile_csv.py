@@ -11,7 +11,7 @@ import csv
 import io
 from typing import Any
 
-from connectra.ingest.events import JobSummary
+from connectra.ingest.events import ImportSummary
 from connectra.ingest.parse import RAW_MAX_CHARS
 from connectra.local.pipeline import run_import
 from connectra.storage.s3 import ObjectStore
@@ -24,11 +24,11 @@ def good(start: int, count: int) -> bytes:
     return b"".join(b"P%d,p%d@example.com,Engineer\n" % (i, i) for i in range(start, start + count))
 
 
-def import_file(store: ObjectStore, body: bytes, chunk_size: int = 4096) -> JobSummary:
+def import_file(store: ObjectStore, body: bytes, chunk_size: int = 4096) -> ImportSummary:
     return run_import(upload_job(store, body, chunk_size=chunk_size), workers=1)
 
 
-def report(s3: Any, summary: JobSummary) -> list[dict[str, str]]:
+def report(s3: Any, summary: ImportSummary) -> list[dict[str, str]]:
     assert summary.error_report_key
     text = s3.get_object(Bucket=BUCKET, Key=summary.error_report_key)["Body"].read().decode()
     return list(csv.DictReader(io.StringIO(text)))
@@ -76,7 +76,7 @@ def ten_mb_field_file(field: bytes) -> bytes:
     return HEADER + good(0, 5) + b"Big,big@example.com," + field + b"\n" + good(5, 5)
 
 
-def assert_title_too_long(summary: JobSummary, s3: Any, conn: Any) -> None:
+def assert_title_too_long(summary: ImportSummary, s3: Any, conn: Any) -> None:
     assert (summary.total, summary.inserted, summary.failed) == (11, 10, 1)
     [error] = report(s3, summary)
     assert (error["line"], error["column"]) == ("7", "Title")

@@ -14,7 +14,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from connectra.db.filters import rebuild_filter_values
-from connectra.ingest.events import JobSummary
+from connectra.ingest.events import ImportSummary
 from connectra.models.fields import Entity
 from connectra.storage.s3 import ObjectStore
 from tests.reliability.helpers import finish_worker, query, start_worker, upload_job
@@ -64,7 +64,7 @@ def test_eight_parallel_overlapping_imports_complete_with_a_consistent_state(
     # When each is imported by its own process, all at once
     workers = [start_worker({"import": job.model_dump(mode="json")}, tmp_path) for job in jobs]
     summaries = [
-        JobSummary.model_validate(finish_worker(worker, timeout=150)[0]["result"])
+        ImportSummary.model_validate(finish_worker(worker, timeout=150)[0]["result"])
         for worker in workers
     ]
 

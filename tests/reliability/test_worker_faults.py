@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from connectra.ingest.events import JobSummary, PlanInput
+from connectra.ingest.events import ImportSummary, PlanInput
 from connectra.local.pipeline import run_import
 from connectra.storage.s3 import ObjectStore
 from tests.reliability.data import contacts_file
@@ -147,7 +147,7 @@ def test_a_worker_killed_mid_batch_and_retried_gives_the_rows_of_an_uninterrupte
     results = finish_worker(retried, timeout=90)
 
     # Then the rows, filters, errors and counts are exactly those of the uninterrupted run
-    summary = JobSummary.model_validate(results[-1]["result"])
+    summary = ImportSummary.model_validate(results[-1]["result"])
     assert summary.chunks_done == summary.chunks_total == len(items)
     assert table_state(clean_db) == expected_state
     assert job_counts(clean_db, job.job_id) == expected_counts
@@ -163,7 +163,7 @@ def test_a_connection_terminated_mid_chunk_is_retried_to_the_exact_rows(
     expected_state, expected_counts = uninterrupted(clean_db, store)
     seeded = seed(clean_db)
     job = upload_job(store, contacts_file(ROWS, bad_every=97), chunk_size=CHUNK_BYTES)
-    outcome: dict[str, JobSummary] = {}
+    outcome: dict[str, ImportSummary] = {}
     with row_locked(clean_db, seeded) as holder:
         # When the pipeline (with its own chunk retries) runs in the background
         runner = threading.Thread(

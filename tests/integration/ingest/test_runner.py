@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from connectra.jobs import repository as jobs
 from connectra.local.runner import Runner
 from connectra.storage.s3 import get_store
 from tests.conftest import moto_http_server
@@ -40,11 +42,14 @@ def test_runner_imports_a_new_upload_once_with_worker_processes(
     key = "uploads/contacts/6d1f0c2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/people.csv"
     get_store().put_bytes(BUCKET, "uploads/readme.txt", b"not an upload", "text/plain")
     get_store().put_bytes(BUCKET, key, body.encode(), "text/csv")
-    conn.execute(
-        "INSERT INTO jobs (uuid, job_type, entity, status, owner_key_id, source_key, data) "
-        "VALUES ('6d1f0c2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f', 'import', 'contacts', "
-        "'awaiting_upload', 'dev', %s, '{\"chunk_size\": 2000}')",
-        (key,),
+    jobs.create_import_job(  # as GET /common/upload-url creates it
+        conn,
+        uuid.UUID("6d1f0c2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"),
+        entity="contacts",
+        owner_key_id="dev",
+        status=jobs.JobStatus.AWAITING_UPLOAD,
+        source_key=key,
+        data={"chunk_size": 2000},
     )
     conn.commit()
     runner = Runner(workers=2, interval=0.1)

@@ -6,34 +6,55 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import lifecycle
-from connectra.jobs.repository import JobStatus
+from connectra.jobs import repository as jobs
+from connectra.jobs.models import JobStatus
 from connectra.orchestration.sweeper import STALLED_ERROR, sweep
 from tests.integration.locks import wait_until_blocked_by
 
+# The transitions that bring a new (`open`) job to each state a test starts from.
+PATHS: dict[str, list[Callable[[Any, uuid.UUID], Any]]] = {
+    "open": [],
+    "in_queue": [lifecycle.enqueue],
+    "processing": [lifecycle.enqueue, lifecycle.start],
+    "completed": [
+        lifecycle.enqueue,
+        lifecycle.start,
+        lambda conn, job_id: lifecycle.finish(
+            conn, job_id, JobStatus.COMPLETED, total_rows=0, response={}
+        ),
+    ],
+    "failed": [lambda conn, job_id: lifecycle.fail(conn, job_id, "boom")],
+}
 
-def insert_job(conn: Any, status: str, **columns: Any) -> uuid.UUID:
+
+def insert_job(
+    conn: Any, status: str, *, job_type: str = "export", retry_interval: int = 30
+) -> uuid.UUID:
+    """A job created as the job service creates it, then moved to `status`."""
     job_id = uuid.uuid4()
-    values = {
-        "uuid": job_id,
-        "job_type": "export",
-        "entity": "contacts",
-        "status": status,
-        "owner_key_id": "dev",
-        "data": Jsonb({"entity": "contacts"}),
-        **columns,
-    }
-    names = ", ".join(values)
-    placeholders = ", ".join(["%s"] * len(values))
-    conn.execute(f"INSERT INTO jobs ({names}) VALUES ({placeholders})", list(values.values()))
+    jobs.create_job(
+        conn,
+        job_id,
+        job_type=job_type,
+        entity="contacts",
+        owner_key_id="dev",
+        idempotency_key=None,
+        request_hash="",
+        source={"bucket": None, "key": None, "etag": None, "size": None},
+        data={"entity": "contacts"},
+        max_retries=3,
+        retry_interval=retry_interval,
+    )
+    for step in PATHS[status]:
+        assert step(conn, job_id) is not None
     conn.commit()
     return job_id
 
@@ -60,9 +81,9 @@ def test_two_racing_transitions_exactly_one_wins(clean_db: str, conn: Any) -> No
 
     # failed → retry_in_queue won; retry_in_queue → cancelled is also allowed, so the
     # second transition re-checks the row it waited for and applies on top of it.
-    assert results["retry"]["status"] == "retry_in_queue"
-    assert results["cancel"]["status"] == "cancelled"
-    assert results["cancel"]["retry_count"] == 1
+    assert results["retry"].status == "retry_in_queue"
+    assert results["cancel"].status == "cancelled"
+    assert results["cancel"].retry_count == 1
 
 
 def test_two_workers_taking_the_same_job_exactly_one_wins(clean_db: str, conn: Any) -> None:
@@ -84,7 +105,7 @@ def test_two_workers_taking_the_same_job_exactly_one_wins(clean_db: str, conn: A
     for thread in threads:
         thread.join(timeout=20)
 
-    assert len(winners) == 1 and winners[0]["status"] == "processing"
+    assert len(winners) == 1 and winners[0].status == "processing"
     final = conn.execute("SELECT status FROM jobs WHERE uuid = %s", (job_id,)).fetchone()
     assert final["status"] == "processing"
 
@@ -145,15 +166,12 @@ def test_two_sweepers_at_once_do_no_double_work(s3: Any, conn: Any) -> None:
 
 
 def test_a_job_whose_heartbeat_stopped_is_failed_retryable(s3: Any, conn: Any) -> None:
-    job_id = insert_job(
-        conn,
-        "processing",
-        job_type="import",
-        heartbeat_at=None,
-        started_at=None,
-    )
-    conn.execute(
-        "UPDATE jobs SET updated_at = now() - interval '1 hour' WHERE uuid = %s", (job_id,)
+    job_id = insert_job(conn, "processing", job_type="import")
+    conn.execute(  # an hour passes without a heartbeat
+        "UPDATE jobs SET updated_at = now() - interval '1 hour', "
+        "started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' "
+        "WHERE uuid = %s",
+        (job_id,),
     )
     conn.execute(
         "INSERT INTO job_chunks (job_id, chunk_index, start_byte, end_byte, status, "
@@ -161,7 +179,7 @@ def test_a_job_whose_heartbeat_stopped_is_failed_retryable(s3: Any, conn: Any) -
         "(%s, 1, 10, 20, 'running', now() - interval '1 hour')",
         (job_id, job_id),
     )
-    alive = insert_job(conn, "processing", heartbeat_at=None)  # updated just now
+    alive = insert_job(conn, "processing")  # its heartbeat is fresh
     conn.commit()
 
     report = sweep(RecordingLauncher())

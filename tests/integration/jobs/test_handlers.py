@@ -9,8 +9,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
+from connectra.jobs import lifecycle
+from connectra.jobs import repository as jobs
 from tests.integration.export.conftest import insert_contacts
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,11 +31,21 @@ def test_export_handler_runs_the_job_of_its_sample_event(
 ) -> None:
     event = json.loads((events_dir / "export_job.json").read_text())
     insert_contacts(conn, 50, companies=0)
-    conn.execute(
-        "INSERT INTO jobs (uuid, job_type, entity, status, owner_key_id, data) "
-        "VALUES (%s, 'export', 'contacts', 'in_queue', 'dev', %s)",
-        (uuid.UUID(event["job_id"]), Jsonb({"entity": "contacts", "columns": ["uuid"]})),
+    job_id = uuid.UUID(event["job_id"])
+    jobs.create_job(
+        conn,
+        job_id,
+        job_type="export",
+        entity="contacts",
+        owner_key_id="dev",
+        idempotency_key=None,
+        request_hash="",
+        source={"bucket": None, "key": None, "etag": None, "size": None},
+        data={"entity": "contacts", "columns": ["uuid"]},
+        max_retries=3,
+        retry_interval=30,
     )
+    assert lifecycle.enqueue(conn, job_id) is not None
     conn.commit()
 
     result = load_handler("export").handler(event, lambda_context)

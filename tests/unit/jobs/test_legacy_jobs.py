@@ -12,7 +12,7 @@ from connectra.jobs.legacy import (
     states_reported_as,
     translate,
 )
-from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
+from connectra.jobs.models import FINISHED_STATUSES, JobStatus
 from connectra.orchestration import service
 
 CURRENT = TypeAdapter(service.JobCreateRequest)

@@ -11,7 +11,7 @@ from connectra.jobs.lifecycle import (
     can_transition,
     sources_of,
 )
-from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
+from connectra.jobs.models import FINISHED_STATUSES, JobStatus
 
 S = JobStatus
 

@@ -108,9 +108,9 @@ class UsageMeter:
         )
 
 
-def record_uploaded_bytes(conn: Connection[Any], job: dict[str, Any], size: int) -> None:
-    """An upload arrived for `job`: its bytes count for the consumer that asked for the
-    upload URL (recorded in the job's data by `GET /common/upload-url`)."""
-    consumer = (job.get("data") or {}).get("consumer")
+def record_uploaded_bytes(conn: Connection[Any], job_data: dict[str, Any], size: int) -> None:
+    """An upload arrived for a job: its bytes count for the consumer that asked for the
+    upload URL (recorded in the job's `data` by `GET /common/upload-url`)."""
+    consumer = (job_data or {}).get("consumer")
     if consumer and size > 0:
         UsageMeter().record(conn, str(consumer), Metric.IMPORT_BYTES, size)

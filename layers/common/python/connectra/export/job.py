@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -30,7 +29,8 @@ from connectra.export.pages import count_rows, iter_pages, sorted_by_uuid_only
 from connectra.export.ranges import KeyRange, PartSizing, part_count, split_key_space
 from connectra.export.request import ExportFormat, ExportPlan, ExportRequest, plan_export
 from connectra.jobs import lifecycle
-from connectra.jobs.repository import JobStatus, get_job
+from connectra.jobs.models import Job, JobStatus
+from connectra.jobs.repository import get_job
 from connectra.observability import bind_job, logger, metrics
 from connectra.settings import Settings, get_settings
 from connectra.storage import keys
@@ -222,19 +222,19 @@ def presigned_download(key: str, request: ExportRequest) -> str:
     )
 
 
-def _finished_summary(job: dict[str, Any]) -> ExportSummary:
-    response = job["response"] or {}
+def _finished_summary(job: Job) -> ExportSummary:
+    response = job.response or {}
     key = response.get("export_key")
-    request = ExportRequest.model_validate(job["data"])
+    request = ExportRequest.model_validate(job.data)
     return ExportSummary(
-        job_id=job["uuid"],
-        status=job["status"],
-        rows=int(job["total_rows"]),
+        job_id=job.uuid,
+        status=job.status,
+        rows=int(job.total_rows),
         parts=int(response.get("parts", 0)),
         bytes=int(response.get("bytes", 0)),
         export_key=key,
         download_url=presigned_download(key, request) if key else None,
-        error=job["error"],
+        error=job.error,
     )
 
 
@@ -246,14 +246,14 @@ def run_export_job(job_id: uuid.UUID) -> ExportSummary:
         current = job or get_job(conn, job_id)
     if current is None:
         raise NotFound(f"job {job_id} not found")
-    if current["job_type"] != "export":
+    if current.job_type != "export":
         raise Conflict(f"job {job_id} is not an export")
     if job is None:
-        if current["status"] in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        if current.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
             return _finished_summary(current)  # a replayed invocation: nothing to do
-        raise Conflict(f"job {job_id} is {current['status']}: it cannot start now")
+        raise Conflict(f"job {job_id} is {current.status}: it cannot start now")
 
-    request = ExportRequest.model_validate(current["data"])
+    request = ExportRequest.model_validate(current.data)
     try:
         summary = write_export(job_id, request)
     except ExportCancelled:

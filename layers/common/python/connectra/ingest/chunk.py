@@ -36,6 +36,7 @@ from connectra.ingest.splitter import read_start, split_range
 from connectra.ingest.staged import supports as staged_supported
 from connectra.ingest.staged_batches import StagedBatches
 from connectra.jobs import repository as jobs
+from connectra.jobs.models import ChunkStatus, Job
 from connectra.models.fields import Entity
 from connectra.observability import logger
 from connectra.settings import get_settings
@@ -74,11 +75,11 @@ def _summary(chunk_index: int, row: dict[str, Any]) -> ChunkSummary:
     )
 
 
-def _parser(job: dict[str, Any], item: ChunkItem) -> RecordParser:
-    entity = Entity(job["entity"])
+def _parser(job: Job, item: ChunkItem) -> RecordParser:
+    entity = Entity(job.entity)
     if item.file_format is FileFormat.NDJSON:
         return RecordParser(entity, FileFormat.NDJSON)
-    columns = ColumnMap.from_header(entity, job["data"]["header"])
+    columns = ColumnMap.from_header(entity, job.data["header"])
     return RecordParser(entity, FileFormat.CSV, columns)
 
 
@@ -132,7 +133,7 @@ def _run_in_transaction(item: ChunkItem, reader: ByteRangeReader) -> ChunkSummar
         chunk = jobs.lock_chunk(conn, item.job_id, item.chunk_index)
         if chunk is None:
             raise NotFound(f"chunk {item.chunk_index} of job {item.job_id} is not in the manifest")
-        if chunk["status"] == jobs.ChunkStatus.DONE:
+        if chunk["status"] == ChunkStatus.DONE:
             logger.info("chunk already done")
             return _summary(item.chunk_index, chunk)
         job = jobs.get_job(conn, item.job_id)
@@ -190,12 +191,12 @@ def _load_range(
     conn: Connection[Any],
     item: ChunkItem,
     reader: ByteRangeReader,
-    job: dict[str, Any],
+    job: Job,
     batch_size: int,
 ) -> ChunkSummary:
-    entity = Entity(job["entity"])
+    entity = Entity(job.entity)
     parser = _parser(job, item)
-    header_offset = job["data"].get("header_offset")
+    header_offset = job.data.get("header_offset")
     filter_changes = FilterChanges.for_entity(conn, entity)
     company_filter_changes = (
         FilterChanges.for_entity(conn, Entity.COMPANIES) if entity is Entity.CONTACTS else None

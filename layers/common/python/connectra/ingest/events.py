@@ -82,7 +82,9 @@ class FinalizeInput(JobRef):
     error: Any = None
 
 
-class JobSummary(JobRef):
+class ImportSummary(JobRef):
+    """Finalize's output: how an import run ended."""
+
     status: str
     total: int
     inserted: int

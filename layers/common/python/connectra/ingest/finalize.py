@@ -21,7 +21,7 @@ from psycopg import Connection
 
 from connectra.db.pool import connection
 from connectra.errors import NotFound
-from connectra.ingest.events import FinalizeInput, JobSummary
+from connectra.ingest.events import FinalizeInput, ImportSummary
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
 from connectra.observability import logger, metrics
@@ -86,7 +86,7 @@ def write_error_report(conn: Connection[Any], job_id: uuid.UUID, store: ObjectSt
     return written
 
 
-def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
+def finalize_job(event: FinalizeInput, store: ObjectStore) -> ImportSummary:
     settings = get_settings()
     with connection() as conn:
         job = jobs.get_job(conn, event.job_id)
@@ -94,7 +94,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
             raise NotFound(f"job {event.job_id} not found")
         totals = jobs.chunk_totals(conn, event.job_id)
         incomplete = totals["chunks_done"] < totals["chunks_total"]
-        failed_run = event.failed or incomplete or job["status"] == jobs.JobStatus.FAILED
+        failed_run = event.failed or incomplete or job.status == jobs.JobStatus.FAILED
         error: str | None = None
         if event.failed:
             error = _describe_error(event.error)
@@ -119,7 +119,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
                 conn, event.job_id, error or "the import failed", final=_is_final(event.error)
             )
             if moved is not None:  # retry_in_queue while retries remain, else failed
-                status = jobs.JobStatus(moved["status"])
+                status = jobs.JobStatus(moved.status)
         else:
             moved = lifecycle.finish(
                 conn, event.job_id, status, total_rows=totals["total"], response=response
@@ -127,8 +127,8 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
         if moved is None:  # cancelled meanwhile, or already finished: it keeps its status
             current = jobs.get_job(conn, event.job_id)
             assert current is not None
-            status = jobs.JobStatus(current["status"])
-            error = current["error"]
+            status = jobs.JobStatus(current.status)
+            error = current.error
             logger.info(
                 "import finalized without a status change",
                 extra={"status": status.value},
@@ -145,7 +145,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
     metrics.add_metric(name="ImportRows", unit="Count", value=totals["total"])
     metrics.add_metric(name="ImportFailedRows", unit="Count", value=totals["failed"])
     logger.info("import finished", extra={"status": status.value, **totals})
-    return JobSummary(
+    return ImportSummary(
         job_id=event.job_id,
         status=status.value,
         total=totals["total"],

@@ -27,6 +27,7 @@ from connectra.ingest.parse import FileFormat, RecordError, detect_format, parse
 from connectra.ingest.splitter import RangeCounts, Record, count_bytes, range_starts, split_range
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
+from connectra.jobs.models import Job
 from connectra.models.fields import Entity
 from connectra.observability import logger
 from connectra.settings import get_settings
@@ -48,14 +49,14 @@ class JobCancelled(ConnectraError):
     code = "job_cancelled"
 
 
-def check_source(job: dict[str, Any], info: ObjectInfo) -> None:
+def check_source(job: Job, info: ObjectInfo) -> None:
     """The object must still be the version whose S3 event created the job.
 
     The job records the ETag of its first event (start.py); another upload to the same
     key replaces the object, and importing it would import a file nobody asked for.
     Jobs created without an event (no recorded ETag) import what is there.
     """
-    expected = job.get("source_etag")
+    expected = job.source_etag
     if expected and expected not in (info.etag, info.version_id):
         raise SourceChanged(
             f"the object {info.key} changed after its upload event (ETag {info.etag}, "
@@ -79,7 +80,7 @@ def first_record(
     return next(iter(split_range(pieces, 0, max(size, 1), max_record_bytes=limit)), None)
 
 
-def _require_job(job_id: uuid.UUID) -> dict[str, Any]:
+def _require_job(job_id: uuid.UUID) -> Job:
     with connection() as conn:
         job = jobs.get_job(conn, job_id)
     if job is None:
@@ -89,13 +90,13 @@ def _require_job(job_id: uuid.UUID) -> dict[str, Any]:
 
 def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> PlanOutput:
     job = _require_job(event.job_id)
-    if job["status"] == jobs.JobStatus.CANCELLED:
+    if job.status == jobs.JobStatus.CANCELLED:
         raise JobCancelled(f"job {event.job_id} was cancelled")
-    entity = Entity(job["entity"])
+    entity = Entity(job.entity)
     info = reader.head(event.bucket, event.key)
     check_source(job, info)
     size = info.size
-    chunk_size = int(job["data"].get("chunk_size") or get_settings().chunk_size_bytes)
+    chunk_size = int(job.data.get("chunk_size") or get_settings().chunk_size_bytes)
     sniff = b"".join(
         reader.iter_range(event.bucket, event.key, 0, min(size, SNIFF_BYTES), if_match=info.etag)
     )
@@ -147,8 +148,8 @@ def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> P
         # job running already; a job cancelled meanwhile stays cancelled and stops here.
         if lifecycle.start(conn, event.job_id) is None:
             current = jobs.get_job(conn, event.job_id)
-            if current is None or current["status"] not in lifecycle.RUNNING_STATUSES:
-                status = current["status"] if current else "gone"
+            if current is None or current.status not in lifecycle.RUNNING_STATUSES:
+                status = current.status if current else "gone"
                 raise JobCancelled(f"job {event.job_id} cannot start: it is {status}")
         jobs.record_plan(conn, event.job_id, source_size=size, plan=plan)
         jobs.add_file_notices(conn, event.job_id, 0, notices)
@@ -173,8 +174,8 @@ def count_range(item: RangeItem, reader: ByteRangeReader) -> RangeCount:
 
 def plan_boundaries(event: BoundariesInput, store: ObjectStore) -> BoundariesOutput:
     job = _require_job(event.job_id)
-    data = job["data"]
-    ranges = cut_ranges(int(job["source_size"] or 0), int(data["chunk_size"]))
+    data = job.data
+    ranges = cut_ranges(int(job.source_size or 0), int(data["chunk_size"]))
     counts = {count.chunk_index: count for count in event.counts}
     if sorted(counts) != list(range(len(ranges))) or len(event.counts) != len(ranges):
         raise ValueError(
@@ -189,7 +190,7 @@ def plan_boundaries(event: BoundariesInput, store: ObjectStore) -> BoundariesOut
             job_id=event.job_id,
             bucket=event.bucket,
             key=event.key,
-            entity=Entity(job["entity"]),
+            entity=Entity(job.entity),
             chunk_index=index,
             start_byte=start,
             end_byte=end,

@@ -14,7 +14,7 @@ from connectra.ingest.events import (
     ChunkItem,
     ChunkSummary,
     FinalizeInput,
-    JobSummary,
+    ImportSummary,
     PlanInput,
     PlanOutput,
     RangeCount,
@@ -47,6 +47,6 @@ def chunk(event: ChunkItem) -> ChunkSummary:
     return run_chunk(event, get_store())
 
 
-def finalize(event: FinalizeInput) -> JobSummary:
+def finalize(event: FinalizeInput) -> ImportSummary:
     bind_job(event.job_id)
     return finalize_job(event, get_store())

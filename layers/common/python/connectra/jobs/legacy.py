@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from connectra.errors import ValidationFailed
-from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
+from connectra.jobs.models import FINISHED_STATUSES, Job, JobStatus
 from connectra.models.fields import Entity
 from connectra.models.json_safe import storable_json
 from connectra.vql.parse import error_path
@@ -174,48 +174,48 @@ class LegacyJob(BaseModel):
     updated_at: datetime
 
 
-def _message(job: dict[str, Any]) -> str:
-    status = job["status"]
+def _message(job: Job) -> str:
+    status = job.status
     if status == JobStatus.COMPLETED_WITH_ERRORS:
-        return f"completed with {job['failed_rows']} row errors"
+        return f"completed with {job.failed_rows} row errors"
     if status == JobStatus.CANCELLED:
         return "cancelled"
-    return str(job["error"] or status)
+    return str(job.error or status)
 
 
 def legacy_job(
-    job: dict[str, Any],
+    job: Job,
     row_errors: list[str],
     *,
     error_report_url: str | None = None,
     download_url: str | None = None,
 ) -> LegacyJob:
     """`job` (a jobs row created in the original's form) in the original's shape."""
-    request = job.get("legacy_request") or {}
-    errors = ([job["error"]] if job["error"] else []) + row_errors
+    request = job.legacy_request or {}
+    errors = ([job.error] if job.error else []) + row_errors
     return LegacyJob(
-        id=str(job["uuid"]),
-        uuid=str(job["uuid"]),
-        job_id=str(job["uuid"]),
-        job_type=request.get("job_type") or CURRENT_TO_LEGACY_TYPE[job["job_type"]],
+        id=str(job.uuid),
+        uuid=str(job.uuid),
+        job_id=str(job.uuid),
+        job_type=request.get("job_type") or CURRENT_TO_LEGACY_TYPE[job.job_type],
         data=request.get("data") or {},
-        status=legacy_status(job["status"]),
+        status=legacy_status(job.status),
         job_response=LegacyJobResponse(
             runtime_errors=errors[:MAX_RUNTIME_ERRORS],
             message=_message(job),
             counts={
-                "total": job["total_rows"],
-                "inserted": job["inserted_rows"],
-                "updated": job["updated_rows"],
-                "failed": job["failed_rows"],
+                "total": job.total_rows,
+                "inserted": job.inserted_rows,
+                "updated": job.updated_rows,
+                "failed": job.failed_rows,
             },
             error_report_url=error_report_url,
             download_url=download_url,
-            s3_key=(job.get("response") or {}).get("export_key") or job["source_key"],
+            s3_key=(job.response or {}).get("export_key") or job.source_key,
         ),
-        retry_count=job["retry_count"],
-        retry_interval=job["retry_interval"],
-        run_after=job["run_after"],
-        created_at=job["created_at"],
-        updated_at=job["updated_at"],
+        retry_count=job.retry_count,
+        retry_interval=job.retry_interval,
+        run_after=job.run_after,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
     )

@@ -31,7 +31,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from connectra.jobs.repository import FINISHED_STATUSES, JobStatus
+from connectra.jobs.models import FINISHED_STATUSES, Job, JobStatus, job_of
 
 S = JobStatus
 MAX_BACKOFF_SECONDS = 24 * 3600
@@ -94,7 +94,7 @@ def transition(
     set_sql: str = "",
     params: Iterable[Any] = (),
     where_sql: str = "",
-) -> dict[str, Any] | None:
+) -> Job | None:
     """Move the job to `target` when it is in one of `sources` (default: every state
     allowed to); the updated row, or None when the job was not in such a state (or
     not the owner's). `set_sql` adds assignments (`, col = %s …`) with their `params`;
@@ -127,21 +127,21 @@ def transition(
     if owner_key_id is not None:
         statement += " AND owner_key_id = %s"
         arguments.append(owner_key_id)
-    row: dict[str, Any] | None = (
+    row = (
         conn.cursor(row_factory=dict_row).execute(statement + " RETURNING *", arguments).fetchone()
     )
-    return row
+    return job_of(row)
 
 
 # -- the operations the product performs ---------------------------------------------------
 
 
-def enqueue(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+def enqueue(conn: Connection[Any], job_id: uuid.UUID) -> Job | None:
     """A new job is handed to its runner: open → in_queue."""
     return transition(conn, job_id, S.IN_QUEUE, sources=[S.OPEN])
 
 
-def start(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+def start(conn: Connection[Any], job_id: uuid.UUID) -> Job | None:
     """A runner takes the job: in_queue → processing, or retry_in_queue → retrying."""
     return transition(conn, job_id, S.PROCESSING, sources=[S.IN_QUEUE]) or transition(
         conn, job_id, S.RETRYING, sources=[S.RETRY_IN_QUEUE]
@@ -155,7 +155,7 @@ def finish(
     *,
     total_rows: int,
     response: dict[str, Any],
-) -> dict[str, Any] | None:
+) -> Job | None:
     """A running job ends well (completed or completed_with_errors) with its results."""
     if status not in (S.COMPLETED, S.COMPLETED_WITH_ERRORS):
         raise ValueError("finish() ends a job well; use fail() for a failure")
@@ -183,7 +183,7 @@ def fail(
     *,
     relaunch: bool = False,
     final: bool = False,
-) -> dict[str, Any] | None:
+) -> Job | None:
     """The job failed: `retry_in_queue` with its back-off when retries remain (and it was
     queued or running, and the failure is not `final`), else `failed`, final. The error
     is kept either way."""
@@ -213,7 +213,7 @@ def fail(
     )
 
 
-def fail_for_good(conn: Connection[Any], job_id: uuid.UUID, error: str) -> dict[str, Any] | None:
+def fail_for_good(conn: Connection[Any], job_id: uuid.UUID, error: str) -> Job | None:
     """The job cannot succeed by retrying (its file is over the size limit): failed, with
     no retries left."""
     return transition(
@@ -223,7 +223,7 @@ def fail_for_good(conn: Connection[Any], job_id: uuid.UUID, error: str) -> dict[
 
 def request_retry(
     conn: Connection[Any], job_id: uuid.UUID, *, owner_key_id: str | None = None
-) -> dict[str, Any] | None:
+) -> Job | None:
     """An operator's retry of a failed job: queued at once, whatever retries it has used."""
     return transition(
         conn,
@@ -242,7 +242,21 @@ DUE_RETRY_SQL = (
 )
 
 
-def schedule_due_retry(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+def lock_due_retries(conn: Connection[Any], limit: int) -> list[uuid.UUID]:
+    """Failed jobs whose back-off has passed with retries left, locked (SKIP LOCKED)."""
+    rows = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"SELECT uuid FROM jobs WHERE status = 'failed'{DUE_RETRY_SQL} "
+            "ORDER BY run_after NULLS FIRST LIMIT %s FOR UPDATE SKIP LOCKED",
+            (limit,),
+        )
+        .fetchall()
+    )
+    return [row["uuid"] for row in rows]
+
+
+def schedule_due_retry(conn: Connection[Any], job_id: uuid.UUID) -> Job | None:
     """The sweeper's retry of a failed job whose back-off has passed and retries remain
     (checked again here: another sweeper may have retried it since it was selected)."""
     return transition(
@@ -255,14 +269,14 @@ def schedule_due_retry(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, An
     )
 
 
-def claim_retry(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+def claim_retry(conn: Connection[Any], job_id: uuid.UUID) -> Job | None:
     """The one runner that will retry the job: retry_in_queue → retrying."""
     return transition(conn, job_id, S.RETRYING, sources=[S.RETRY_IN_QUEUE])
 
 
 def cancel(
     conn: Connection[Any], job_id: uuid.UUID, *, owner_key_id: str | None = None
-) -> dict[str, Any] | None:
+) -> Job | None:
     return transition(
         conn, job_id, S.CANCELLED, owner_key_id=owner_key_id, set_sql=", run_after = NULL"
     )

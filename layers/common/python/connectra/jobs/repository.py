@@ -1,68 +1,26 @@
-"""Job data access: job rows, chunk manifests, progress, heartbeats (PostgreSQL).
+"""Job data access: every SQL statement on jobs, their chunk manifests, progress, row
+errors and heartbeats, apart from the guarded status transitions of
+`connectra.jobs.lifecycle` (the rules themselves, written as UPDATE … WHERE status = ANY).
 
-Lifecycle of an import job:
-
-    awaiting_upload ──(S3 event)──► in_queue ──(plan)──► processing
-        ──(finalize)──► completed | completed_with_errors | failed
-
-`open` is the state of a job created directly with an S3 key (no presigned upload); the
-retry states (`retry_in_queue`, `retrying`) and `cancelled` belong to the job operations
-built on this module. Status changes after the upload are guarded transitions of
-`connectra.jobs.lifecycle` (a cancelled job stays cancelled); this module writes no status
-of its own past `in_queue`. Every function runs inside the caller's transaction.
+Rows come back as `connectra.jobs.models.Job`. Status changes after the upload are
+lifecycle transitions (a cancelled job stays cancelled); this module writes no status of
+its own past `in_queue`. Every function runs inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from connectra.jobs.models import SYSTEM_OWNER, ChunkRange, ChunkStatus, Job, JobStatus, job_of
 
-class JobStatus(StrEnum):
-    AWAITING_UPLOAD = "awaiting_upload"
-    OPEN = "open"
-    IN_QUEUE = "in_queue"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    COMPLETED_WITH_ERRORS = "completed_with_errors"
-    FAILED = "failed"
-    RETRY_IN_QUEUE = "retry_in_queue"
-    RETRYING = "retrying"
-    CANCELLED = "cancelled"
-
-
-FINISHED_STATUSES = frozenset(
-    {
-        JobStatus.COMPLETED,
-        JobStatus.COMPLETED_WITH_ERRORS,
-        JobStatus.FAILED,
-        JobStatus.CANCELLED,
-    }
-)
-
-
-class ChunkStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-SYSTEM_OWNER = "system"  # owner of a job whose object arrived without a presigned upload
-
-
-@dataclass(frozen=True)
-class ChunkRange:
-    chunk_index: int
-    start_byte: int
-    end_byte: int
+__all__ = ["SYSTEM_OWNER", "ChunkRange", "Job", "JobStatus"]
 
 
 def _cursor(conn: Connection[Any]) -> Any:
@@ -115,15 +73,14 @@ def attach_source(
 
 def get_job(
     conn: Connection[Any], job_id: uuid.UUID, *, owner_key_id: str | None = None
-) -> dict[str, Any] | None:
-    """The job row; with `owner_key_id`, only when that caller owns it."""
+) -> Job | None:
+    """The job; with `owner_key_id`, only when that caller owns it."""
     query = "SELECT * FROM jobs WHERE uuid = %s"
     params: list[Any] = [job_id]
     if owner_key_id is not None:
         query += " AND owner_key_id = %s"
         params.append(owner_key_id)
-    row: dict[str, Any] | None = _cursor(conn).execute(query, params).fetchone()
-    return row
+    return job_of(_cursor(conn).execute(query, params).fetchone())
 
 
 def record_plan(
@@ -326,3 +283,188 @@ def row_error_messages(conn: Connection[Any], job_id: uuid.UUID, limit: int) -> 
         + f": {row['message']}"
         for row in rows
     ]
+
+
+# -- creation and listing (the job service) --------------------------------------------------
+
+
+def create_job(
+    conn: Connection[Any],
+    job_id: uuid.UUID,
+    *,
+    job_type: str,
+    entity: str,
+    owner_key_id: str,
+    idempotency_key: str | None,
+    request_hash: str,
+    source: dict[str, Any],
+    data: dict[str, Any],
+    max_retries: int,
+    retry_interval: int,
+) -> Job | None:
+    """Insert an `open` job; None when this caller's idempotency key already made one.
+    Another job with the same id raises UniqueViolation."""
+    row = (
+        _cursor(conn)
+        .execute(
+            "INSERT INTO jobs (uuid, job_type, entity, status, owner_key_id, idempotency_key, "
+            "request_hash, source_bucket, source_key, source_etag, source_size, data, "
+            "max_retries, retry_interval) "
+            "VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+            "DO NOTHING RETURNING *",
+            (
+                job_id,
+                job_type,
+                entity,
+                owner_key_id,
+                idempotency_key,
+                request_hash,
+                source["bucket"],
+                source["key"],
+                source["etag"],
+                source["size"],
+                Jsonb(data),
+                max_retries,
+                retry_interval,
+            ),
+        )
+        .fetchone()
+    )
+    return job_of(row)
+
+
+def find_by_idempotency_key(
+    conn: Connection[Any], owner_key_id: str, idempotency_key: str | None
+) -> Job | None:
+    return job_of(
+        _cursor(conn)
+        .execute(
+            "SELECT * FROM jobs WHERE owner_key_id = %s AND idempotency_key = %s",
+            (owner_key_id, idempotency_key),
+        )
+        .fetchone()
+    )
+
+
+def list_page(
+    conn: Connection[Any],
+    owner_key_id: str,
+    *,
+    statuses: Sequence[JobStatus] | None,
+    legacy_statuses: Sequence[str] | None,
+    job_type: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Job]:
+    """Up to `limit` of the caller's jobs, newest first, after the keyset `after`.
+
+    With `legacy_statuses`, jobs created in the original's form match by those states
+    instead (the states they are reported as, see jobs/legacy.py)."""
+    conditions = ["owner_key_id = %s"]
+    params: list[Any] = [owner_key_id]
+    if statuses and legacy_statuses is not None:
+        conditions.append(
+            "((legacy_request IS NULL AND status = ANY(%s)) "
+            "OR (legacy_request IS NOT NULL AND status = ANY(%s)))"
+        )
+        params.extend([[status.value for status in statuses], list(legacy_statuses)])
+    elif statuses:
+        conditions.append("status = ANY(%s)")
+        params.append([status.value for status in statuses])
+    if job_type:
+        conditions.append("job_type = %s")
+        params.append(job_type)
+    if after:
+        conditions.append("(created_at, uuid) < (%s, %s)")
+        params.extend(after)
+    params.append(limit)
+    rows = (
+        _cursor(conn)
+        .execute(
+            f"SELECT * FROM jobs WHERE {' AND '.join(conditions)} "
+            "ORDER BY created_at DESC, uuid DESC LIMIT %s",
+            params,
+        )
+        .fetchall()
+    )
+    return [Job.model_validate(row) for row in rows]
+
+
+# -- the sweeper's selections ----------------------------------------------------------------
+
+
+def lock_stalled(
+    conn: Connection[Any], heartbeat_timeout_seconds: int, limit: int
+) -> list[uuid.UUID]:
+    """Running jobs whose job and chunk heartbeats all stopped, locked (SKIP LOCKED)."""
+    rows = (
+        _cursor(conn)
+        .execute(
+            "SELECT j.uuid FROM jobs j WHERE j.status = ANY(%s) AND GREATEST("
+            "  j.heartbeat_at, j.started_at, j.updated_at,"
+            "  (SELECT max(c.heartbeat_at) FROM job_chunks c WHERE c.job_id = j.uuid)"
+            ") < now() - make_interval(secs => %s) "
+            "ORDER BY j.updated_at LIMIT %s FOR UPDATE OF j SKIP LOCKED",
+            (
+                [JobStatus.PROCESSING.value, JobStatus.RETRYING.value],
+                heartbeat_timeout_seconds,
+                limit,
+            ),
+        )
+        .fetchall()
+    )
+    return [row["uuid"] for row in rows]
+
+
+def fail_abandoned_chunks(conn: Connection[Any], job_id: uuid.UUID, error: str) -> None:
+    """The job's chunks left `running` fail, so a retry re-runs them. A chunk row still
+    locked belongs to a live transaction: its worker is alive (SKIP LOCKED leaves it)."""
+    conn.execute(
+        "UPDATE job_chunks SET status = 'failed', error = %s, finished_at = now() "
+        "WHERE (job_id, chunk_index) IN (SELECT job_id, chunk_index FROM job_chunks "
+        "WHERE job_id = %s AND status = 'running' FOR UPDATE SKIP LOCKED)",
+        (error, job_id),
+    )
+
+
+def lock_launchable(conn: Connection[Any], only: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+    """New `open` jobs and queued retries whose back-off passed and whose attempt was not
+    launched yet (or just `only`), locked (SKIP LOCKED)."""
+    rows = (
+        _cursor(conn)
+        .execute(
+            "SELECT uuid FROM jobs WHERE (status = 'open' OR (status = 'retry_in_queue' AND "
+            "(response->>'launched_attempt')::int IS DISTINCT FROM retry_count AND "
+            "(run_after IS NULL OR run_after <= now()))) "
+            "AND (%s::uuid IS NULL OR uuid = %s::uuid) "
+            "ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED",
+            (only, only, limit),
+        )
+        .fetchall()
+    )
+    return [row["uuid"] for row in rows]
+
+
+def record_launched_attempt(conn: Connection[Any], job_id: uuid.UUID) -> Job | None:
+    """Claim a queued retry's launch: its attempt is recorded as launched."""
+    return job_of(
+        _cursor(conn)
+        .execute(
+            "UPDATE jobs SET response = response || jsonb_build_object("
+            "'launched_attempt', retry_count), updated_at = now() "
+            "WHERE uuid = %s AND status = 'retry_in_queue' RETURNING *",
+            (job_id,),
+        )
+        .fetchone()
+    )
+
+
+def chunk_statuses(conn: Connection[Any], job_id: uuid.UUID) -> dict[int, ChunkStatus]:
+    """chunk_index → status of the job's manifest (empty: no manifest yet)."""
+    rows = (
+        _cursor(conn)
+        .execute("SELECT chunk_index, status FROM job_chunks WHERE job_id = %s", (job_id,))
+        .fetchall()
+    )
+    return {row["chunk_index"]: ChunkStatus(row["status"]) for row in rows}

@@ -22,7 +22,7 @@ from connectra.ingest.events import (
     BoundariesOutput,
     ChunkItem,
     FinalizeInput,
-    JobSummary,
+    ImportSummary,
     PlanInput,
     PlanOutput,
     RangeItem,
@@ -98,7 +98,7 @@ class Pipeline:
         for future in futures:
             yield future.result()
 
-    def run(self, plan_input: PlanInput) -> JobSummary:
+    def run(self, plan_input: PlanInput) -> ImportSummary:
         job_id = str(plan_input.job_id)
         store = get_store()
         try:
@@ -114,11 +114,11 @@ class Pipeline:
             logger.exception("import failed", extra={"job_id": job_id})
             failure = {"Error": type(exc).__name__, "Cause": str(exc)}
             event = {"job_id": job_id, "failed": True, "error": failure}
-            return JobSummary.model_validate(invoke("finalize", event))
-        return JobSummary.model_validate(invoke("finalize", {"job_id": job_id}))
+            return ImportSummary.model_validate(invoke("finalize", event))
+        return ImportSummary.model_validate(invoke("finalize", {"job_id": job_id}))
 
 
-def run_import(plan_input: PlanInput, workers: int = 2) -> JobSummary:
+def run_import(plan_input: PlanInput, workers: int = 2) -> ImportSummary:
     """Run one import to the end with `workers` processes (1: in this process)."""
     executor = make_executor(workers)
     try:

@@ -19,14 +19,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from psycopg import Connection, errors
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectra.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from connectra.export.request import ExportRequest, plan_export
-from connectra.jobs import lifecycle
-from connectra.jobs.repository import JobStatus, get_job
+from connectra.jobs import lifecycle, repository
+from connectra.jobs.models import Job, JobStatus
+from connectra.jobs.repository import get_job
 from connectra.models.fields import Entity
 from connectra.settings import get_settings
 from connectra.storage.keys import owner_tag, parse_staged_key, parse_upload_key
@@ -60,7 +59,7 @@ JobCreateRequest = Annotated[ImportJobRequest | ExportJobRequest, Field(discrimi
 class ImportSource:
     info: ObjectInfo | None  # the object to import (None when `existing` imports it)
     job_id: uuid.UUID  # the id of the job to create
-    existing: dict[str, Any] | None  # the job already importing this upload
+    existing: Job | None  # the job already importing this upload
 
 
 def request_hash(body: BaseModel) -> str:
@@ -91,12 +90,12 @@ def _import_source(
     elif not isinstance(parsed, str):
         job_id = parsed.job_id
     existing = get_job(conn, job_id) if job_id is not None else None
-    if existing is not None and existing["owner_key_id"] != owner_key_id:
+    if existing is not None and existing.owner_key_id != owner_key_id:
         raise NotFound(f"object {body.s3_key} not found")
-    if existing is not None and existing["entity"] != body.entity.value:
-        raise Conflict(f"{body.s3_key} is imported as {existing['entity']} by job {job_id}")
+    if existing is not None and existing.entity != body.entity:
+        raise Conflict(f"{body.s3_key} is imported as {existing.entity} by job {job_id}")
     if existing is not None:
-        return ImportSource(None, existing["uuid"], existing)
+        return ImportSource(None, existing.uuid, existing)
     try:
         info = get_store().head(settings.s3_bucket, body.s3_key)
     except Exception as exc:
@@ -116,7 +115,7 @@ def create_job(
     *,
     owner_key_id: str,
     idempotency_key: str | None,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Job, bool]:
     """The job (created `open`, or the one this idempotency key already made) and whether
     it was created now."""
     digest = request_hash(body)
@@ -136,45 +135,31 @@ def create_job(
         data = {"filename": body.s3_key.rsplit("/", 1)[-1]}
         if body.chunk_size:
             data["chunk_size"] = body.chunk_size
-    cursor = conn.cursor(row_factory=dict_row)
     try:
-        created = cursor.execute(
-            "INSERT INTO jobs (uuid, job_type, entity, status, owner_key_id, idempotency_key, "
-            "request_hash, source_bucket, source_key, source_etag, source_size, data, "
-            "max_retries, retry_interval) "
-            "VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
-            "DO NOTHING RETURNING *",
-            (
-                job_id,
-                body.job_type,
-                body.entity.value,
-                owner_key_id,
-                idempotency_key,
-                digest,
-                source["bucket"],
-                source["key"],
-                source["etag"],
-                source["size"],
-                Jsonb(data),
-                settings.job_max_retries,
-                settings.job_retry_interval_seconds,
-            ),
-        ).fetchone()
+        created = repository.create_job(
+            conn,
+            job_id,
+            job_type=body.job_type,
+            entity=body.entity.value,
+            owner_key_id=owner_key_id,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            source=source,
+            data=data,
+            max_retries=settings.job_max_retries,
+            retry_interval=settings.job_retry_interval_seconds,
+        )
     except errors.UniqueViolation:  # two creates for one staged upload raced: one won
         raise Conflict(f"job {job_id} is being created by another request") from None
     if created is not None:
         return created, True
-    existing = cursor.execute(
-        "SELECT * FROM jobs WHERE owner_key_id = %s AND idempotency_key = %s",
-        (owner_key_id, idempotency_key),
-    ).fetchone()
+    existing = repository.find_by_idempotency_key(conn, owner_key_id, idempotency_key)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish (no deletes)
         raise Conflict("idempotency key in use; try again")
-    if existing["request_hash"] != digest:
+    if existing.request_hash != digest:
         raise Conflict(
             "this Idempotency-Key was used with a different request body",
-            {"job_id": str(existing["uuid"])},
+            {"job_id": str(existing.uuid)},
         )
     return existing, False
 
@@ -182,8 +167,8 @@ def create_job(
 # -- listing --------------------------------------------------------------------------------
 
 
-def _encode_cursor(row: dict[str, Any]) -> str:
-    raw = f"{row['created_at'].isoformat()}|{row['uuid']}".encode()
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.uuid}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -205,38 +190,19 @@ def list_jobs(
     limit: int = 25,
     cursor: str | None = None,
     legacy_statuses: list[str] | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Job], str | None]:
     """The caller's jobs, newest first, keyset-paged; and the cursor of the next page.
 
     With `legacy_statuses`, jobs created in the original's form match by those states
     instead (the states they are reported as, see jobs/legacy.py)."""
-    conditions = ["owner_key_id = %s"]
-    params: list[Any] = [owner_key_id]
-    if statuses and legacy_statuses is not None:
-        conditions.append(
-            "((legacy_request IS NULL AND status = ANY(%s)) "
-            "OR (legacy_request IS NOT NULL AND status = ANY(%s)))"
-        )
-        params.extend([[status.value for status in statuses], legacy_statuses])
-    elif statuses:
-        conditions.append("status = ANY(%s)")
-        params.append([status.value for status in statuses])
-    if job_type:
-        conditions.append("job_type = %s")
-        params.append(job_type)
-    if cursor:
-        created_at, job_id = _decode_cursor(cursor)
-        conditions.append("(created_at, uuid) < (%s, %s)")
-        params.extend([created_at, job_id])
-    params.append(limit + 1)
-    rows = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            f"SELECT * FROM jobs WHERE {' AND '.join(conditions)} "
-            "ORDER BY created_at DESC, uuid DESC LIMIT %s",
-            params,
-        )
-        .fetchall()
+    rows = repository.list_page(
+        conn,
+        owner_key_id,
+        statuses=statuses,
+        legacy_statuses=legacy_statuses,
+        job_type=job_type,
+        after=_decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
     )
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
@@ -249,17 +215,17 @@ def _refused(conn: Connection[Any], job_id: uuid.UUID, owner_key_id: str, action
     job = get_job(conn, job_id, owner_key_id=owner_key_id)
     if job is None:
         return NotFound(f"job {job_id} not found")
-    return Conflict(f"job {job_id} is {job['status']}: it cannot be {action}")
+    return Conflict(f"job {job_id} is {job.status}: it cannot be {action}")
 
 
-def retry_job(conn: Connection[Any], job_id: uuid.UUID, owner_key_id: str) -> dict[str, Any]:
+def retry_job(conn: Connection[Any], job_id: uuid.UUID, owner_key_id: str) -> Job:
     row = lifecycle.request_retry(conn, job_id, owner_key_id=owner_key_id)
     if row is None:
         raise _refused(conn, job_id, owner_key_id, "retried (only a failed job can)")
     return row
 
 
-def cancel_job(conn: Connection[Any], job_id: uuid.UUID, owner_key_id: str) -> dict[str, Any]:
+def cancel_job(conn: Connection[Any], job_id: uuid.UUID, owner_key_id: str) -> Job:
     row = lifecycle.cancel(conn, job_id, owner_key_id=owner_key_id)
     if row is None:
         raise _refused(conn, job_id, owner_key_id, "cancelled (it has ended)")

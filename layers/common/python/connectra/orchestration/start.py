@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
@@ -22,6 +21,7 @@ from connectra.db.pool import connection
 from connectra.ingest.events import PlanInput
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
+from connectra.jobs.models import Job
 from connectra.observability import bind_job, logger
 from connectra.orchestration.launchers import JobLauncher
 from connectra.settings import get_settings
@@ -52,31 +52,7 @@ def handle_object_created(
     bind_job(parsed.job_id)
     etag = item.etag or item.version_id or ""
     size = int(item.size) if item.size is not None else None
-    with connection() as conn:
-        jobs.create_import_job(
-            conn,
-            parsed.job_id,
-            entity=parsed.entity.value,
-            owner_key_id=jobs.SYSTEM_OWNER,
-            status=jobs.JobStatus.AWAITING_UPLOAD,
-            source_bucket=bucket,
-            source_key=item.key,
-            data={"filename": parsed.filename},
-        )
-        attached = jobs.attach_source(
-            conn, parsed.job_id, bucket=bucket, key=item.key, etag=etag, size=size
-        )
-        if attached and size is not None and size > settings.upload_max_bytes:
-            # A presigned PUT cannot bound the size: the limit is enforced here.
-            lifecycle.fail_for_good(
-                conn,
-                parsed.job_id,
-                f"the file is {size} bytes; imports take at most {settings.upload_max_bytes}",
-            )
-        job = jobs.get_job(conn, parsed.job_id)
-        if attached and job is not None and size:  # once per upload: replays attach nothing
-            record_uploaded_bytes(conn, job, size)
-    assert job is not None
+    job = _attach_upload(parsed, bucket, item.key, etag, size)
     reason = _refusal(job, parsed, bucket, item.key, etag)
     if reason:
         logger.warning(
@@ -84,13 +60,13 @@ def handle_object_created(
             extra={"key": item.key, "reason": reason},
         )
         return StartOutcome(False, reason, parsed.job_id)
-    if job["status"] == jobs.JobStatus.FAILED and not job["started_at"]:
-        logger.warning("upload refused", extra={"reason": job["error"]})
-        return StartOutcome(False, str(job["error"]), parsed.job_id)
-    if job["status"] != jobs.JobStatus.IN_QUEUE:
+    if job.status == jobs.JobStatus.FAILED and not job.started_at:
+        logger.warning("upload refused", extra={"reason": job.error})
+        return StartOutcome(False, str(job.error), parsed.job_id)
+    if job.status != jobs.JobStatus.IN_QUEUE:
         logger.info(
             "upload event replayed: job already running",
-            extra={"status": job["status"]},
+            extra={"status": job.status},
         )
         return StartOutcome(True, "replay", parsed.job_id)
     started = launcher.start_import(PlanInput(job_id=parsed.job_id, bucket=bucket, key=item.key), 0)
@@ -101,13 +77,45 @@ def handle_object_created(
     return StartOutcome(True, "started" if started else "replay", parsed.job_id, started)
 
 
-def _refusal(job: dict[str, Any], parsed: UploadKey, bucket: str, key: str, etag: str) -> str:
-    if job["entity"] != parsed.entity.value:
-        return f"job {parsed.job_id} imports {job['entity']}, not {parsed.entity.value}"
-    if job["source_key"] != key or (job["source_bucket"] or bucket) != bucket:
-        return f"job {parsed.job_id} expects the object {job['source_key']}"
-    if job["status"] == jobs.JobStatus.AWAITING_UPLOAD:
+def _attach_upload(parsed: UploadKey, bucket: str, key: str, etag: str, size: int | None) -> Job:
+    """The upload's job, created if the event came first, with this object attached once
+    (in_queue); an object over the size limit fails it for good. A replay changes nothing."""
+    settings = get_settings()
+    with connection() as conn:
+        jobs.create_import_job(
+            conn,
+            parsed.job_id,
+            entity=parsed.entity.value,
+            owner_key_id=jobs.SYSTEM_OWNER,
+            status=jobs.JobStatus.AWAITING_UPLOAD,
+            source_bucket=bucket,
+            source_key=key,
+            data={"filename": parsed.filename},
+        )
+        attached = jobs.attach_source(
+            conn, parsed.job_id, bucket=bucket, key=key, etag=etag, size=size
+        )
+        if attached and size is not None and size > settings.upload_max_bytes:
+            # A presigned PUT cannot bound the size: the limit is enforced here.
+            lifecycle.fail_for_good(
+                conn,
+                parsed.job_id,
+                f"the file is {size} bytes; imports take at most {settings.upload_max_bytes}",
+            )
+        job = jobs.get_job(conn, parsed.job_id)
+        if attached and job is not None and size:  # once per upload: replays attach nothing
+            record_uploaded_bytes(conn, job.data, size)
+    assert job is not None  # created above if it did not exist
+    return job
+
+
+def _refusal(job: Job, parsed: UploadKey, bucket: str, key: str, etag: str) -> str:
+    if job.entity != parsed.entity:
+        return f"job {parsed.job_id} imports {job.entity}, not {parsed.entity.value}"
+    if job.source_key != key or (job.source_bucket or bucket) != bucket:
+        return f"job {parsed.job_id} expects the object {job.source_key}"
+    if job.status == jobs.JobStatus.AWAITING_UPLOAD:
         return f"job {parsed.job_id} is still awaiting its upload"
-    if job["source_etag"] != etag:
+    if job.source_etag != etag:
         return f"job {parsed.job_id} already imports another version of {key}"
     return ""

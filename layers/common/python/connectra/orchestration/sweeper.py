@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from connectra.db.pool import connection
 from connectra.ingest.events import ChunkItem, PlanInput
 from connectra.jobs import lifecycle
-from connectra.jobs.repository import JobStatus
+from connectra.jobs import repository as jobs
+from connectra.jobs.models import ChunkStatus, Job, JobStatus
 from connectra.observability import logger
 from connectra.orchestration.launchers import JobLauncher
 from connectra.settings import Settings, get_settings
@@ -42,33 +42,12 @@ class SweepReport:
     outbox_removed: int = 0
 
 
-def _ids(rows: list[Any]) -> list[uuid.UUID]:
-    return [row["uuid"] for row in rows]
-
-
 def mark_stalled(settings: Settings) -> list[uuid.UUID]:
     with connection() as conn:
-        rows = conn.execute(
-            "SELECT j.uuid FROM jobs j WHERE j.status = ANY(%s) AND GREATEST("
-            "  j.heartbeat_at, j.started_at, j.updated_at,"
-            "  (SELECT max(c.heartbeat_at) FROM job_chunks c WHERE c.job_id = j.uuid)"
-            ") < now() - make_interval(secs => %s) "
-            "ORDER BY j.updated_at LIMIT %s FOR UPDATE OF j SKIP LOCKED",
-            (
-                [JobStatus.PROCESSING.value, JobStatus.RETRYING.value],
-                settings.job_heartbeat_timeout_seconds,
-                settings.sweeper_batch_size,
-            ),
-        ).fetchall()
         stalled: list[uuid.UUID] = []
-        for job_id in _ids(rows):
-            # A chunk row still locked belongs to a live transaction: its worker is alive.
-            conn.execute(
-                "UPDATE job_chunks SET status = 'failed', error = %s, finished_at = now() "
-                "WHERE (job_id, chunk_index) IN (SELECT job_id, chunk_index FROM job_chunks "
-                "WHERE job_id = %s AND status = 'running' FOR UPDATE SKIP LOCKED)",
-                (STALLED_ERROR, job_id),
-            )
+        limit = settings.sweeper_batch_size
+        for job_id in jobs.lock_stalled(conn, settings.job_heartbeat_timeout_seconds, limit):
+            jobs.fail_abandoned_chunks(conn, job_id, STALLED_ERROR)
             if lifecycle.fail(conn, job_id, STALLED_ERROR) is not None:
                 stalled.append(job_id)
     return stalled
@@ -76,16 +55,11 @@ def mark_stalled(settings: Settings) -> list[uuid.UUID]:
 
 def schedule_due_retries(settings: Settings) -> list[uuid.UUID]:
     with connection() as conn:
-        rows = conn.execute(
-            "SELECT uuid FROM jobs WHERE status = 'failed'"
-            f"{lifecycle.DUE_RETRY_SQL} ORDER BY run_after NULLS FIRST LIMIT %s "
-            "FOR UPDATE SKIP LOCKED",
-            (settings.sweeper_batch_size,),
-        ).fetchall()
-        return [job_id for job_id in _ids(rows) if lifecycle.schedule_due_retry(conn, job_id)]
+        due = lifecycle.lock_due_retries(conn, settings.sweeper_batch_size)
+        return [job_id for job_id in due if lifecycle.schedule_due_retry(conn, job_id)]
 
 
-def _claim_launches(settings: Settings, only: uuid.UUID | None = None) -> list[dict[str, Any]]:
+def _claim_launches(settings: Settings, only: uuid.UUID | None = None) -> list[Job]:
     """The open and retry_in_queue jobs this sweeper launches (or just `only`), claimed
     and committed.
 
@@ -93,42 +67,27 @@ def _claim_launches(settings: Settings, only: uuid.UUID | None = None) -> list[d
     attempt it launches (`response.launched_attempt`), and an import's by retry_in_queue →
     retrying too (its chunk steps do not know about job states; an export's runner makes
     that transition itself when it starts)."""
-    claimed: list[dict[str, Any]] = []
+    claimed: list[Job] = []
     with connection() as conn:
-        rows = conn.execute(
-            "SELECT uuid FROM jobs WHERE (status = 'open' OR (status = 'retry_in_queue' AND "
-            "(response->>'launched_attempt')::int IS DISTINCT FROM retry_count AND "
-            "(run_after IS NULL OR run_after <= now()))) "
-            "AND (%s::uuid IS NULL OR uuid = %s::uuid) "
-            "ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED",
-            (only, only, settings.sweeper_batch_size),
-        ).fetchall()
-        for job_id in _ids(rows):
+        for job_id in jobs.lock_launchable(conn, only, settings.sweeper_batch_size):
             job = lifecycle.enqueue(conn, job_id)
             if job is None:
-                job = conn.execute(
-                    "UPDATE jobs SET response = response || jsonb_build_object("
-                    "'launched_attempt', retry_count), updated_at = now() "
-                    "WHERE uuid = %s AND status = 'retry_in_queue' RETURNING *",
-                    (job_id,),
-                ).fetchone()
-                if job is not None and job["job_type"] == "import":
+                job = jobs.record_launched_attempt(conn, job_id)
+                if job is not None and job.job_type == "import":
                     job = lifecycle.claim_retry(conn, job_id)
             if job is not None:
                 claimed.append(job)
     return claimed
 
 
-def _failed_chunks(job: dict[str, Any]) -> list[ChunkItem] | None:
+def _failed_chunks(job: Job) -> list[ChunkItem] | None:
     """The chunks of the manifest that are not done; None when the job has no manifest."""
     with connection() as conn:
-        rows = conn.execute(
-            "SELECT chunk_index, status FROM job_chunks WHERE job_id = %s", (job["uuid"],)
-        ).fetchall()
-    if not rows:
+        statuses = jobs.chunk_statuses(conn, job.uuid)
+    if not statuses:
         return None
-    not_done = {row["chunk_index"] for row in rows if row["status"] != "done"}
-    manifest = get_store().get_json(get_settings().s3_bucket, chunks_manifest_key(job["uuid"]))
+    not_done = {index for index, status in statuses.items() if status != ChunkStatus.DONE}
+    manifest = get_store().get_json(get_settings().s3_bucket, chunks_manifest_key(job.uuid))
     return [
         item
         for item in (ChunkItem.model_validate(entry) for entry in manifest)
@@ -136,19 +95,20 @@ def _failed_chunks(job: dict[str, Any]) -> list[ChunkItem] | None:
     ]
 
 
-def launch(job: dict[str, Any], launcher: JobLauncher) -> None:
-    attempt = int(job["retry_count"]) if job["status"] != JobStatus.IN_QUEUE else 0
-    if job["job_type"] == "export":
-        launcher.start_export(job["uuid"], attempt)
+def launch(job: Job, launcher: JobLauncher) -> None:
+    attempt = job.retry_count if job.status != JobStatus.IN_QUEUE else 0
+    if job.job_type == "export":
+        launcher.start_export(job.uuid, attempt)
         return
-    plan_input = PlanInput(job_id=job["uuid"], bucket=job["source_bucket"], key=job["source_key"])
-    chunks = _failed_chunks(job) if job["status"] == JobStatus.RETRYING else None
+    assert job.source_bucket is not None and job.source_key is not None  # an import's
+    plan_input = PlanInput(job_id=job.uuid, bucket=job.source_bucket, key=job.source_key)
+    chunks = _failed_chunks(job) if job.status == JobStatus.RETRYING else None
     if chunks is None:
         launcher.start_import(plan_input, attempt)
     else:
         logger.info(
             "retrying chunks",
-            extra={"job_id": str(job["uuid"]), "chunks": [c.chunk_index for c in chunks]},
+            extra={"job_id": str(job.uuid), "chunks": [c.chunk_index for c in chunks]},
         )
         launcher.retry_chunks(plan_input, chunks, attempt)
 
@@ -161,13 +121,13 @@ def launch_queued(
     for job in _claim_launches(settings, only):
         try:
             launch(job, launcher)
-            launched.append(job["uuid"])
+            launched.append(job.uuid)
         except Exception as exc:
-            logger.exception("launch failed", extra={"job_id": str(job["uuid"])})
+            logger.exception("launch failed", extra={"job_id": str(job.uuid)})
             with connection() as conn:
                 lifecycle.fail(
                     conn,
-                    job["uuid"],
+                    job.uuid,
                     f"could not start: {type(exc).__name__}: {exc}",
                     relaunch=True,
                 )

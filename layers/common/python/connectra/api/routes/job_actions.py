@@ -19,7 +19,13 @@ from fastapi import APIRouter, Body, Header, Response
 from psycopg import Connection
 from pydantic import BaseModel, Field, TypeAdapter
 
-from connectra.api.deps import CallerDep, ConnDep, GateDep, SettingsDep, get_meter
+from connectra.api.deps import (
+    CallerDep,
+    ConnDep,
+    GateDep,
+    SettingsDep,
+    get_meter,
+)
 from connectra.api.legacy import LEGACY_WARNINGS
 from connectra.api.routes.jobs import legacy_view
 from connectra.consumers.access import Consumer, Scope
@@ -38,7 +44,7 @@ from connectra.jobs.legacy import (
     states_reported_as,
     translate,
 )
-from connectra.jobs.repository import JobStatus
+from connectra.jobs.models import Job, JobStatus
 from connectra.models.lenient import LenientInput
 from connectra.orchestration import service, sweeper
 from connectra.orchestration.launchers import StepFunctionsLauncher, aws_launcher
@@ -72,11 +78,12 @@ class JobSummary(BaseModel):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> JobSummary:
-        summary = cls(job_id=row["uuid"], **{k: row[k] for k in cls.model_fields if k != "job_id"})
-        if row.get("legacy_request"):  # created in the original's form: its names
-            summary.job_type = CURRENT_TO_LEGACY_TYPE[row["job_type"]]
-            summary.status = legacy_status(row["status"])
+    def of(cls, job: Job) -> JobSummary:
+        fields = job.model_dump(include=set(cls.model_fields) - {"job_id"})
+        summary = cls(job_id=job.uuid, **fields)
+        if job.legacy_request:  # created in the original's form: its names
+            summary.job_type = CURRENT_TO_LEGACY_TYPE[job.job_type]
+            summary.status = legacy_status(job.status)
         return summary
 
 
@@ -117,13 +124,13 @@ def launcher() -> StepFunctionsLauncher:
     return aws_launcher(get_store())
 
 
-def _start_now(conn: Connection[Any], job: dict[str, Any]) -> dict[str, Any]:
+def _start_now(conn: Connection[Any], job: Job) -> Job:
     """Start a committed job's execution when its state machine is configured; the job
     as it now stands."""
-    if not launcher().configured_for(job["job_type"]):
+    if not launcher().configured_for(job.job_type):
         return job
-    sweeper.launch_now(job["uuid"], launcher())
-    return repository.get_job(conn, job["uuid"]) or job
+    sweeper.launch_now(job.uuid, launcher())
+    return repository.get_job(conn, job.uuid) or job
 
 
 CreateRequest = Annotated[
@@ -171,13 +178,13 @@ def create_job(
         if created:  # a replayed Idempotency-Key costs nothing more
             _charge(conn, caller, job, export_rows)
         if legacy is not None:
-            repository.record_legacy_request(conn, job["uuid"], legacy.model_dump(mode="json"))
+            repository.record_legacy_request(conn, job.uuid, legacy.model_dump(mode="json"))
     if created:
         job = _start_now(conn, job)
     else:
         response.status_code = 200
-    if legacy is not None or job.get("legacy_request"):
-        fresh = repository.get_job(conn, job["uuid"]) or job
+    if legacy is not None or job.legacy_request:
+        fresh = repository.get_job(conn, job.uuid) or job
         return legacy_view(conn, fresh, settings)
     return JobSummary.of(job)
 
@@ -240,13 +247,13 @@ def _gated_export(
     return allowed, count_rows(plan.query)
 
 
-def _charge(conn: Connection[Any], caller: Consumer, job: dict[str, Any], export_rows: int) -> None:
+def _charge(conn: Connection[Any], caller: Consumer, job: Job, export_rows: int) -> None:
     """Meter a new job: an export's rows (counted at creation), an import's object size;
     over the plan's daily allowance the job is not created (429)."""
-    if job["job_type"] == "export":
+    if job.job_type == "export":
         get_meter().charge(conn, caller, Metric.EXPORT_ROWS, export_rows)
-    elif job["source_size"]:
-        get_meter().charge(conn, caller, Metric.IMPORT_BYTES, int(job["source_size"]))
+    elif job.source_size:
+        get_meter().charge(conn, caller, Metric.IMPORT_BYTES, int(job.source_size))
 
 
 def _require_job_scope(conn: Connection[Any], job_id: uuid.UUID, caller: Consumer) -> None:
@@ -255,4 +262,4 @@ def _require_job_scope(conn: Connection[Any], job_id: uuid.UUID, caller: Consume
     with conn.transaction():  # ends here: the route's own transaction must be a real one
         job = repository.get_job(conn, job_id, owner_key_id=caller.key_id)
     if job is not None:
-        caller.require(JOB_SCOPES.get(job["job_type"], Scope.WRITE))
+        caller.require(JOB_SCOPES.get(job.job_type, Scope.WRITE))

@@ -14,6 +14,7 @@ from connectra.api.deps import CallerDep, ConnDep, SettingsDep
 from connectra.errors import NotFound
 from connectra.jobs import repository as jobs
 from connectra.jobs.legacy import MAX_RUNTIME_ERRORS, LegacyJob, legacy_job
+from connectra.jobs.models import Job
 from connectra.settings import Settings
 from connectra.storage.s3 import get_store
 
@@ -68,18 +69,18 @@ def get_job(
     job = jobs.get_job(conn, job_id, owner_key_id=caller.key_id)
     if job is None:  # another caller's job is as invisible as a missing one
         raise NotFound(f"job {job_id} not found")
-    if job.get("legacy_request"):
+    if job.legacy_request:
         return legacy_view(conn, job, settings)
     progress = jobs.chunk_totals(conn, job_id)
-    finished = job["finished_at"] is not None
+    finished = job.finished_at is not None
     # While running, counts are the sum of the chunks committed so far.
     counts = (
         {
-            "total": job["total_rows"],
-            "inserted": job["inserted_rows"],
-            "updated": job["updated_rows"],
-            "failed": job["failed_rows"],
-            "duplicates": job["duplicate_rows"],
+            "total": job.total_rows,
+            "inserted": job.inserted_rows,
+            "updated": job.updated_rows,
+            "failed": job.failed_rows,
+            "duplicates": job.duplicate_rows,
         }
         if finished
         else {
@@ -89,35 +90,33 @@ def get_job(
     )
     report_url, download_url = job_links(job, settings)
     return JobView(
-        job_id=job["uuid"],
-        job_type=job["job_type"],
-        entity=job["entity"],
-        status=job["status"],
-        source_key=job["source_key"],
+        job_id=job.uuid,
+        job_type=job.job_type,
+        entity=job.entity,
+        status=job.status,
+        source_key=job.source_key,
         counts=JobCounts(**counts),
         chunks=ChunkProgress(
             done=progress["chunks_done"],
             failed=progress["chunks_failed"],
-            total=max(job["chunks_total"], progress["chunks_total"]),
+            total=max(job.chunks_total, progress["chunks_total"]),
         ),
-        error=job["error"],
+        error=job.error,
         error_report_url=report_url,
         download_url=download_url,
-        retry_count=job["retry_count"],
-        max_retries=job["max_retries"],
-        next_attempt_at=job["run_after"]
-        if job["status"] == jobs.JobStatus.RETRY_IN_QUEUE
-        else None,
-        notices=(job["response"] or {}).get("file_notices") or jobs.file_notices(conn, job_id),
-        created_at=job["created_at"],
-        started_at=job["started_at"],
-        finished_at=job["finished_at"],
+        retry_count=job.retry_count,
+        max_retries=job.max_retries,
+        next_attempt_at=job.run_after if job.status == jobs.JobStatus.RETRY_IN_QUEUE else None,
+        notices=job.response.get("file_notices") or jobs.file_notices(conn, job_id),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
     )
 
 
-def job_links(job: dict[str, Any], settings: Settings) -> tuple[str | None, str | None]:
+def job_links(job: Job, settings: Settings) -> tuple[str | None, str | None]:
     """Presigned links (fresh on every read): the error report, a finished export's file."""
-    report_key = (job["response"] or {}).get("error_report_key")
+    report_key = job.response.get("error_report_key")
     report_url = (
         get_store().presigned_get(
             settings.s3_bucket, report_key, settings.download_url_expiry_seconds, "errors.csv"
@@ -125,7 +124,7 @@ def job_links(job: dict[str, Any], settings: Settings) -> tuple[str | None, str 
         if report_key
         else None
     )
-    export_key = (job["response"] or {}).get("export_key")
+    export_key = job.response.get("export_key")
     download_url = (
         get_store().presigned_get(
             settings.s3_bucket,
@@ -133,14 +132,14 @@ def job_links(job: dict[str, Any], settings: Settings) -> tuple[str | None, str 
             settings.download_url_expiry_seconds,
             export_key.rsplit("/", 1)[-1],
         )
-        if export_key and job["status"] == jobs.JobStatus.COMPLETED
+        if export_key and job.status == jobs.JobStatus.COMPLETED
         else None
     )
     return report_url, download_url
 
 
-def legacy_view(conn: Connection[Any], job: dict[str, Any], settings: Settings) -> LegacyJob:
+def legacy_view(conn: Connection[Any], job: Job, settings: Settings) -> LegacyJob:
     """A job created in the original's form, in the original's shape."""
     report_url, download_url = job_links(job, settings)
-    row_errors = jobs.row_error_messages(conn, job["uuid"], MAX_RUNTIME_ERRORS)
+    row_errors = jobs.row_error_messages(conn, job.uuid, MAX_RUNTIME_ERRORS)
     return legacy_job(job, row_errors, error_report_url=report_url, download_url=download_url)
