@@ -149,7 +149,8 @@ class _Compiler:
     def __init__(self, query: Query) -> None:
         self.query = query
         self.params = Params()
-        self.fuzzy_terms: list[str] = []
+        # The `<%` prefilter strings of the fuzzy terms (their one-swap variants).
+        self.fuzzy_prefilters: list[str] = []
 
     def column(self, target: Field) -> sql.Composable:
         return column(self.query.entity, target)
@@ -260,14 +261,14 @@ class _Compiler:
         )
         if not trigram_prefilter_is_exact(term):
             return match
-        self.fuzzy_terms.append(term)
-        # `<%` (written `<%%` for psycopg) is the indexable trigram prefilter; with the
-        # term's one-swap variants it loses no match, see fuzzy_similarity_threshold.
-        prefilter = sql.SQL(" OR ").join(
-            sql.SQL("{} <%% {}").format(self.params.add(variant), folded)
-            for variant in swap_variants(term)
-        )
-        return sql.SQL("(({}) AND {})").format(prefilter, match)
+        variants = " ".join(swap_variants(term))
+        self.fuzzy_prefilters.append(variants)
+        # One `<%` (written `<%%` for psycopg) over the term and its one-swap variants
+        # joined by spaces: a single trigram-GIN condition (an OR of one per variant is
+        # not index-served). It keeps every row sharing a trigram with any variant, which
+        # loses no match: see fuzzy_similarity_threshold.
+        prefilter = sql.SQL("{} <%% {}").format(self.params.add(variants), folded)
+        return sql.SQL("({} AND {})").format(prefilter, match)
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
         target = self.column(condition.field)
@@ -401,10 +402,10 @@ class _Compiler:
         return table
 
     def settings(self) -> dict[str, str]:
-        threshold = fuzzy_similarity_threshold(self.fuzzy_terms)
+        threshold = fuzzy_similarity_threshold(self.fuzzy_prefilters)
         if threshold is None:
             return {}
-        return {"pg_trgm.word_similarity_threshold": f"{threshold:.6f}"}
+        return {"pg_trgm.word_similarity_threshold": f"{threshold:.9g}"}
 
 
 def swap_variants(term: str) -> list[str]:
@@ -424,20 +425,33 @@ def trigram_prefilter_is_exact(term: str) -> bool:
     return all(unicodedata.category(char)[0] in "LN" for char in term)
 
 
-def fuzzy_similarity_threshold(terms: list[str]) -> float | None:
-    """A `<%` threshold that keeps every row holding a word within AUTO edits of a term.
+def trigram_count_bound(text: str) -> int:
+    """At most how many distinct trigrams pg_trgm extracts from `text`: each word of
+    length n is padded to "  word " and gives n + 1."""
+    return sum(len(word) + 1 for word in text.split())
 
-    A word of length L has L + 1 padded trigrams and one insertion, deletion or
-    substitution changes at most 3 of them. A word within k ≤ AUTO(L) edits of the term
-    with t of them transpositions: with no transposition it shares at least
-    L + 1 - 3k ≥ 1 trigram with the term; otherwise, once the term's first swapped pair is
-    swapped back (one of `swap_variants`), at most 2 Levenshtein edits remain when k = 2
-    (L ≥ 6: L + 1 - 6 ≥ 1 shared) and none when k = 1. So some variant has a word
-    similarity of at least 1 / (L + 1); slightly below the smallest such value is safe.
+
+def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
+    """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
+    shares at least one trigram with the prefilter (a term's one-swap variants).
+
+    `q <% f` is word_similarity(q, f) >= threshold, and word_similarity is the largest
+    share of q's N distinct trigrams found in one extent of f: at least 1 / N when one
+    trigram is shared, 0 when none is. Any threshold in (0, 1 / N] for every prefilter of
+    the query therefore means "one shared trigram" (the GIN index's consistent check,
+    shared / N >= threshold, says the same).
+
+    And that loses no match. A word of length L has L + 1 padded trigrams and one
+    insertion, deletion or substitution changes at most 3 of them. A word within
+    k <= AUTO(L) edits of the term: with no transposition it shares at least
+    L + 1 - 3k >= 1 trigram with the term; otherwise, once the term's first swapped pair
+    is swapped back (one of `swap_variants`), at most 2 Levenshtein edits remain when
+    k = 2 (L >= 6: L + 1 - 6 >= 1 shared) and none when k = 1. So the word shares a
+    trigram with some variant.
     """
-    if not terms:
+    if not prefilters:
         return None
-    return min(1.0 / (len(term) + 1) for term in terms) * 0.99
+    return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
 
 
 def compile_search(query: Query) -> CompiledSQL:
