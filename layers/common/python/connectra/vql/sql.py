@@ -149,7 +149,7 @@ class _Compiler:
     def __init__(self, query: Query) -> None:
         self.query = query
         self.params = Params()
-        # The `<%` prefilter strings of the fuzzy terms (their one-swap variants).
+        # The `<%` prefilter texts of the fuzzy terms (fuzzy_prefilter).
         self.fuzzy_prefilters: list[str] = []
 
     def column(self, target: Field) -> sql.Composable:
@@ -261,13 +261,12 @@ class _Compiler:
         )
         if not trigram_prefilter_is_exact(term):
             return match
-        variants = " ".join(swap_variants(term))
-        self.fuzzy_prefilters.append(variants)
-        # One `<%` (written `<%%` for psycopg) over the term and its one-swap variants
-        # joined by spaces: a single trigram-GIN condition (an OR of one per variant is
-        # not index-served). It keeps every row sharing a trigram with any variant, which
-        # loses no match: see fuzzy_similarity_threshold.
-        prefilter = sql.SQL("{} <%% {}").format(self.params.add(variants), folded)
+        prefilter_text = fuzzy_prefilter(term)
+        self.fuzzy_prefilters.append(prefilter_text)
+        # `<%` (written `<%%` for psycopg), one trigram-GIN condition per term: it keeps
+        # the rows sharing a trigram with the prefilter text (fuzzy_similarity_threshold),
+        # which loses no match (fuzzy_prefilter).
+        prefilter = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
         return sql.SQL("({} AND {})").format(prefilter, match)
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
@@ -418,6 +417,30 @@ def swap_variants(term: str) -> list[str]:
     return variants
 
 
+# At most how many of a word's padded trigrams one edit changes: a transposition (the
+# trigrams holding either swapped character; an insertion, deletion or substitution
+# changes at most 3).
+TRIGRAMS_PER_EDIT = 4
+
+
+def fuzzy_prefilter(term: str) -> str:
+    """The text whose trigrams every word within AUTO edits of `term` shares one of.
+
+    pg_trgm pads a word of length L to "  word ", L + 1 trigrams. k edits (insertions,
+    deletions, substitutions, transpositions of adjacent characters) change at most
+    4k of them and the others stay, so when L + 1 > 4k the term itself is enough: L >= 4
+    for one edit, L >= 8 for two. Shorter terms (3, 6 and 7 characters) also take their
+    one-swap variants, joined by spaces (one condition the trigram GIN serves; an OR of
+    one per variant is not index-served): once the word's first transposition is
+    swapped back (one of the variants) at most one edit remains, which changes at most 4
+    of L + 1 >= 7 trigrams when k = 2 and none when k = 1; with no transposition at
+    most 3k of the term's L + 1 change, L + 1 - 3k >= 1.
+    """
+    if len(term) + 1 > TRIGRAMS_PER_EDIT * max_edits(term):
+        return term
+    return " ".join(swap_variants(term))
+
+
 def trigram_prefilter_is_exact(term: str) -> bool:
     """pg_trgm cuts words at characters that are not letters or digits (combining marks
     of some scripts among them): the trigram bound below holds for terms of letters and
@@ -433,21 +456,13 @@ def trigram_count_bound(text: str) -> int:
 
 def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
     """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
-    shares at least one trigram with the prefilter (a term's one-swap variants).
+    shares at least one trigram with the prefilter text (`fuzzy_prefilter`).
 
     `q <% f` is word_similarity(q, f) >= threshold, and word_similarity is the largest
     share of q's N distinct trigrams found in one extent of f: at least 1 / N when one
     trigram is shared, 0 when none is. Any threshold in (0, 1 / N] for every prefilter of
     the query therefore means "one shared trigram" (the GIN index's consistent check,
     shared / N >= threshold, says the same).
-
-    And that loses no match. A word of length L has L + 1 padded trigrams and one
-    insertion, deletion or substitution changes at most 3 of them. A word within
-    k <= AUTO(L) edits of the term: with no transposition it shares at least
-    L + 1 - 3k >= 1 trigram with the term; otherwise, once the term's first swapped pair
-    is swapped back (one of `swap_variants`), at most 2 Levenshtein edits remain when
-    k = 2 (L >= 6: L + 1 - 6 >= 1 shared) and none when k = 1. So the word shares a
-    trigram with some variant.
     """
     if not prefilters:
         return None
