@@ -255,10 +255,7 @@ class _Compiler:
         edits = max_edits(term)
         if edits == 0:
             return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
-        placeholder = self.params.add(term)
-        match = sql.SQL("connectra_fuzzy_match({}, {}, {})").format(
-            words, placeholder, self.params.add(edits)
-        )
+        match = self.fuzzy_match(term, words, edits)
         if not trigram_prefilter_is_exact(term):
             return match
         prefilter_text = fuzzy_prefilter(term)
@@ -268,6 +265,41 @@ class _Compiler:
         # which loses no match (fuzzy_prefilter).
         prefilter = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
         return sql.SQL("({} AND {})").format(prefilter, match)
+
+    def fuzzy_match(self, term: str, words: sql.Composable, edits: int) -> sql.Composable:
+        """Some stored word within `edits` (1 or 2) OSA edits of the term: the semantics of
+        migration 0008's connectra_fuzzy_match, written inline (a SQL function holding a
+        sub-select is never inlined: its per-call overhead dominated fuzzy rechecks).
+
+        A word within `edits` Levenshtein edits matches. Otherwise it matches only through
+        a transposition of adjacent characters; once that transposition is undone (one of
+        the term's one-swap variants) at most edits - 1 OSA edits remain. With one edit the
+        word is then exactly a variant. With two it is within one OSA edit of a variant,
+        so within 2 Levenshtein edits of it: a cheap C check that leaves the exact OSA
+        distance (connectra_osa_distance, PL/pgSQL) to the few words that pass it.
+        """
+        term_param = self.params.add(term)
+        variants = self.params.add(swap_variants(term)[1:])
+        if edits == 1:
+            transposed = sql.SQL("w.word = ANY({}::text[])").format(variants)
+        else:
+            transposed = sql.SQL(
+                "EXISTS (SELECT 1 FROM unnest({variants}::text[]) AS v(variant) "
+                "WHERE public.levenshtein_less_equal(w.word, v.variant, 2) <= 2) "
+                "AND public.connectra_osa_distance(w.word, {term}) <= 2"
+            ).format(variants=variants, term=term_param)
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM unnest({words}) AS w(word) "
+            "WHERE abs(length(w.word) - {length}) <= {edits} "
+            "AND (public.levenshtein_less_equal(w.word, {term}, {edits}) <= {edits} "
+            "OR ({transposed})))"
+        ).format(
+            words=words,
+            length=self.params.add(len(term)),
+            edits=sql.Literal(edits),
+            term=term_param,
+            transposed=transposed,
+        )
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
         target = self.column(condition.field)
