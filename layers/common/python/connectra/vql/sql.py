@@ -151,6 +151,10 @@ class _Compiler:
         self.params = Params()
         # The `<%` prefilter texts of the fuzzy terms (fuzzy_prefilter).
         self.fuzzy_prefilters: list[str] = []
+        # False while compiling the filter of a probe's window (rows read in index or table
+        # order): there a fuzzy term's trigram prefilter (word_similarity per row) only
+        # doubles the cost of the inline fuzzy check, which alone decides the same.
+        self.index_prefilters = True
 
     def column(self, target: Field) -> sql.Composable:
         return column(self.query.entity, target)
@@ -256,7 +260,7 @@ class _Compiler:
         if edits == 0:
             return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
         match = self.fuzzy_match(term, words, edits)
-        if not trigram_prefilter_is_exact(term):
+        if not trigram_prefilter_is_exact(term) or not self.index_prefilters:
             return match
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
@@ -328,6 +332,15 @@ class _Compiler:
 
     def where(self, *, paged: bool = True) -> sql.Composable:
         return sql.SQL(" AND ").join(self.where_parts(paged=paged))
+
+    def probe_where(self, *, paged: bool = True) -> sql.Composable:
+        """`where` for the rows of a probe's window: without the fuzzy prefilters, which
+        serve only the trigram index (the same rows match)."""
+        self.index_prefilters = False
+        try:
+            return self.where(paged=paged)
+        finally:
+            self.index_prefilters = True
 
     def where_parts(self, *, paged: bool = True) -> list[sql.Composable]:
         """The conjuncts of the row filter (with the keyset bound when `paged`)."""
@@ -557,7 +570,7 @@ def compile_search(query: Query) -> CompiledSQL:
         "WITH probe AS MATERIALIZED ("
         "SELECT {sort_values} FROM ("
         "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
-        ") AS c{join} WHERE {where} ORDER BY {order} LIMIT {need}"
+        ") AS c{join} WHERE {probe_where} ORDER BY {order} LIMIT {need}"
         "), matched AS MATERIALIZED ("
         "SELECT {sort_values} FROM {source} WHERE {where}"
         ") "
@@ -573,6 +586,7 @@ def compile_search(query: Query) -> CompiledSQL:
         order=order,
         window=compiler.params.add(window),
         join=join,
+        probe_where=compiler.probe_where(),
         where=where,
         need=need_param,
         source=compiler.source(),
@@ -640,7 +654,7 @@ def _bounded_count(compiler: _Compiler, where: sql.Composable, up_to: int) -> Co
     statement = sql.SQL(
         "WITH probe AS MATERIALIZED ("
         "SELECT 1 FROM (SELECT c.* FROM {table} AS c WHERE c.deleted_at IS NULL LIMIT {rows}"
-        ") AS c{join} WHERE {where} LIMIT {bound}"
+        ") AS c{join} WHERE {probe_where} LIMIT {bound}"
         ") SELECT CASE WHEN (SELECT count(*) FROM probe) = {bound} THEN {bound} "
         "ELSE (SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) AS m) "
         "END AS count"
@@ -648,6 +662,7 @@ def _bounded_count(compiler: _Compiler, where: sql.Composable, up_to: int) -> Co
         table=sql.Identifier(query.entity.value),
         rows=compiler.params.add(COUNT_PROBE_ROWS),
         join=join,
+        probe_where=compiler.probe_where(paged=False),
         where=where,
         bound=bound,
         source=compiler.source(),
