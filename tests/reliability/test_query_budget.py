@@ -65,6 +65,34 @@ def test_the_count_route_and_export_vql_are_refused_too(api: TestClient) -> None
         parse_request(_where_text(_fuzzy(SEVEN_LETTER_WORDS)), Entity.CONTACTS)
 
 
+def test_an_over_budget_where_on_aggregate_is_query_over_budget(api: TestClient) -> None:
+    """On the merged main the aggregate route answered `validation_error` for a valid
+    but over-budget `where`; it is the same refusal as on search and count."""
+    body = {
+        **_where_text(_fuzzy(SEVEN_LETTER_WORDS)),
+        "aggregations": [{"name": "by_seniority", "type": "terms", "field": "seniority"}],
+    }
+    response = api.post("/contacts/aggregate", headers=HEADERS, json=body)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["error"] == "query_over_budget"
+    parts = {problem["part"]: problem for problem in answer["details"]}
+    assert parts["fuzzy_terms"]["path"] == "where.text_matches.must[0].text_value"
+
+
+def test_an_invalid_aggregation_is_reported_before_the_budget(api: TestClient) -> None:
+    """As for a search: invalid parts first (all of them), the budget once they are valid."""
+    body = {
+        **_where_text(_fuzzy(SEVEN_LETTER_WORDS)),
+        "aggregations": [{"name": "by_nothing", "type": "terms", "field": "no_such_field"}],
+    }
+    response = api.post("/contacts/aggregate", headers=HEADERS, json=body)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["error"] == "validation_error"
+    assert answer["details"][0]["path"].startswith("aggregations[0]")
+
+
 def test_identical_conditions_are_merged_and_charged_once() -> None:
     words = " ".join(SEVEN_LETTER_WORDS.split()[: budget.max_fuzzy_terms()])  # the whole budget
     query = parse_request(_where_text(*[_fuzzy(words)] * 5), Entity.CONTACTS)

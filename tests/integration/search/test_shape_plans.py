@@ -101,33 +101,7 @@ def test_the_shapes_cover_the_grammar() -> None:
         assert part in names
 
 
-# Known regression of the merge (recorded in the closing note): the unicode branch's fuzzy
-# prefilter (`variant <% folded` for each one-swap variant, OR-ed) is not served by the
-# trigram index on the sample, where queryshapes' single prefilter was. Strict: once the
-# prefilter is indexable again these pass, and the marker must go.
-FUZZY_PREFILTER_NOT_INDEXED = pytest.mark.xfail(
-    strict=True, reason="the one-swap fuzzy prefilter is not served by the trigram index"
-)
-
-UNINDEXED_FUZZY = {
-    f"{entity} {field} fuzzy and hit"
-    for entity, field in (
-        ("contacts", "title"),
-        ("contacts", "last_name"),
-        ("contacts", "email"),
-        ("contacts", "company_name"),
-        ("companies", "name"),
-        ("companies", "website"),
-    )
-}
-
-
-def _marked(shape: Shape) -> Any:
-    marks = [FUZZY_PREFILTER_NOT_INDEXED] if shape.name in UNINDEXED_FUZZY else []
-    return pytest.param(shape, id=shape.name, marks=marks)
-
-
-@pytest.mark.parametrize("shape", [_marked(shape) for shape in INDEXED])
+@pytest.mark.parametrize("shape", [pytest.param(shape, id=shape.name) for shape in INDEXED])
 def test_the_shape_uses_its_index(sample_conn: psycopg.Connection[Any], shape: Shape) -> None:
     used = plan_indexes(sample_conn, shape)
     assert used & set(shape.indexes), f"{shape.name}: plan used {sorted(used)}"

@@ -10,9 +10,13 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from connectra.vql.fuzzy import edit_distance
+from connectra.models.fields import Entity
+from connectra.vql.fuzzy import edit_distance, max_edits, term_matches
+from connectra.vql.parse import parse_request
+from connectra.vql.sql import _Compiler
 from connectra.vql.text import fold, lower, words
 
 SAMPLES = [
@@ -112,3 +116,47 @@ def test_fuzzy_edit_distance_counts_transpositions_as_python_does(
     distance = edit_distance(left, right)
     assert row["distance"] == distance
     assert row["within_two"] is (distance <= 2)
+
+
+@st.composite
+def term_and_near_word(draw: st.DrawFn) -> tuple[str, str]:
+    """A fuzzy term (3-9 characters: 1 or 2 edits) and a word 0-4 random edits from it
+    (insertions, deletions, substitutions, adjacent swaps): near misses on both sides of
+    the edit bound, transpositions included."""
+    alphabet = "abcdé"
+    term = draw(st.text(alphabet=alphabet, min_size=3, max_size=9))
+    word = term
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        kind = draw(st.sampled_from(["insert", "delete", "substitute", "swap"]))
+        at = draw(st.integers(min_value=0, max_value=max(len(word) - 1, 0)))
+        char = draw(st.sampled_from(alphabet))
+        if kind == "insert":
+            word = word[:at] + char + word[at:]
+        elif kind == "delete" and word:
+            word = word[:at] + word[at + 1 :]
+        elif kind == "substitute" and word:
+            word = word[:at] + char + word[at + 1 :]
+        elif kind == "swap" and at + 1 < len(word):
+            word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    return term, word
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pair=term_and_near_word(), other=st.text(alphabet="abcdé", max_size=9))
+def test_the_compiled_fuzzy_match_is_pythons(
+    text_conn: psycopg.Connection[Any], pair: tuple[str, str], other: str
+) -> None:
+    """vql/sql.py writes the fuzzy check inline (no SQL function call per row): it keeps
+    the semantics of connectra_fuzzy_match and of the Python evaluator (term_matches)."""
+    term, word = pair
+    compiler = _Compiler(parse_request({}, Entity.CONTACTS, cursor_secret="s"))
+    words = compiler.params.add([word, other])
+    match = compiler.fuzzy_match(term, sql.SQL("{}::text[]").format(words), max_edits(term))
+    row = text_conn.execute(
+        sql.SQL("SELECT {} AS matched").format(match), compiler.params.values
+    ).fetchone()
+    assert row is not None
+    expected = term_matches(term, word, fuzzy=True) or term_matches(term, other, fuzzy=True)
+    assert row["matched"] is expected

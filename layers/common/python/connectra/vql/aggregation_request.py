@@ -32,6 +32,7 @@ from connectra.vql.aggregation import (
     TermsAggregation,
 )
 from connectra.vql.ast import RangeValue
+from connectra.vql.budget import QueryOverBudget
 from connectra.vql.parse import Problem, error_path, parse_query, utc_moment, validation_failed
 
 TERMS_KINDS = (FieldKind.TEXT, FieldKind.KEYWORD, FieldKind.KEYWORD_ARRAY, FieldKind.UUID)
@@ -111,8 +112,11 @@ def parse_aggregate_payload(payload: Mapping[str, Any], entity: Entity) -> Aggre
 def parse_aggregate(request: AggregateRequest, entity: Entity) -> AggregateQuery:
     problems: list[Problem] = []
     query_filter = None
+    over_budget: QueryOverBudget | None = None
     try:
         query_filter = parse_query(models.VQLQuery(where=request.where), entity).filter
+    except QueryOverBudget as exc:
+        over_budget = exc  # a valid where, too expensive: refused once the rest is valid
     except ValidationFailed as exc:
         problems.extend(exc.details or [])
     parser = _AggregationParser(entity)
@@ -121,8 +125,12 @@ def parse_aggregate(request: AggregateRequest, entity: Entity) -> AggregateQuery
         for index, spec in enumerate(request.aggregations)
     ]
     problems.extend(parser.problems)
-    if problems or query_filter is None:
+    # As for a search (parse.parse_query): invalid parts first, then the budget.
+    if problems:
         raise validation_failed(problems)
+    if over_budget is not None:
+        raise over_budget
+    assert query_filter is not None  # parse_query returned, as nothing was raised
     return AggregateQuery(
         entity=entity,
         filter=query_filter,

@@ -149,7 +149,12 @@ class _Compiler:
     def __init__(self, query: Query) -> None:
         self.query = query
         self.params = Params()
-        self.fuzzy_terms: list[str] = []
+        # The `<%` prefilter texts of the fuzzy terms (fuzzy_prefilter).
+        self.fuzzy_prefilters: list[str] = []
+        # False while compiling the filter of a probe's window (rows read in index or table
+        # order): there a fuzzy term's trigram prefilter (word_similarity per row) only
+        # doubles the cost of the inline fuzzy check, which alone decides the same.
+        self.index_prefilters = True
 
     def column(self, target: Field) -> sql.Composable:
         return column(self.query.entity, target)
@@ -254,20 +259,51 @@ class _Compiler:
         edits = max_edits(term)
         if edits == 0:
             return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
-        placeholder = self.params.add(term)
-        match = sql.SQL("connectra_fuzzy_match({}, {}, {})").format(
-            words, placeholder, self.params.add(edits)
-        )
-        if not trigram_prefilter_is_exact(term):
+        match = self.fuzzy_match(term, words, edits)
+        if not trigram_prefilter_is_exact(term) or not self.index_prefilters:
             return match
-        self.fuzzy_terms.append(term)
-        # `<%` (written `<%%` for psycopg) is the indexable trigram prefilter; with the
-        # term's one-swap variants it loses no match, see fuzzy_similarity_threshold.
-        prefilter = sql.SQL(" OR ").join(
-            sql.SQL("{} <%% {}").format(self.params.add(variant), folded)
-            for variant in swap_variants(term)
+        prefilter_text = fuzzy_prefilter(term)
+        self.fuzzy_prefilters.append(prefilter_text)
+        # `<%` (written `<%%` for psycopg), one trigram-GIN condition per term: it keeps
+        # the rows sharing a trigram with the prefilter text (fuzzy_similarity_threshold),
+        # which loses no match (fuzzy_prefilter).
+        prefilter = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
+        return sql.SQL("({} AND {})").format(prefilter, match)
+
+    def fuzzy_match(self, term: str, words: sql.Composable, edits: int) -> sql.Composable:
+        """Some stored word within `edits` (1 or 2) OSA edits of the term: the semantics of
+        migration 0008's connectra_fuzzy_match, written inline (a SQL function holding a
+        sub-select is never inlined: its per-call overhead dominated fuzzy rechecks).
+
+        A word within `edits` Levenshtein edits matches. Otherwise it matches only through
+        a transposition of adjacent characters; once that transposition is undone (one of
+        the term's one-swap variants) at most edits - 1 OSA edits remain. With one edit the
+        word is then exactly a variant. With two it is within one OSA edit of a variant,
+        so within 2 Levenshtein edits of it: a cheap C check that leaves the exact OSA
+        distance (connectra_osa_distance, PL/pgSQL) to the few words that pass it.
+        """
+        term_param = self.params.add(term)
+        variants = self.params.add(swap_variants(term)[1:])
+        if edits == 1:
+            transposed = sql.SQL("w.word = ANY({}::text[])").format(variants)
+        else:
+            transposed = sql.SQL(
+                "EXISTS (SELECT 1 FROM unnest({variants}::text[]) AS v(variant) "
+                "WHERE public.levenshtein_less_equal(w.word, v.variant, 2) <= 2) "
+                "AND public.connectra_osa_distance(w.word, {term}) <= 2"
+            ).format(variants=variants, term=term_param)
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM unnest({words}) AS w(word) "
+            "WHERE abs(length(w.word) - {length}) <= {edits} "
+            "AND (public.levenshtein_less_equal(w.word, {term}, {edits}) <= {edits} "
+            "OR ({transposed})))"
+        ).format(
+            words=words,
+            length=self.params.add(len(term)),
+            edits=sql.Literal(edits),
+            term=term_param,
+            transposed=transposed,
         )
-        return sql.SQL("(({}) AND {})").format(prefilter, match)
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
         target = self.column(condition.field)
@@ -296,6 +332,15 @@ class _Compiler:
 
     def where(self, *, paged: bool = True) -> sql.Composable:
         return sql.SQL(" AND ").join(self.where_parts(paged=paged))
+
+    def probe_where(self, *, paged: bool = True) -> sql.Composable:
+        """`where` for the rows of a probe's window: without the fuzzy prefilters, which
+        serve only the trigram index (the same rows match)."""
+        self.index_prefilters = False
+        try:
+            return self.where(paged=paged)
+        finally:
+            self.index_prefilters = True
 
     def where_parts(self, *, paged: bool = True) -> list[sql.Composable]:
         """The conjuncts of the row filter (with the keyset bound when `paged`)."""
@@ -401,10 +446,10 @@ class _Compiler:
         return table
 
     def settings(self) -> dict[str, str]:
-        threshold = fuzzy_similarity_threshold(self.fuzzy_terms)
+        threshold = fuzzy_similarity_threshold(self.fuzzy_prefilters)
         if threshold is None:
             return {}
-        return {"pg_trgm.word_similarity_threshold": f"{threshold:.6f}"}
+        return {"pg_trgm.word_similarity_threshold": f"{threshold:.9g}"}
 
 
 def swap_variants(term: str) -> list[str]:
@@ -417,6 +462,30 @@ def swap_variants(term: str) -> list[str]:
     return variants
 
 
+# At most how many of a word's padded trigrams one edit changes: a transposition (the
+# trigrams holding either swapped character; an insertion, deletion or substitution
+# changes at most 3).
+TRIGRAMS_PER_EDIT = 4
+
+
+def fuzzy_prefilter(term: str) -> str:
+    """The text whose trigrams every word within AUTO edits of `term` shares one of.
+
+    pg_trgm pads a word of length L to "  word ", L + 1 trigrams. k edits (insertions,
+    deletions, substitutions, transpositions of adjacent characters) change at most
+    4k of them and the others stay, so when L + 1 > 4k the term itself is enough: L >= 4
+    for one edit, L >= 8 for two. Shorter terms (3, 6 and 7 characters) also take their
+    one-swap variants, joined by spaces (one condition the trigram GIN serves; an OR of
+    one per variant is not index-served): once the word's first transposition is
+    swapped back (one of the variants) at most one edit remains, which changes at most 4
+    of L + 1 >= 7 trigrams when k = 2 and none when k = 1; with no transposition at
+    most 3k of the term's L + 1 change, L + 1 - 3k >= 1.
+    """
+    if len(term) + 1 > TRIGRAMS_PER_EDIT * max_edits(term):
+        return term
+    return " ".join(swap_variants(term))
+
+
 def trigram_prefilter_is_exact(term: str) -> bool:
     """pg_trgm cuts words at characters that are not letters or digits (combining marks
     of some scripts among them): the trigram bound below holds for terms of letters and
@@ -424,20 +493,25 @@ def trigram_prefilter_is_exact(term: str) -> bool:
     return all(unicodedata.category(char)[0] in "LN" for char in term)
 
 
-def fuzzy_similarity_threshold(terms: list[str]) -> float | None:
-    """A `<%` threshold that keeps every row holding a word within AUTO edits of a term.
+def trigram_count_bound(text: str) -> int:
+    """At most how many distinct trigrams pg_trgm extracts from `text`: each word of
+    length n is padded to "  word " and gives n + 1."""
+    return sum(len(word) + 1 for word in text.split())
 
-    A word of length L has L + 1 padded trigrams and one insertion, deletion or
-    substitution changes at most 3 of them. A word within k ≤ AUTO(L) edits of the term
-    with t of them transpositions: with no transposition it shares at least
-    L + 1 - 3k ≥ 1 trigram with the term; otherwise, once the term's first swapped pair is
-    swapped back (one of `swap_variants`), at most 2 Levenshtein edits remain when k = 2
-    (L ≥ 6: L + 1 - 6 ≥ 1 shared) and none when k = 1. So some variant has a word
-    similarity of at least 1 / (L + 1); slightly below the smallest such value is safe.
+
+def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
+    """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
+    shares at least one trigram with the prefilter text (`fuzzy_prefilter`).
+
+    `q <% f` is word_similarity(q, f) >= threshold, and word_similarity is the largest
+    share of q's N distinct trigrams found in one extent of f: at least 1 / N when one
+    trigram is shared, 0 when none is. Any threshold in (0, 1 / N] for every prefilter of
+    the query therefore means "one shared trigram" (the GIN index's consistent check,
+    shared / N >= threshold, says the same).
     """
-    if not terms:
+    if not prefilters:
         return None
-    return min(1.0 / (len(term) + 1) for term in terms) * 0.99
+    return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
 
 
 def compile_search(query: Query) -> CompiledSQL:
@@ -496,7 +570,7 @@ def compile_search(query: Query) -> CompiledSQL:
         "WITH probe AS MATERIALIZED ("
         "SELECT {sort_values} FROM ("
         "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
-        ") AS c{join} WHERE {where} ORDER BY {order} LIMIT {need}"
+        ") AS c{join} WHERE {probe_where} ORDER BY {order} LIMIT {need}"
         "), matched AS MATERIALIZED ("
         "SELECT {sort_values} FROM {source} WHERE {where}"
         ") "
@@ -512,6 +586,7 @@ def compile_search(query: Query) -> CompiledSQL:
         order=order,
         window=compiler.params.add(window),
         join=join,
+        probe_where=compiler.probe_where(),
         where=where,
         need=need_param,
         source=compiler.source(),
@@ -579,7 +654,7 @@ def _bounded_count(compiler: _Compiler, where: sql.Composable, up_to: int) -> Co
     statement = sql.SQL(
         "WITH probe AS MATERIALIZED ("
         "SELECT 1 FROM (SELECT c.* FROM {table} AS c WHERE c.deleted_at IS NULL LIMIT {rows}"
-        ") AS c{join} WHERE {where} LIMIT {bound}"
+        ") AS c{join} WHERE {probe_where} LIMIT {bound}"
         ") SELECT CASE WHEN (SELECT count(*) FROM probe) = {bound} THEN {bound} "
         "ELSE (SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) AS m) "
         "END AS count"
@@ -587,6 +662,7 @@ def _bounded_count(compiler: _Compiler, where: sql.Composable, up_to: int) -> Co
         table=sql.Identifier(query.entity.value),
         rows=compiler.params.add(COUNT_PROBE_ROWS),
         join=join,
+        probe_where=compiler.probe_where(paged=False),
         where=where,
         bound=bound,
         source=compiler.source(),
