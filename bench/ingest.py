@@ -7,9 +7,10 @@ One run, one generated data set (1M contacts and the 100k companies they referen
 * `postgres_search` (`connectra_bench_ingest`): the PostgreSQL search deployment, every
   migration and every search index (trigram/GIN and btree `vql_*` indexes) in place;
 * `opensearch` (`connectra_bench_ingest_keys`): the OpenSearch deployment, where PostgreSQL
-  only needs its keys: after migrating, every index of contacts and companies is dropped
-  except the primary keys, the unique ones (email, domain) and the company_id index; the
-  chunks also write the search outbox, as that deployment does.
+  only needs its keys: after migrating, `connectra search-structures --backend opensearch`
+  (db/search_structures.py) drops the search columns, their trigger and every search index,
+  leaving the primary keys, the unique ones (email, domain) and the foreign keys' indexes;
+  the chunks also write the search outbox, as that deployment does.
 
 In each configuration:
 
@@ -79,8 +80,6 @@ TITLES = {
     "postgres_search": "PostgreSQL search deployment (all migrations, all search indexes)",
     "opensearch": "OpenSearch deployment (keys-only tables: no vql_* columns, no search indexes)",
 }
-# Indexes an OpenSearch deployment still needs on these tables (besides primary/unique).
-_KEPT_COLUMNS = ("company_id",)
 
 
 def _environment(database_url: str, endpoint: str, search_backend: str = "postgres") -> None:
@@ -119,34 +118,14 @@ def _fresh_database(name: str = DATABASE, keys_only: bool = False) -> str:
     return url
 
 
-def _keep_only_key_indexes(database_url: str) -> list[str]:
-    """The keys-only tables of the OpenSearch deployment (issue 14 item 1): drop the search
-    indexes and the stored `vql_*` generated columns of contacts and companies.
+def _keep_only_key_indexes(database_url: str) -> None:
+    """The keys-only tables of the OpenSearch deployment (issue 14 item 1), switched by the
+    one command a deployment uses (`connectra search-structures --backend opensearch`):
+    no search columns, trigger or search indexes on contacts and companies."""
+    from connectra.db import search_structures
 
-    Built here until the per-backend structure switch (branch `queryshapes`) is merged;
-    returns the dropped index names."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        columns = conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND table_name IN ('contacts', 'companies') "
-            "AND column_name LIKE 'vql\\_%'"
-        ).fetchall()
-        for table, column in columns:
-            conn.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
-        rows = conn.execute(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE t.relname IN ('contacts', 'companies') AND t.relnamespace = "
-            "'public'::regnamespace AND NOT i.indisprimary AND NOT i.indisunique"
-        ).fetchall()
-        dropped = [
-            name
-            for name, definition in rows
-            if not any(definition.endswith(f"({column})") for column in _KEPT_COLUMNS)
-        ]
-        for name in dropped:
-            conn.execute(f'DROP INDEX "{name}"')
-    return sorted(dropped)
+        search_structures.apply(conn, "opensearch")
 
 
 def _index_counts(database_url: str) -> dict[str, int]:

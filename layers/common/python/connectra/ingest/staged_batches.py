@@ -7,7 +7,9 @@ the same counts and row errors as the Python parser and loader would give:
   and loads all of it;
 * the conversion flags a record (staged.py): Python parses it; every other row of a key
   Python loads, or of a key whose row names a missing company, joins it, so "last row
-  wins" and the company check see the same rows as in the Python loader;
+  wins" and the company check see the same rows as in the Python loader. (Missing
+  companies are looked up only once the foreign key has refused a batch of the chunk:
+  that batch is then loaded again after the lookup, and so is every later batch);
 * the SQL load refuses the batch (a constraint the checks cannot see): it rolls back to
   its savepoint and Python loads the batch, isolating the refused rows. (It first loads
   without looking up email owners, and again with them if the unique email index
@@ -56,6 +58,7 @@ class StagedBatches:
         )
         self._failed = 0
         self._backoff = self._skip_batches = 0
+        self._check_companies = self._company_refused = False
         self.converter.create_tables()
         self.staged.create_tables()
 
@@ -92,12 +95,16 @@ class StagedBatches:
         to_python = [*flagged, *self.batch.ineligible]
         self._back_off(len(to_python))
         python_rows, counts = self._parse(self.batch.take(to_python))
-        moved = self.converter.move_to_python([str(row.row["uuid"]) for row in python_rows])
-        if moved:
-            more_rows, more = self._parse(self.batch.take(moved))
-            python_rows += more_rows
-            counts.add(more)
+        python_keys = [str(row.row["uuid"]) for row in python_rows]
+        self._move_to_python(python_keys, python_rows, counts)
         staged = self._load_staged()
+        if staged is None and self._company_refused and not self._check_companies:
+            # The chunk's first missing company: this batch and every later one look the
+            # named companies up before loading (an index probe per distinct id, skipped
+            # while every company exists: the foreign key checks them anyway).
+            self._check_companies = True
+            self._move_to_python([], python_rows, counts)
+            staged = self._load_staged()
         if staged is None:
             more_rows, more = self._parse(self.batch.take(self.converter.typed_offsets()))
             python_rows += more_rows
@@ -121,20 +128,34 @@ class StagedBatches:
         else:
             self._backoff = 0
 
+    def _move_to_python(
+        self, python_keys: list[str], python_rows: list[ParsedRow], counts: BatchCounts
+    ) -> None:
+        """Parse the typed rows Python must load instead (converter.move_to_python)."""
+        moved = self.converter.move_to_python(python_keys, check_companies=self._check_companies)
+        if moved:
+            more_rows, more = self._parse(self.batch.take(moved))
+            python_rows += more_rows
+            counts.add(more)
+
     def _load_staged(self) -> StagedCounts | None:
-        """Load the typed rows in SQL; None when the database refused the batch."""
-        try:
-            with self.conn.transaction():
-                return self.staged.load(resolve_owners=False)
-        except errors.UniqueViolation:
-            pass  # an email another record holds (or a racing insert): look owners up
-        except _REFUSALS:
-            return None
-        try:
-            with self.conn.transaction():
-                return self.staged.load(resolve_owners=True)
-        except _REFUSALS:
-            return None
+        """Load the typed rows in SQL; None when the database refused the batch
+        (`_company_refused`: because a row names a missing company)."""
+        self._company_refused = False
+        for resolve_owners in (False, True):
+            try:
+                with self.conn.transaction():
+                    return self.staged.load(resolve_owners=resolve_owners)
+            except errors.UniqueViolation:
+                if resolve_owners:
+                    return None
+                # an email another record holds (or a racing insert): look owners up
+            except errors.ForeignKeyViolation:
+                self._company_refused = True
+                return None
+            except _REFUSALS:
+                return None
+        return None
 
     def _python(self, records: list[Record]) -> BatchCounts:
         rows, counts = self._parse(records)

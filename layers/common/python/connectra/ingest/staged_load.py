@@ -8,9 +8,11 @@ over the temporary typed table:
    of a key in the file; a key seen before in this job is a duplicate;
 3. a row whose email belongs to another record updates that record, and two rows that
    end on one record keep the later (a duplicate);
-4. the existing records are locked in uuid order and their filter columns read under that
-   lock (exact filter count deltas, db/filter_counts.py); new records are inserted, changed
-   ones updated (a live record equal to its row is not rewritten);
+4. new records are inserted first (`ON CONFLICT (uuid) DO NOTHING`, uuid order); only when
+   some row's record already exists are those records locked in uuid order and their
+   filter columns read under that lock (exact filter count deltas, db/filter_counts.py),
+   then updated (a live record equal to its row is not rewritten). A batch of new keys,
+   the common case, probes nothing before its insert;
 5. the search outbox gets every written key, in the same transaction;
 6. the filter count changes come back grouped by (key, value), a few rows per batch.
 
@@ -34,6 +36,7 @@ from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
 
 WINNERS = "ingest_winners"
 PREVIOUS = "ingest_previous"
+INSERTED = "ingest_inserted"
 
 
 @dataclass
@@ -62,7 +65,9 @@ class StagedLoader:
         self.previous_columns = [c for c in filter_changes.columns if c != "uuid"]
 
     def create_tables(self) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{WINNERS}, pg_temp.{PREVIOUS}")
+        self.conn.execute(
+            f"DROP TABLE IF EXISTS pg_temp.{WINNERS}, pg_temp.{PREVIOUS}, pg_temp.{INSERTED}"
+        )
         self.conn.execute(
             f"CREATE TEMP TABLE {WINNERS} ON COMMIT DROP AS SELECT *, "
             "true AS first_seen, uuid AS target, true AS applied "
@@ -72,6 +77,7 @@ class StagedLoader:
             f"CREATE TEMP TABLE {PREVIOUS} ON COMMIT DROP AS "
             f"SELECT uuid, {', '.join(self.previous_columns)} FROM contacts WITH NO DATA"
         )
+        self.conn.execute(f"CREATE TEMP TABLE {INSERTED} (uuid uuid) ON COMMIT DROP")
 
     def load(self, *, resolve_owners: bool) -> StagedCounts:
         """Apply the typed rows (call inside a savepoint).
@@ -81,15 +87,16 @@ class StagedLoader:
         a row whose email another record holds would write that email into a second
         record, which the unique email index refuses (UniqueViolation: the caller rolls
         back and loads again with `resolve_owners`)."""
-        self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}")
+        self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}, {INSERTED}")
         in_batch, seen_before, winners = self._ledger()
         counts = StagedCounts(duplicates=in_batch + seen_before)
         if winners:
+            applied = winners
             if resolve_owners:
                 self._resolve_owners()
-            existing = self._lock()
-            self._insert_new()
-            if existing:
+                applied = self._applied()
+            if self._insert_new() < applied:
+                self._lock()
                 self._update_existing()
             if self.enqueue_search:
                 self._enqueue()
@@ -147,23 +154,40 @@ class StagedLoader:
             "AND w.pos < shared.last"
         )
 
-    def _lock(self) -> int:
-        """Lock the existing records (uuid order) and keep their filter columns."""
-        columns = ", ".join(f"c.{name}" for name in self.previous_columns)
-        return self.conn.execute(
-            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM contacts AS c "
-            f"WHERE c.uuid IN (SELECT target FROM {WINNERS} WHERE applied) "
-            "ORDER BY c.uuid FOR UPDATE OF c"
-        ).rowcount
-
-    def _insert_new(self) -> None:
+    def _insert_new(self) -> int:
+        """Insert the rows whose record does not exist yet; how many were inserted."""
         columns = ", ".join(self.written)
+        statement = f"""
+            WITH inserted AS (
+                INSERT INTO contacts (uuid, {columns}, created_at, updated_at)
+                SELECT w.target, {", ".join(f"w.{c}" for c in self.written)}, now(), now()
+                FROM {WINNERS} AS w WHERE w.applied ORDER BY w.target
+                ON CONFLICT (uuid) DO NOTHING
+                RETURNING uuid
+            ), kept AS (
+                INSERT INTO {INSERTED} SELECT uuid FROM inserted RETURNING 1
+            )
+            SELECT count(*) FROM kept
+        """
+        row = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _applied(self) -> int:
+        cursor = self.conn.cursor(row_factory=tuple_row)
+        row = cursor.execute(f"SELECT count(*) FROM {WINNERS} WHERE applied").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _lock(self) -> None:
+        """Lock the existing records the batch writes (uuid order) and keep their filter
+        columns as they were (the rows just inserted are not among them)."""
+        columns = ", ".join(f"c.{name}" for name in self.previous_columns)
         self.conn.execute(
-            f"INSERT INTO contacts (uuid, {columns}, created_at, updated_at) "
-            f"SELECT w.target, {', '.join(f'w.{c}' for c in self.written)}, now(), now() "
-            f"FROM {WINNERS} AS w WHERE w.applied "
-            f"AND NOT EXISTS (SELECT 1 FROM {PREVIOUS} AS p WHERE p.uuid = w.target) "
-            "ORDER BY w.target"
+            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM contacts AS c "
+            f"WHERE c.uuid IN (SELECT target FROM {WINNERS} WHERE applied "
+            f"EXCEPT SELECT uuid FROM {INSERTED}) "
+            "ORDER BY c.uuid FOR UPDATE OF c"
         )
 
     def _update_existing(self) -> None:
@@ -192,10 +216,7 @@ class StagedLoader:
         into another row's record), as BatchLoader counts them."""
         statement = f"""
             SELECT count(*) FILTER (
-                       WHERE w.first_seen AND w.uuid IN (
-                           SELECT a.target FROM {WINNERS} AS a WHERE a.applied
-                           AND NOT EXISTS (SELECT 1 FROM {PREVIOUS} AS p
-                                           WHERE p.uuid = a.target))),
+                       WHERE w.first_seen AND w.uuid IN (SELECT uuid FROM {INSERTED})),
                    count(*) FILTER (WHERE w.first_seen),
                    count(*) FILTER (WHERE NOT w.applied)
             FROM {WINNERS} AS w
