@@ -13,12 +13,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
-from connectra.api.routes.records import _default_engine
 from connectra.local.seed import seed_sample_data
 from connectra.local.stack import SAMPLE_COMPANIES, SAMPLE_CONTACTS
 from connectra.settings import DEV_API_KEY, get_settings
+from tests.api_app import fresh_app
 from tests.conftest import DATA_TABLES
 
 HEADERS = {"X-API-Key": DEV_API_KEY}
@@ -35,9 +33,7 @@ def sample_db(database_url: str) -> str:
 
 def app_client() -> TestClient:
     get_settings.cache_clear()
-    get_limiter.cache_clear()
-    _default_engine.cache_clear()
-    client = TestClient(create_app())
+    client = TestClient(fresh_app())
     client.headers.update(HEADERS)
     return client
 
@@ -47,4 +43,3 @@ def api(sample_db: str) -> Iterator[TestClient]:
     """The app on the sample set, as an existing client calls it (with its API key)."""
     with app_client() as client:
         yield client
-    get_limiter.cache_clear()

@@ -14,8 +14,6 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
 from connectra.local.launcher import LocalLauncher
 from connectra.local.pipeline import make_executor
 from connectra.orchestration.start import handle_object_created
@@ -25,6 +23,7 @@ from tests.compat.documents import SYSTEM_JOB_LIST
 from tests.integration.ingest.conftest import BUCKET, s3
 
 __all__ = ["s3"]  # the fixture: in-process moto S3 on a clean database
+from tests.api_app import fresh_app
 from tests.integration.ingest.test_upload_and_start import RecordingLauncher, object_created
 
 ALICE = {"X-API-Key": "alice-key"}
@@ -54,11 +53,9 @@ LEGACY_JOB_KEYS = {
 def api(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("API_KEYS", '{"alice-key": "alice", "bob-key": "bob"}')
     get_settings.cache_clear()
-    get_limiter.cache_clear()
-    with TestClient(create_app()) as client:
+    with TestClient(fresh_app()) as client:
         client.headers.update(ALICE)
         yield client
-    get_limiter.cache_clear()
 
 
 def upload(api: TestClient, body: bytes, **params: str) -> dict[str, Any]:

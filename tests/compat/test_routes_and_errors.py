@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.deps import get_limiter
 from connectra.settings import get_settings
 from tests.compat.conftest import app_client
 from tests.compat.documents import (
@@ -120,11 +119,9 @@ def one_request_a_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("RATE_LIMIT_BURST", "1")
     monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "1")
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     yield key
     monkeypatch.undo()
     get_settings.cache_clear()
-    get_limiter.cache_clear()
 
 
 def test_rate_limiting_answers_the_documented_429(

@@ -352,9 +352,9 @@ def _reset_caches() -> None:
     # boto3's default session keeps the credentials it first found: a new role needs a
     # new session, as a new Lambda container has.
     boto3.DEFAULT_SESSION = None
-    from connectra.api.routes import job_actions
+    from connectra.api import deps
 
-    job_actions.launcher.cache_clear()  # the API's Step Functions client
+    deps.default_launcher.cache_clear()  # the API's Step Functions client
     get_settings.cache_clear()
     get_store.cache_clear()
     runtime_secrets.clear_cache()

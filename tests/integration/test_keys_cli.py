@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_key_resolver, get_limiter
+from connectra.api.deps import get_key_resolver
 from connectra.aws.apigateway_keys import (
     ApiKeyManager,
     UsagePlanNotFoundError,
@@ -23,6 +22,7 @@ from connectra.cli import keys
 from connectra.consumers import key_table
 from connectra.consumers.access import Scope
 from connectra.consumers.key_table import KeyRecord
+from tests.api_app import fresh_app
 
 REGION = "us-east-1"
 runner = CliRunner()
@@ -260,8 +260,7 @@ def test_a_local_key_is_served_by_the_api_until_revoked(clean_db: str) -> None:
     assert created.exit_code == 0, created.output
     fields = dict(line.split(":", 1) for line in created.stdout.splitlines() if ":" in line)
     headers = {"X-API-Key": fields["value"].strip()}
-    get_limiter.cache_clear()
-    with TestClient(create_app()) as api:
+    with TestClient(fresh_app()) as api:
         # When it searches and tries to write, then is revoked (cache TTL 0 in this test)
         search = api.post("/contacts/count", json={}, headers=headers)
         write = api.post("/contacts/create", json={"email": "a@b.co"}, headers=headers)

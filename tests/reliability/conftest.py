@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
-from connectra.api.routes.records import _default_engine
+from connectra.consumers.limiter import SharedLimiter
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore, get_store
+from tests.api_app import fresh_app
 from tests.conftest import moto_http_server
 from tests.integration.ingest.conftest import s3, store  # noqa: F401  (fixtures reused)
 
@@ -48,18 +47,19 @@ def two_consumers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     keys = {"alice": "key-of-alice", "bob": "key-of-bob"}
     monkeypatch.setenv("API_KEYS", json.dumps({key: name for name, key in keys.items()}))
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     yield keys
     monkeypatch.undo()
     get_settings.cache_clear()
-    get_limiter.cache_clear()
 
 
 @pytest.fixture
-def api(clean_db: str) -> Iterator[TestClient]:
+def limiter() -> SharedLimiter:
+    """The shared limiter of this test's app (a fresh one: no request of another test)."""
+    return SharedLimiter()
+
+
+@pytest.fixture
+def api(clean_db: str, limiter: SharedLimiter) -> Iterator[TestClient]:
     """The app with no default key (each test sends its own), fresh limiter and engine."""
-    get_limiter.cache_clear()
-    _default_engine.cache_clear()
-    with TestClient(create_app()) as client:
+    with TestClient(fresh_app(limiter)) as client:
         yield client
-    get_limiter.cache_clear()

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from mangum import Mangum
 
 from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
 from connectra.consumers import key_table
 from connectra.consumers.access import Scope
 from connectra.consumers.key_table import KeyRecord
+from connectra.consumers.limiter import SharedLimiter
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 
@@ -139,14 +139,16 @@ def test_api_gateway_mode_needs_the_callers_key_id(
 
 
 def test_a_throttled_consumer_gets_429_with_headers_and_others_are_served(
-    api: TestClient, two_consumers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    api: TestClient,
+    limiter: SharedLimiter,
+    two_consumers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given 3 requests a minute for every plan, on a frozen clock
     monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "3")
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     frozen = time.time()
-    get_limiter().clock = lambda: frozen
+    limiter.clock = lambda: frozen
     alice = {"X-API-Key": two_consumers["alice"]}
     bob = {"X-API-Key": two_consumers["bob"]}
 

@@ -23,10 +23,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 import tests.integration.api.test_schemathesis  # noqa: F401  (hypothesis-jsonschema shim)
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
-from connectra.api.routes.records import _default_engine
 from connectra.settings import DEV_API_KEY, get_settings
+from tests.api_app import fresh_app
 
 pytestmark = pytest.mark.fuzz
 
@@ -47,12 +45,9 @@ KEY = {"X-API-Key": DEV_API_KEY}
 def fuzz_app(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("RATE_LIMIT_BURST", "1000000")  # explore, don't get throttled
     get_settings.cache_clear()
-    get_limiter.cache_clear()
-    _default_engine.cache_clear()
-    yield create_app()
+    yield fresh_app()
     monkeypatch.undo()
     get_settings.cache_clear()
-    get_limiter.cache_clear()
 
 
 @pytest.fixture

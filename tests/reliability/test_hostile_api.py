@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectra.api.deps import get_limiter
 from connectra.settings import DEV_API_KEY, get_settings
 from connectra.vql.cursor import encode_cursor
 from tests.reliability.helpers import checksums
@@ -131,7 +130,6 @@ def client(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestCli
     """The dev key, a bucket too large to throttle exploration, and a few records."""
     monkeypatch.setenv("RATE_LIMIT_BURST", "1000000")
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     api.headers.update({"X-API-Key": DEV_API_KEY})
     company = api.post("/companies/create", json={"name": "Acme", "website": "acme.io"})
     assert company.status_code == 201, company.text
@@ -149,7 +147,6 @@ def client(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestCli
     yield api
     monkeypatch.undo()
     get_settings.cache_clear()
-    get_limiter.cache_clear()
 
 
 def assert_handled(response: Any) -> None:

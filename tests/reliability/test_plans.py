@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
 from connectra.export.job import run_export_job
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
@@ -83,7 +82,6 @@ def plans(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         json.dumps({"free": {"export_rows_per_day": 3, "import_bytes_per_day": 100}}),
     )
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     yield
     monkeypatch.undo()
     get_settings.cache_clear()

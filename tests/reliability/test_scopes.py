@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 
@@ -39,7 +38,6 @@ def scoped_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("API_KEYS", json.dumps(KEYS))
     monkeypatch.setenv("RATE_LIMIT_BURST", "100000")  # scopes here, not limits
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     yield
     monkeypatch.undo()
     get_settings.cache_clear()

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.deps import get_limiter
+from connectra.consumers.limiter import SharedLimiter
 from connectra.local import stack
 from connectra.settings import get_settings
 from tests.reliability.helpers import ROOT, wait_until, worker_env
@@ -129,14 +129,13 @@ def test_errors_carry_limit_headers_and_wrong_keys_are_throttled_per_address(
 
 
 def test_the_burst_setting_is_the_per_second_level(
-    api: TestClient, monkeypatch: pytest.MonkeyPatch
+    api: TestClient, limiter: SharedLimiter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given RATE_LIMIT_BURST=4 (main ignored it for the bucket size) on a frozen clock
     monkeypatch.setenv("RATE_LIMIT_BURST", "4")
     get_settings.cache_clear()
-    get_limiter.cache_clear()
     frozen = 1_780_000_200.5
-    get_limiter().clock = lambda: frozen
+    limiter.clock = lambda: frozen
     headers = {"X-API-Key": "connectra-dev-key"}
 
     responses: list[Any] = [api.post("/contacts/count", json={}, headers=headers) for _ in range(5)]

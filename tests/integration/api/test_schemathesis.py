@@ -14,10 +14,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.internal.conjecture.utils import _calc_p_continue
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
-from connectra.api.routes.records import _default_engine
 from connectra.settings import DEV_API_KEY, get_settings
+from tests.api_app import fresh_app
 
 
 class _LegacyMany:
@@ -64,13 +62,10 @@ if not hasattr(jsonschema_strategies.cu.many, "more"):
 def api_schema(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("RATE_LIMIT_BURST", "1000000")  # explore, don't get throttled
     get_settings.cache_clear()
-    get_limiter.cache_clear()
-    _default_engine.cache_clear()
     # FastAPI emits OpenAPI 3.1; schemathesis 3 reads it reliably as 3.0.
-    yield schemathesis.from_asgi("/openapi.json", create_app(), force_schema_version="30")
+    yield schemathesis.from_asgi("/openapi.json", fresh_app(), force_schema_version="30")
     monkeypatch.undo()
     get_settings.cache_clear()
-    get_limiter.cache_clear()
 
 
 schema = schemathesis.from_pytest_fixture("api_schema")

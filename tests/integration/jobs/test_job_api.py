@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
 from connectra.local.launcher import LocalLauncher
 from connectra.local.pipeline import make_executor
 from connectra.orchestration.sweeper import sweep
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
+from tests.api_app import fresh_app
 from tests.integration.export.conftest import insert_contacts
 from tests.integration.ingest.conftest import BUCKET
 
@@ -34,10 +33,8 @@ EXPORT = {
 def client(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("API_KEYS", '{"alice-key": "alice", "bob-key": "bob"}')
     get_settings.cache_clear()
-    get_limiter.cache_clear()
-    with TestClient(create_app()) as test_client:
+    with TestClient(fresh_app()) as test_client:
         yield test_client
-    get_limiter.cache_clear()
     get_settings.cache_clear()
 
 

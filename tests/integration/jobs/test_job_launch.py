@@ -10,10 +10,8 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.api.app import create_app
-from connectra.api.deps import get_limiter
-from connectra.api.routes import job_actions
 from connectra.settings import get_settings
+from tests.api_app import fresh_app
 
 ALICE = {"X-API-Key": "alice-key"}
 EXPORT = {
@@ -49,17 +47,13 @@ def machines(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str
     monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", arns["export"])
     monkeypatch.setenv("API_KEYS", '{"alice-key": "alice"}')
     get_settings.cache_clear()
-    get_limiter.cache_clear()
-    job_actions.launcher.cache_clear()
     yield arns
-    job_actions.launcher.cache_clear()
-    get_limiter.cache_clear()
     get_settings.cache_clear()
 
 
 @pytest.fixture
 def client(machines: dict[str, str]) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(fresh_app()) as test_client:
         yield test_client
 
 
@@ -99,8 +93,7 @@ def test_a_start_that_fails_fails_the_job_for_a_later_retry(
 ) -> None:
     missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing"
     monkeypatch.setenv("EXPORT_STATE_MACHINE_ARN", missing)
-    get_settings.cache_clear()
-    job_actions.launcher.cache_clear()
+    get_settings.cache_clear()  # the launcher is built per request from the settings
 
     job = client.post("/common/jobs/create", json=EXPORT, headers=ALICE).json()
 

@@ -1,11 +1,12 @@
 """FastAPI dependencies: the caller (API key → consumer, rate limits, scopes, plan gate),
-the database connection, repositories."""
+the database connection, settings, the shared limiter, the launcher, repositories and the
+cursor secret. Tests replace any of them with `app.dependency_overrides`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from psycopg import Connection
@@ -21,6 +22,10 @@ from connectra.errors import Forbidden, RateLimited, Unauthorized
 from connectra.models.fields import Entity
 from connectra.runtime_secrets import cursor_secret
 from connectra.settings import Settings, get_settings
+from connectra.storage.s3 import get_store
+
+if TYPE_CHECKING:
+    from connectra.orchestration.launchers import StepFunctionsLauncher
 
 # The caller of a request: its consumer, plan and scopes (connectra.consumers).
 Caller = Consumer
@@ -36,6 +41,21 @@ def get_meter() -> UsageMeter:
     return UsageMeter()
 
 
+@lru_cache(maxsize=1)
+def default_launcher() -> StepFunctionsLauncher:
+    # Imported here: only job creates and retries start runs, and the orchestration
+    # modules pull in the ingest step models (cold start).
+    from connectra.orchestration.launchers import aws_launcher
+
+    return aws_launcher(get_store())
+
+
+def get_launcher() -> StepFunctionsLauncher:
+    """Starts a created or retried job's execution before the response (when its state
+    machine is configured; locally the sweeper starts it)."""
+    return default_launcher()
+
+
 _resolver: tuple[Settings, KeyResolver] | None = None
 
 
@@ -49,6 +69,8 @@ def get_key_resolver() -> KeyResolver:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LimiterDep = Annotated[SharedLimiter, Depends(get_limiter)]
+LauncherDep = Annotated["StepFunctionsLauncher", Depends(get_launcher)]
 
 
 def get_cursor_secret(settings: SettingsDep) -> str:
@@ -94,14 +116,13 @@ def _gateway_caller(request: Request) -> Consumer:
     return consumer
 
 
-def _local_caller(request: Request, settings: Settings) -> Consumer:
+def _local_caller(request: Request, settings: Settings, limiter: SharedLimiter) -> Consumer:
     """The key from X-API-Key, counted by the shared limiter; wrong keys count against
     the client address."""
     api_key = request.headers.get("x-api-key")
     consumer = get_key_resolver().by_value(api_key) if api_key else None
     address = request.client.host if request.client else "unknown"
     auth_level = Level("auth", 60, settings.auth_failures_per_minute)
-    limiter = get_limiter()
     with connection() as conn:
         decision = limiter.peek(conn, f"addr:{address}", auth_level)
         if decision.allowed:
@@ -120,10 +141,10 @@ def _local_caller(request: Request, settings: Settings) -> Consumer:
     return consumer
 
 
-def get_caller(request: Request, settings: SettingsDep) -> Consumer:
+def get_caller(request: Request, settings: SettingsDep, limiter: LimiterDep) -> Consumer:
     if settings.auth_mode == "apigateway":
         return _gateway_caller(request)
-    return _local_caller(request, settings)
+    return _local_caller(request, settings, limiter)
 
 
 CallerDep = Annotated[Consumer, Depends(get_caller)]

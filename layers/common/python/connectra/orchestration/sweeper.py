@@ -27,6 +27,7 @@ from connectra.jobs import repository as jobs
 from connectra.jobs.models import ChunkStatus, Job, JobStatus
 from connectra.observability import logger
 from connectra.orchestration.launchers import JobLauncher
+from connectra.search.indexing import drain_outbox, indexer_from_settings
 from connectra.settings import Settings, get_settings
 from connectra.storage.keys import chunks_manifest_key
 from connectra.storage.s3 import get_store
@@ -146,8 +147,6 @@ def launch_now(job_id: uuid.UUID, launcher: JobLauncher) -> bool:
 def drain_search_outbox(settings: Settings) -> int:
     if settings.search_backend != "opensearch":
         return 0  # the PostgreSQL engine reads the tables: nothing to index
-    from connectra.search.indexing import drain_outbox, indexer_from_settings
-
     with connection() as conn:
         conn.commit()  # drain_outbox runs its own transactions
         return drain_outbox(conn, indexer_from_settings(settings)).removed

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 from connectra.vql.unicode_classes import CJK_RANGES, STRIPPED_RANGES, WORD_RANGES
 
@@ -74,10 +75,18 @@ WORD_PATTERN = f"[{CJK_CLASS}][{VOICING_CLASS}]?|[{WORD_CLASS}]+"
 # What may precede a word start: nothing, a non-word character, or a CJK word.
 WORD_START_PRECEDER = f"(^|[^{WORD_CLASS}])"
 
-_WORD = re.compile(WORD_PATTERN)
-_CJK = re.compile(f"[{CJK_CLASS}]")
-_WORD_CHAR = re.compile(f"[{WORD_CLASS}]")
-_STRIPPED = re.compile(f"[{STRIPPED_CLASS}]+")
+
+# Compiled on first use, not at import: these classes span thousands of ranges, and
+# compiling them is a visible share of the API's cold start (most requests never fold).
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+_WORD = WORD_PATTERN
+_CJK = f"[{CJK_CLASS}]"
+_WORD_CHAR = f"[{WORD_CLASS}]"
+_STRIPPED = f"[{STRIPPED_CLASS}]+"
 
 
 def lower(value: str) -> str:
@@ -91,12 +100,12 @@ def lower(value: str) -> str:
 
 def fold(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value.translate(_UNACCENT_TABLE))
-    return lower(_STRIPPED.sub("", decomposed))
+    return lower(_pattern(_STRIPPED).sub("", decomposed))
 
 
 def words(folded: str) -> list[str]:
     """The words of already folded text, in order."""
-    return _WORD.findall(folded)
+    return _pattern(_WORD).findall(folded)
 
 
 def substring_terms(folded: str) -> list[str]:
@@ -105,7 +114,7 @@ def substring_terms(folded: str) -> list[str]:
 
 
 def is_cjk(char: str) -> bool:
-    return _CJK.fullmatch(char) is not None
+    return _pattern(_CJK).fullmatch(char) is not None
 
 
 def word_start_pattern(fragment: str) -> str:
@@ -125,7 +134,7 @@ def starts_word(folded: str, position: int) -> bool:
     not, in this sense: each is a word of its own), or a CJK character is there."""
     if position == 0 or is_cjk(folded[position]):
         return True
-    return _WORD_CHAR.fullmatch(folded[position - 1]) is None
+    return _pattern(_WORD_CHAR).fullmatch(folded[position - 1]) is None
 
 
 def contains_at_word_start(folded: str, fragment: str) -> bool:

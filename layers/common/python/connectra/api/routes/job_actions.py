@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Response
 from psycopg import Connection
@@ -23,6 +22,7 @@ from connectra.api.deps import (
     CallerDep,
     ConnDep,
     GateDep,
+    LauncherDep,
     SettingsDep,
     get_meter,
 )
@@ -46,9 +46,10 @@ from connectra.jobs.legacy import (
 )
 from connectra.jobs.models import Job, JobStatus
 from connectra.models.lenient import LenientInput
-from connectra.orchestration import service, sweeper
-from connectra.orchestration.launchers import StepFunctionsLauncher, aws_launcher
-from connectra.storage.s3 import get_store
+from connectra.orchestration import service
+
+if TYPE_CHECKING:
+    from connectra.orchestration.launchers import StepFunctionsLauncher
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
 
@@ -119,17 +120,14 @@ CURRENT_REQUEST: TypeAdapter[Any] = TypeAdapter(service.JobCreateRequest)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-@lru_cache(maxsize=1)
-def launcher() -> StepFunctionsLauncher:
-    return aws_launcher(get_store())
-
-
-def _start_now(conn: Connection[Any], job: Job) -> Job:
+def _start_now(conn: Connection[Any], job: Job, launcher: StepFunctionsLauncher) -> Job:
     """Start a committed job's execution when its state machine is configured; the job
     as it now stands."""
-    if not launcher().configured_for(job.job_type):
+    if not launcher.configured_for(job.job_type):
         return job
-    sweeper.launch_now(job.uuid, launcher())
+    from connectra.orchestration import sweeper  # only here: keeps ingest out of cold start
+
+    sweeper.launch_now(job.uuid, launcher)
     return repository.get_job(conn, job.uuid) or job
 
 
@@ -159,6 +157,7 @@ def create_job(
     conn: ConnDep,
     response: Response,
     settings: SettingsDep,
+    launcher: LauncherDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobSummary | LegacyJob:
     legacy = body if isinstance(body, LegacyJobRequest) else None
@@ -180,7 +179,7 @@ def create_job(
         if legacy is not None:
             repository.record_legacy_request(conn, job.uuid, legacy.model_dump(mode="json"))
     if created:
-        job = _start_now(conn, job)
+        job = _start_now(conn, job, launcher)
     else:
         response.status_code = 200
     if legacy is not None or job.legacy_request:
@@ -216,11 +215,13 @@ def list_jobs(body: Annotated[JobListRequest, Body()], caller: CallerDep, conn: 
 @router.post(
     "/{job_id}/retry", summary="Retry a failed job", response_model=JobSummary, **BY_JOB_TYPE
 )
-def retry_job(job_id: uuid.UUID, caller: CallerDep, conn: ConnDep) -> JobSummary:
+def retry_job(
+    job_id: uuid.UUID, caller: CallerDep, conn: ConnDep, launcher: LauncherDep
+) -> JobSummary:
     _require_job_scope(conn, job_id, caller)
     with conn.transaction():
         job = service.retry_job(conn, job_id, caller.key_id)
-    return JobSummary.of(_start_now(conn, job))
+    return JobSummary.of(_start_now(conn, job, launcher))
 
 
 @router.post(
