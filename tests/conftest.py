@@ -40,6 +40,7 @@ DATA_TABLES = (
     "job_row_errors",
     "job_chunks",
     "jobs",
+    "import_keys",  # no foreign key to jobs (migration 0012): TRUNCATE jobs no longer cascades
     "filters_data",
     "api_keys",
     "rate_limit_windows",
