@@ -179,6 +179,12 @@ def _normalizer(field: str, vendor: bool, scale: int) -> Normalizer | None:
     return normalize.VOCABULARY_FIELDS.get(name) if vendor else None
 
 
+def normalizer_for_key(key: str, field: str) -> Normalizer | None:
+    """The normalizer of a column named `key` that feeds `field` (an NDJSON key, a
+    batch-upsert row key): numbers always, vocabularies when `key` is a vendor name."""
+    return _normalizer(field, field != normalize_header(key), 1)
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """How each column of a file's header feeds the record model."""

@@ -43,6 +43,7 @@ from connectra.db.pool import connection
 from connectra.db.upsert import array_literal
 from connectra.models.fields import FIELDS_BY_ENTITY, Entity
 from connectra.models.identity import normalize_domain
+from connectra.models.records import CompanyIn
 
 # Providers of personal mailboxes: their domain says nothing about the employer.
 FREE_MAIL_DOMAINS = frozenset(
@@ -87,6 +88,17 @@ class CompanyRow:
     uuid: uuid.UUID
     values: Mapping[str, Any]  # the written columns (and normalized_domain) → values
     position: int
+
+
+def company_row(reference: Mapping[str, Any], email: Any, position: int) -> CompanyRow:
+    """A row's company: validated (CompanyIn; a ValidationError names the field), keyed,
+    with the row's company columns (blank ones too: they clear) and its domain."""
+    given = {name: value for name, value in reference.items() if value not in (None, "", [])}
+    company = CompanyIn.model_validate(with_identity(given, email))
+    stored = company.__dict__
+    written = {name: stored[name] for name in reference}
+    written["normalized_domain"] = stored["normalized_domain"]
+    return CompanyRow(company.record_uuid(), written, position)
 
 
 @dataclass

@@ -12,7 +12,8 @@ normalized here; docs/import-mapping.md has the tables.
   read as written in our vocabulary, so our own exports re-import unchanged.
 * Numbers: `51-200` → 51 and `10,001+` → 10001 (a range is its lower bound: the count a
   filter `employees_count >= 51` should find); `$5M` → 5000000, `1,200,000` → 1200000,
-  `$1.5B` → 1500000000, `(in 000s)` columns are scaled by their preset. A value that is
+  `$1.5B` → 1500000000, `$25 Million` → 25000000; `(in 000s)` columns are scaled by
+  their preset. A value that is
   not a number is a ValueError, which the parser reports as the row's error for the column.
 * List cells split on `;`, else `|`, else `,` (HubSpot multi-selects use `;`, some
   exports `|`, Apollo and ZoomInfo `, `); parts are trimmed, blanks dropped.
@@ -132,9 +133,22 @@ DEPARTMENTS: dict[str, str] = {
 }
 
 _LIST_SEPARATORS = (";", "|", ",")
-_MONEY_SUFFIXES = {"k": 10**3, "m": 10**6, "mm": 10**6, "b": 10**9, "bn": 10**9, "t": 10**12}
+_MONEY_SUFFIXES = {
+    "k": 10**3,
+    "thousand": 10**3,
+    "m": 10**6,
+    "mm": 10**6,
+    "mn": 10**6,
+    "mil": 10**6,
+    "million": 10**6,
+    "b": 10**9,
+    "bn": 10**9,
+    "billion": 10**9,
+    "t": 10**12,
+    "trillion": 10**12,
+}
 _CURRENCY = re.compile(r"^(?:usd|eur|gbp|us\$|[$€£¥])\s*|\s*(?:usd|eur|gbp)$", re.IGNORECASE)
-_AMOUNT = re.compile(r"^(\d[\d,]*(?:\.\d+)?|\.\d+)\s*([a-z]{0,2})$", re.IGNORECASE)
+_AMOUNT = re.compile(r"^(\d[\d,]*(?:\.\d+)?|\.\d+)\s*([a-z]{0,8})$", re.IGNORECASE)
 # "51-200", "51 - 200", "51 to 200", "10,001+", "$10M-$50M": the first amount counts.
 _RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|\bto\b)\s*(?=[$€£¥\d])", re.IGNORECASE)
 

@@ -37,12 +37,11 @@ from connectra.ingest.columns import (
     Normalizer,
     company_field,
     field_for,
-    normalize_header,
+    normalizer_for_key,
 )
-from connectra.ingest.normalize import NUMBER_FIELDS, VOCABULARY_FIELDS
 from connectra.ingest.splitter import Record
 from connectra.models.fields import Entity
-from connectra.models.records import RECORD_MODELS, CompanyIn
+from connectra.models.records import RECORD_MODELS
 from connectra.settings import get_settings
 
 RAW_MAX_CHARS = 1000  # how much of a bad record the error report keeps
@@ -196,6 +195,16 @@ class RecordParser:
             return [self._error(record, "", str(exc), text)]
         return self._validate(record, values, text)
 
+    def parse_object(self, position: int, document: dict[str, Any]) -> ParsedRow | list[RowError]:
+        """An object keyed by column names (`POST /common/batch-upsert` rows) as an NDJSON
+        line would be parsed; `position` stands for both its line and its offset."""
+        record = Record(position, position, b"")
+        try:
+            values = self._mapped(document)
+        except RecordError as exc:
+            return [self._error(record, "", str(exc), "")]
+        return self._validate(record, values, "")
+
     def _csv_values(self, text: str) -> dict[str, Any]:
         fields = parse_csv_fields(text)
         if len(fields) < self._width or any(fields[self._width :]):
@@ -214,6 +223,9 @@ class RecordParser:
             raise RecordError(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
         if not isinstance(document, dict):
             raise RecordError("a line must be a JSON object")
+        return self._mapped(document)
+
+    def _mapped(self, document: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key, value in document.items():
             if not _storable_key(key):  # an escaped NUL or lone surrogate (issue 11 D4)
@@ -221,7 +233,7 @@ class RecordParser:
             if key not in self._key_fields:
                 self._key_fields[key] = mapped = field_for(self.entity, key)
                 if mapped is not None:
-                    self._key_normalizers[mapped] = _key_normalizer(key, mapped)
+                    self._key_normalizers[mapped] = normalizer_for_key(key, mapped)
             mapped = self._key_fields[key]
             if mapped is None:
                 self.unknown_columns.add(key)
@@ -273,10 +285,8 @@ class RecordParser:
         self, record: Record, reference: dict[str, Any], values: dict[str, Any], text: str
     ) -> tuple[combined.CompanyRow | None, list[RowError]]:
         """The row's company (combined.py: identity, the columns written), or its errors."""
-        given = {name: value for name, value in reference.items() if value not in (None, "", [])}
-        candidate = combined.with_identity(given, values.get("email"))
         try:
-            company = CompanyIn.model_validate(candidate)
+            return combined.company_row(reference, values.get("email"), record.offset), []
         except ValidationError as exc:
             return None, [
                 self._error(
@@ -289,10 +299,6 @@ class RecordParser:
                 )
                 for error in exc.errors()
             ]
-        stored = company.__dict__
-        written = {name: stored[name] for name in reference}
-        written["normalized_domain"] = stored["normalized_domain"]
-        return combined.CompanyRow(company.record_uuid(), written, record.offset), []
 
     def _model_errors(self, record: Record, exc: ValidationError, text: str) -> list[RowError]:
         return [
@@ -316,11 +322,3 @@ class RecordParser:
     @staticmethod
     def _error(record: Record, column: str, message: str, raw: str) -> RowError:
         return RowError(record.line, column, message, raw[:RAW_MAX_CHARS])
-
-
-def _key_normalizer(key: str, field_name: str) -> Normalizer | None:
-    """An NDJSON key's normalizer: numbers always, vocabularies for vendor keys only."""
-    name = company_field(field_name) if field_name.startswith(COMPANY_REF_PREFIX) else field_name
-    if name in NUMBER_FIELDS:
-        return NUMBER_FIELDS[name]
-    return VOCABULARY_FIELDS.get(name) if field_name != normalize_header(key) else None

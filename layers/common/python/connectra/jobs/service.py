@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectra.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from connectra.export.request import ExportRequest, plan_export
+from connectra.ingest.mapping import check_mapping
 from connectra.ingest.start import parse_upload_key
 from connectra.jobs import lifecycle
 from connectra.jobs.repository import JobStatus, get_job
@@ -46,6 +47,17 @@ class ImportJobRequest(BaseModel):
     entity: Entity
     s3_key: str = Field(min_length=1, max_length=1024)
     chunk_size: int | None = Field(default=None, ge=MIN_CHUNK_BYTES)
+    mapping: dict[str, str | None] | None = Field(
+        default=None,
+        description="Column → field (`company_<field>` for a contact's company; null "
+        "ignores the column); see docs/import-mapping.md",
+        examples=[
+            {"Person Linkedin Url": "linkedin_url", "# Employees": "company_employees_count"}
+        ],
+    )
+    preset: str | None = Field(
+        default=None, description="Export format of the file: apollo, zoominfo, seamless, …"
+    )
 
 
 class ExportJobRequest(ExportRequest):
@@ -137,6 +149,7 @@ def create_job(
         data = {"filename": body.s3_key.rsplit("/", 1)[-1]}
         if body.chunk_size:
             data["chunk_size"] = body.chunk_size
+        data.update(check_mapping(body.entity, body.mapping, body.preset))
     cursor = conn.cursor(row_factory=dict_row)
     try:
         created = cursor.execute(
