@@ -204,22 +204,23 @@ class ColumnMap:
         mapping: Mapping[str, str | None] | None = None,
         preset: Preset | None = None,
     ) -> ColumnMap:
-        fields: list[str | None] = []
-        normalizers: list[Normalizer | None] = []
-        ignored: list[str] = []
-        taken: set[str] = set()
         explicit = dict(mapping or {})
-        for name in header:
-            field, vendor, scale = _decide(entity, name, explicit, preset)
-            if field is None or field in taken:  # a repeated field: the first column wins
-                fields.append(None)
-                normalizers.append(None)
-                if field is not None or name not in explicit:  # null: ignored on purpose
-                    ignored.append(name)
-            else:
-                taken.add(field)
-                fields.append(field)
-                normalizers.append(_normalizer(field, vendor, scale))
+        decided = [_decide(entity, name, explicit, preset) for name in header]
+        fields: list[str | None] = [None] * len(header)
+        normalizers: list[Normalizer | None] = [None] * len(header)
+        taken: set[str] = set()
+        # Mapping, then preset, then names and aliases; within each, the first column wins.
+        for index in sorted(range(len(header)), key=lambda i: (decided[i].rank, i)):
+            choice = decided[index]
+            if choice.field is not None and choice.field not in taken:
+                taken.add(choice.field)
+                fields[index] = choice.field
+                normalizers[index] = _normalizer(choice.field, choice.vendor, choice.scale)
+        ignored = [
+            name
+            for name, field, choice in zip(header, fields, decided, strict=True)
+            if field is None and not (choice.field is None and name in explicit)
+        ]
         return cls(entity, tuple(header), tuple(fields), tuple(ignored), tuple(normalizers))
 
     @property
@@ -260,17 +261,23 @@ def _as_target(field: str) -> str:
     return field
 
 
+@dataclass(frozen=True)
+class _Choice:
+    field: str | None
+    vendor: bool  # recognized by mapping, preset or alias: its vocabularies are normalized
+    scale: int = 1
+    rank: int = 2  # 0 explicit mapping, 1 preset, 2 name or alias
+
+
 def _decide(
     entity: Entity, name: str, mapping: dict[str, str | None], preset: Preset | None
-) -> tuple[str | None, bool, int]:
-    """(field, vendor column?, scale) of one column. A vendor column is one recognized by
-    mapping, preset or alias rather than by our own field name: its vocabularies are
-    normalized (normalize.py)."""
+) -> _Choice:
+    """The field one column would feed, and how sure that is (its rank)."""
     if name in mapping:
         target = mapping[name]
-        return (target_field(entity, target) if target else None), True, 1
+        return _Choice(target_field(entity, target) if target else None, True, rank=0)
     if preset is not None and name in preset.columns:
         column = preset.columns[name]
-        return target_field(entity, column.target), True, column.scale
+        return _Choice(target_field(entity, column.target), True, column.scale, rank=1)
     field = field_for(entity, name)
-    return field, field is not None and field != normalize_header(name), 1
+    return _Choice(field, field is not None and field != normalize_header(name))

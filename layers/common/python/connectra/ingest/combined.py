@@ -12,20 +12,23 @@ clears it, as in a companies import. The row last in the file wins for each comp
 
 Concurrency (chunks load in parallel, and several may name the same company):
 
-* the company upsert runs in a short transaction of its own, committed before the
-  chunk's contacts reference it. Were it part of the chunk's long transaction, its row
-  locks would be held until the chunk commits: every chunk naming a popular company
-  would wait for the others (no parallelism), and two chunks taking two companies in
-  opposite batch orders would deadlock;
-* it takes its locks in uuid order, only `FOR NO KEY UPDATE` (the contacts' foreign key
-  checks hold KEY SHARE locks on companies until their chunk commits: a stronger lock
-  would wait for other chunks' transactions), and never updates a key column;
-* the job's company ledger (`import_company_keys`, committed with the upsert) keeps each
-  company's last file position: a row writes only if it is the last seen so far, so the
-  file's last row wins whatever order chunks run in, and a retried chunk re-applies
-  nothing older. Its `created` flag counts the companies the job created, exactly once;
+* a chunk records each company's row in the job's ledger (`import_company_keys`: the
+  latest file position seen so far and its values) and creates the companies that do
+  not exist yet (`ON CONFLICT DO NOTHING`), in a short transaction of its own committed
+  before the chunk's contacts reference them. Were it part of the chunk's long
+  transaction, its locks would be held until the chunk commits: every chunk naming a
+  popular company would wait for the others, and two chunks taking two companies in
+  opposite batch orders would deadlock. It takes no lock on existing companies (the
+  contacts' foreign key checks hold KEY SHARE locks on them until their chunks commit);
+* finalize, once the whole file is read, writes each company's last row where it differs
+  from the stored one (`apply_final_values`): the file's last row wins whatever order
+  chunks ran in, an earlier row never overwrites a company for a while, and re-importing
+  a file writes nothing. The ledger's `created` flag counts the companies the job created;
 * a domain claimed meanwhile under another uuid (UniqueViolation) or a deadlock between
-  two such transactions is retried: the transaction is short and idempotent.
+  two such short transactions is retried: they are idempotent.
+
+`POST /common/batch-upsert` (one request, one transaction) upserts its rows' companies
+directly (`upsert_companies` without a job): last row per company wins.
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ from typing import Any
 
 from psycopg import Connection, errors, sql
 from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
 
 from connectra.db.filter_counts import FilterChanges
 from connectra.db.pool import connection
 from connectra.db.upsert import array_literal
-from connectra.models.fields import FIELDS_BY_ENTITY, Entity
+from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity, FieldKind
 from connectra.models.identity import normalize_domain
 from connectra.models.records import CompanyIn
 
@@ -155,10 +159,10 @@ def _upsert_once(
 ) -> CompanyOutcome:
     owners = _domain_owners(conn, unique)
     stored = last_per_company([_stored_as(row, owners) for row in unique])
-    winners = _ledger_winners(conn, job_id, stored) if job_id else stored
+    if job_id is not None:
+        return _record_and_create(conn, stored, job_id, owners)
+    winners = stored
     outcome = CompanyOutcome(owners=owners, written=[row.uuid for row in winners])
-    if not winners:
-        return outcome
     changes = FilterChanges.for_entity(conn, Entity.COMPANIES)
     previous = _lock_previous(conn, [row.uuid for row in winners], changes.columns)
     for columns, group in _by_columns(winners).items():
@@ -167,15 +171,35 @@ def _upsert_once(
             raise _RaceLost
         changes.remove(previous[row["uuid"]] for row in written if row["uuid"] in previous)
         changes.add(written)
-        created = [row["uuid"] for row in written if row["_inserted"]]
-        if job_id and created:
-            conn.execute(
-                f"UPDATE {LEDGER_TABLE} SET created = true "
-                "WHERE job_id = %s AND record_uuid = ANY(%s)",
-                (job_id, created),
-            )
     changes.apply(conn)
     return outcome
+
+
+def _record_and_create(
+    conn: Connection[Any],
+    rows: list[CompanyRow],
+    job_id: uuid.UUID,
+    owners: dict[uuid.UUID, uuid.UUID],
+) -> CompanyOutcome:
+    """An import's companies: the ledger keeps each one's latest row so far; the ones that
+    do not exist yet are created (their contacts must reference them now). Existing
+    companies are not touched here: `apply_final_values` writes each company's last row
+    once the whole file is read, so a re-import writes nothing and an earlier row never
+    overwrites a company for a moment."""
+    _record_latest(conn, job_id, rows)
+    changes = FilterChanges.for_entity(conn, Entity.COMPANIES)
+    created: list[uuid.UUID] = []
+    for columns, group in _by_columns(rows).items():
+        written = _write(conn, columns, group, changes.columns, create_only=True)
+        changes.add(written)
+        created.extend(row["uuid"] for row in written)
+    if created:
+        conn.execute(
+            f"UPDATE {LEDGER_TABLE} SET created = true WHERE job_id = %s AND record_uuid = ANY(%s)",
+            (job_id, created),
+        )
+    changes.apply(conn)
+    return CompanyOutcome(owners=owners, written=created)
 
 
 def _domain_owners(conn: Connection[Any], rows: list[CompanyRow]) -> dict[uuid.UUID, uuid.UUID]:
@@ -206,32 +230,28 @@ def _stored_as(row: CompanyRow, owners: dict[uuid.UUID, uuid.UUID]) -> CompanyRo
 
 
 _LEDGER = f"""
-INSERT INTO {LEDGER_TABLE} AS k (job_id, record_uuid, position)
-SELECT %(job_id)s, key.record_uuid, key.position
-FROM unnest(%(uuids)s::uuid[], %(positions)s::bigint[]) AS key(record_uuid, position)
+INSERT INTO {LEDGER_TABLE} AS k (job_id, record_uuid, position, company)
+SELECT %(job_id)s, key.record_uuid, key.position, key.company
+FROM unnest(%(uuids)s::uuid[], %(positions)s::bigint[], %(companies)s::jsonb[])
+     AS key(record_uuid, position, company)
 ORDER BY key.record_uuid
-ON CONFLICT (job_id, record_uuid) DO UPDATE SET position = greatest(k.position, excluded.position)
-RETURNING record_uuid, position
+ON CONFLICT (job_id, record_uuid) DO UPDATE
+SET position = excluded.position, company = excluded.company
+WHERE excluded.position > k.position
 """
 
 
-def _ledger_winners(
-    conn: Connection[Any], job_id: uuid.UUID, rows: list[CompanyRow]
-) -> list[CompanyRow]:
-    """The rows that are their company's latest position in the job so far."""
-    latest: dict[uuid.UUID, int] = dict(
-        conn.cursor(row_factory=tuple_row)
-        .execute(
-            _LEDGER,
-            {
-                "job_id": job_id,
-                "uuids": [row.uuid for row in rows],
-                "positions": [row.position for row in rows],
-            },
-        )
-        .fetchall()
+def _record_latest(conn: Connection[Any], job_id: uuid.UUID, rows: list[CompanyRow]) -> None:
+    """Each company's row in the ledger, where it is the latest of the job so far."""
+    conn.execute(
+        _LEDGER,
+        {
+            "job_id": job_id,
+            "uuids": [row.uuid for row in rows],
+            "positions": [row.position for row in rows],
+            "companies": [Jsonb(dict(row.values)) for row in rows],
+        },
     )
-    return [row for row in rows if latest.get(row.uuid) == row.position]
 
 
 def _lock_previous(
@@ -259,6 +279,8 @@ def _write(
     columns: tuple[str, ...],
     rows: list[CompanyRow],
     returned: list[str],
+    *,
+    create_only: bool = False,
 ) -> list[dict[str, Any]]:
     """COPY the rows to a staging table, then one INSERT … ON CONFLICT DO UPDATE of the
     given columns; the rows inserted or changed come back with their `returned` columns."""
@@ -277,7 +299,7 @@ def _write(
     with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in rows:
             copy.write_row([row.uuid, *(_cell(name, row.values.get(name)) for name in columns)])
-    return conn.execute(_upsert_statement(columns, returned, staging)).fetchall()
+    return conn.execute(_upsert_statement(columns, returned, staging, create_only)).fetchall()
 
 
 def _cell(name: str, value: Any) -> Any:
@@ -287,9 +309,19 @@ def _cell(name: str, value: Any) -> Any:
 
 
 def _upsert_statement(
-    columns: tuple[str, ...], returned: list[str], staging: sql.Identifier
+    columns: tuple[str, ...], returned: list[str], staging: sql.Identifier, create_only: bool
 ) -> sql.Composed:
     ident = sql.Identifier
+    names = sql.SQL(", ").join(map(ident, ("uuid", *columns)))
+    back = sql.SQL(", ").join(
+        sql.SQL("t.{}").format(ident(c)) for c in dict.fromkeys(["uuid", *returned])
+    )
+    if create_only:
+        return sql.SQL(
+            "INSERT INTO companies AS t ({names}, created_at, updated_at) "
+            "SELECT {names}, now(), now() FROM {staging} ORDER BY uuid "
+            "ON CONFLICT (uuid) DO NOTHING RETURNING {back}"
+        ).format(names=names, staging=staging, back=back)
     # The domain is the identity: a row without one (name + LinkedIn) keeps the stored one.
     new = {
         name: sql.SQL("coalesce(excluded.normalized_domain, t.normalized_domain)")
@@ -302,10 +334,6 @@ def _upsert_statement(
     )
     mine = sql.SQL(", ").join(sql.SQL("t.{}").format(ident(name)) for name in columns)
     theirs = sql.SQL(", ").join(new.values())
-    names = sql.SQL(", ").join(map(ident, ("uuid", *columns)))
-    back = sql.SQL(", ").join(
-        sql.SQL("t.{}").format(ident(c)) for c in dict.fromkeys(["uuid", *returned])
-    )
     return sql.SQL(
         "INSERT INTO companies AS t ({names}, created_at, updated_at) "
         "SELECT {names}, now(), now() FROM {staging} ORDER BY uuid "
@@ -335,3 +363,57 @@ def company_totals(conn: Connection[Any], job_id: uuid.UUID) -> dict[str, int]:
     )
     inserted, updated = row if row else (0, 0)
     return {"inserted": int(inserted), "updated": int(updated)}
+
+
+def _from_ledger(name: str) -> sql.Composable:
+    """A company column's value in the ledger's JSON, typed; the stored one when absent."""
+    ident, key = sql.Identifier(name), sql.Literal(name)
+    value: sql.Composable
+    if name in _ARRAY_COLUMNS:
+        value = sql.SQL("ARRAY(SELECT jsonb_array_elements_text(k.company -> {}))").format(key)
+    elif FIELDS_BY_ENTITY[Entity.COMPANIES][name].kind is FieldKind.NUMBER:
+        value = sql.SQL("(k.company ->> {})::bigint").format(key)
+    else:
+        value = sql.SQL("(k.company ->> {})").format(key)
+    if name == "normalized_domain":  # the identity: a name-keyed row keeps the stored one
+        return sql.SQL("coalesce({}, t.{})").format(value, ident)
+    return sql.SQL("CASE WHEN k.company ? {} THEN {} ELSE t.{} END").format(key, value, ident)
+
+
+def _columns_sql(prefix: str, names: Iterable[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL(prefix + "{}").format(sql.Identifier(n)) for n in names)
+
+
+def apply_final_values(conn: Connection[Any], job_id: uuid.UUID) -> list[uuid.UUID]:
+    """Write each company the job's rows named with its last row's values (the ledger's),
+    where they differ from the stored ones; returns the companies changed. Runs once the
+    whole file is read (finalize), in the caller's transaction."""
+    columns = list(WRITABLE_COLUMNS[Entity.COMPANIES])
+    changes = FilterChanges.for_entity(conn, Entity.COMPANIES)
+    wanted = list(dict.fromkeys(["uuid", *changes.columns]))
+    lock = sql.SQL(
+        "SELECT {wanted} FROM companies WHERE uuid IN "
+        f"(SELECT record_uuid FROM {LEDGER_TABLE} WHERE job_id = %s) "
+        "ORDER BY uuid FOR NO KEY UPDATE"
+    ).format(wanted=_columns_sql("", wanted))
+    previous = {row["uuid"]: row for row in conn.execute(lock, (job_id,)).fetchall()}
+    new = {name: _from_ledger(name) for name in columns}
+    statement = sql.SQL(
+        "UPDATE companies AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
+        f"FROM (SELECT record_uuid, company FROM {LEDGER_TABLE} WHERE job_id = %s) AS k "
+        "WHERE t.uuid = k.record_uuid "
+        "AND (({mine}) IS DISTINCT FROM ({theirs}) OR t.deleted_at IS NOT NULL) "
+        "RETURNING {back}"
+    ).format(
+        assignments=sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(name), value) for name, value in new.items()
+        ),
+        mine=_columns_sql("t.", columns),
+        theirs=sql.SQL(", ").join(new.values()),
+        back=_columns_sql("t.", wanted),
+    )
+    written = conn.execute(statement, (job_id,)).fetchall()
+    changes.remove(previous[row["uuid"]] for row in written if row["uuid"] in previous)
+    changes.add(written)
+    changes.apply(conn)
+    return [row["uuid"] for row in written]

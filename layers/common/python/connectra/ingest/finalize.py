@@ -19,9 +19,10 @@ from typing import Any
 
 from psycopg import Connection
 
+from connectra.db import outbox
 from connectra.db.pool import connection
 from connectra.errors import NotFound
-from connectra.ingest.combined import LEDGER_TABLE, company_totals
+from connectra.ingest.combined import LEDGER_TABLE, apply_final_values, company_totals
 from connectra.ingest.events import FinalizeInput, JobSummary
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
@@ -108,6 +109,10 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> JobSummary:
         else:
             status = jobs.JobStatus.COMPLETED
         key = report_key(event.job_id) if report_rows else None
+        # Combined rows: each company's last row, now that the whole file is read.
+        changed = apply_final_values(conn, event.job_id)
+        if changed and settings.search_backend == "opensearch":
+            outbox.enqueue(conn, "companies", changed, "upsert")
         companies = company_totals(conn, event.job_id)
         response = {
             "error_report_key": key,

@@ -177,8 +177,9 @@ class BatchLoader:
         return counts
 
     def _link_companies(self, rows: Sequence[ParsedRow]) -> int:
-        """Combined rows (combined.py): upsert the rows' companies in a transaction of their
-        own, then point each contact to its company as stored; the number created."""
+        """Combined rows (combined.py): record the rows' companies and create the missing
+        ones in a transaction of their own, then point each contact to its company as
+        stored; the number created."""
         companies = [parsed.company for parsed in rows if parsed.company is not None]
         if not companies:
             return 0
@@ -189,7 +190,8 @@ class BatchLoader:
                 parsed.row["company_id"] = outcome.owners.get(company.uuid, company.uuid)
         if self.enqueue_search and outcome.written:
             # Here, not in the companies' transaction: it would wait on the outbox rows
-            # of other chunks' uncommitted contacts (see combined.py).
+            # of other chunks' uncommitted contacts (see combined.py). Companies updated
+            # are enqueued when finalize writes their last row.
             outbox.enqueue(self.conn, Entity.COMPANIES.value, outcome.written, "upsert")
         return len(outcome.written)
 

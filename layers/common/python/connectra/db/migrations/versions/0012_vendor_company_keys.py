@@ -4,10 +4,10 @@ Revision ID: vendor_1
 Revises: writepath_1
 
 Contacts files may carry their company's columns; chunks load in parallel and several
-may name the same company. `import_company_keys` keeps, per job and company, the last
-file position written so far (the file's last row wins whatever order chunks run in)
-and whether this job created the company (the job's company counts). Its rows commit
-with each company upsert and are deleted when the job finishes, like `import_keys`.
+may name the same company. `import_company_keys` keeps, per job and company, the latest
+row seen so far (its file position and values: the file's last row wins whatever order
+chunks run in, written once the file is read) and whether this job created the company
+(the job's company counts). Rows are deleted when the job finishes, like `import_keys`.
 """
 
 from alembic import op
@@ -26,6 +26,7 @@ def upgrade() -> None:
             record_uuid  uuid    NOT NULL,
             position     bigint  NOT NULL,
             created      boolean NOT NULL DEFAULT false,
+            company      jsonb   NOT NULL DEFAULT '{}',
             PRIMARY KEY (job_id, record_uuid)
         )
         """
