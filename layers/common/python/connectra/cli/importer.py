@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from connectra.cli.dry_run import dry_run_file, print_dry_run
+from connectra.cli.dry_run import dry_run_file, print_dry_run, split_by_database
 from connectra.models.fields import Entity
 from connectra.settings import DEV_API_KEY
 
@@ -201,7 +201,8 @@ def import_file(
         raise _fail(f"{file} is empty")
     columns = read_mapping(mapping)
     if dry_run:
-        print_dry_run(dry_run_file(file, entity, columns, preset, rows))
+        report = dry_run_file(file, entity, columns, preset, rows)
+        print_dry_run(report, split_by_database(report))
         return
     headers = {"X-API-Key": api_key or os.environ.get("CONNECTRA_API_KEY") or DEV_API_KEY}
     with httpx.Client(base_url=api_url, headers=headers, timeout=30) as api:

@@ -4,10 +4,12 @@ report what the import would produce, writing nothing.
 Used by `connectra import FILE --dry-run` (on the local file) and by
 `POST /common/imports/dry-run` (on an uploaded object). The records are split, mapped,
 normalized and validated by the same code as a chunk worker's (splitter.py, columns.py,
-parse.py); nothing reaches the database. The counts are those the file decides on its
-own: rows, valid and failed rows, distinct contacts (or companies) and the rows that
-repeat one, and the distinct companies combined rows name. Whether a record already
-exists (inserted or updated) is known only when the import runs.
+parse.py); nothing is written. The counts are those the file decides on its own:
+rows, valid and failed rows, distinct contacts (or companies) and the rows that repeat
+one, and the distinct companies combined rows name. How many of those an import would
+insert or update depends on what is stored: `count_existing` looks the records' keys up
+in a READ ONLY transaction (ingest/existing.py) when the caller has a database; without
+one those counts stay None ("could not tell").
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from psycopg import Connection
+
 from connectra.ingest.columns import ColumnMap
+from connectra.ingest.existing import NaturalKeys, read_only, split_existing
 from connectra.ingest.mapping import column_map, missing_mapped_columns
 from connectra.ingest.parse import (
     FileFormat,
@@ -44,6 +49,11 @@ class DryRunCounts:
     records: int = 0  # distinct contacts (or companies) the valid rows are
     duplicates: int = 0  # valid rows repeating a record of an earlier row (the last wins)
     companies: int = 0  # distinct companies named by combined rows (contacts files)
+    # Of `records` / `companies`: new ones and stored ones (None: not looked up).
+    inserted: int | None = None
+    updated: int | None = None
+    companies_inserted: int | None = None
+    companies_updated: int | None = None
 
 
 @dataclass
@@ -56,6 +66,9 @@ class DryRunReport:
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first ones, by line
     counts: DryRunCounts = field(default_factory=DryRunCounts)
     truncated: bool = False  # stopped after max_rows: the rest of the file was not read
+    existing_checked: bool = False  # inserted / updated looked up in the database
+    record_keys: NaturalKeys | None = None  # the distinct records' keys (not reported)
+    company_keys: NaturalKeys | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +80,7 @@ class DryRunReport:
             "errors": self.errors,
             "counts": vars(self.counts),
             "truncated": self.truncated,
+            "existing_checked": self.existing_checked,
         }
 
 
@@ -119,6 +133,8 @@ def dry_run(
         columns, notices = _header(entity, next(records, None), job_data)
     parser = RecordParser(entity, file_format, columns)
     report = DryRunReport(entity, file_format, columns.mapping_used() if columns else {}, notices)
+    report.record_keys = NaturalKeys(entity)
+    report.company_keys = NaturalKeys(Entity.COMPANIES)
     _read(report, parser, records, max_rows)
     for key in sorted(parser.unknown_columns):
         report.notices[key] = "unknown field, ignored"
@@ -150,8 +166,9 @@ def _header(
 def _read(
     report: DryRunReport, parser: RecordParser, records: Iterable[Any], max_rows: int | None
 ) -> None:
-    seen: set[int] = set()
-    companies: set[int] = set()
+    distinct = report.record_keys or NaturalKeys(report.entity)
+    companies = report.company_keys or NaturalKeys(Entity.COMPANIES)
+    natural = "email" if report.entity is Entity.CONTACTS else "normalized_domain"
     counts = report.counts
     for record in records:
         if max_rows is not None and counts.rows >= max_rows:
@@ -164,15 +181,14 @@ def _read(
             _report_errors(report, parsed)
             continue
         counts.valid += 1
-        key = parsed.row["uuid"].int
-        if key in seen:
+        if parsed.row["uuid"].int in distinct.keys:
             counts.duplicates += 1
-        seen.add(key)
+        distinct.add(parsed.row["uuid"], parsed.row.get(natural))
         if parsed.company is not None:
-            companies.add(parsed.company.uuid.int)
+            companies.add(parsed.company.uuid, parsed.company.values.get("normalized_domain"))
         if len(report.samples) < SAMPLE_ROWS:
             report.samples.append(_sample(parsed))
-        counts.records, counts.companies = len(seen), len(companies)
+        counts.records, counts.companies = len(distinct.keys), len(companies.keys)
 
 
 def _report_errors(report: DryRunReport, errors: list[RowError]) -> None:
@@ -181,3 +197,17 @@ def _report_errors(report: DryRunReport, errors: list[RowError]) -> None:
         {"line": error.line, "column": error.column, "message": error.message}
         for error in errors[: max(room, 0)]
     )
+
+
+def count_existing(conn: Connection[Any], report: DryRunReport) -> None:
+    """Fill the report's inserted / updated counts from what the database holds (a READ
+    ONLY transaction on `conn`: the dry run still writes nothing)."""
+    with read_only(conn):
+        if report.record_keys is not None:
+            split = split_existing(conn, report.record_keys)
+            report.counts.inserted, report.counts.updated = split.inserted, split.updated
+        if report.company_keys is not None and report.entity is Entity.CONTACTS:
+            split = split_existing(conn, report.company_keys)
+            report.counts.companies_inserted = split.inserted
+            report.counts.companies_updated = split.updated
+    report.existing_checked = True

@@ -3,7 +3,9 @@
 The file is one the caller uploaded (an upload URL's `key`, with or without entity). It
 is read from the start, mapped, normalized and validated as its import would be
 (ingest/dry_run.py), up to `max_rows` rows: the answer has the mapping used, a few mapped
-sample rows, the row errors with their line numbers and the counts. A request runs
+sample rows, the row errors with their line numbers and the counts, split into the
+records an import would insert and update by a lookup of their keys in a READ ONLY
+transaction (ingest/existing.py): nothing is written. A request runs
 within the API's time limit, hence the row bound; `connectra import FILE --dry-run`
 reads a whole local file.
 """
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectra.api.deps import CallerDep, ConnDep, SettingsDep, requires
 from connectra.consumers.access import Scope
 from connectra.errors import NotFound, ValidationFailed
-from connectra.ingest.dry_run import DryRunRefused, dry_run
+from connectra.ingest.dry_run import DryRunRefused, count_existing, dry_run
 from connectra.ingest.mapping import check_mapping
 from connectra.ingest.parse import detect_format
 from connectra.ingest.start import parse_upload_key
@@ -50,8 +52,9 @@ class DryRunResponse(BaseModel):
     notices: dict[str, str]
     samples: list[dict[str, Any]]
     errors: list[dict[str, Any]]
-    counts: dict[str, int]
+    counts: dict[str, int | None]
     truncated: bool
+    existing_checked: bool
 
 
 def _require_own_upload(conn: ConnDep, caller: CallerDep, key: str, prefix: str) -> None:
@@ -92,5 +95,8 @@ def dry_run_upload(
             body.entity, pieces, info.size, detect_format(body.s3_key, sniff), data, body.max_rows
         )
     except DryRunRefused as exc:
-        raise ValidationFailed(f"s3_key: {exc}") from None
+        raise ValidationFailed(
+            f"s3_key: {exc}", [{"path": "s3_key", "message": str(exc), "type": "value_error"}]
+        ) from None
+    count_existing(conn, report)
     return DryRunResponse(**report.as_dict())
