@@ -6,6 +6,7 @@ run afterwards produces the counts the dry run announced."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,3 +292,30 @@ def test_the_existing_records_lookup_runs_in_a_read_only_transaction(conn: Any) 
 
     with pytest.raises(errors.ReadOnlySqlTransaction), read_only(conn):
         conn.execute("INSERT INTO companies (uuid, name) VALUES (%s, 'x')", (uuid.uuid4(),))
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"s3_key": "uploads/contacts/x\x00y/people.csv"},
+        {"s3_key": "\ud800"},
+        {"s3_key": "z" * 2_000},
+        {"preset": "apollo\x00"},
+        {"mapping": {"Email\x00": "email"}},
+        {"mapping": {"\ud800": "email"}},
+        {"mapping": {"Email": "email\x00"}},
+        {"mapping": {f"c{i}": None for i in range(2_000)}},
+        {"max_rows": 10**12},
+    ],
+)
+def test_hostile_dry_run_requests_are_4xx(api: TestClient, hostile: dict[str, Any]) -> None:
+    url = upload(api, APOLLO)
+    body = {"entity": "contacts", "s3_key": url["key"], **hostile}
+
+    response = api.post(
+        "/common/imports/dry-run",
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert 400 <= response.status_code < 500, response.text
