@@ -319,3 +319,50 @@ def test_hostile_dry_run_requests_are_4xx(api: TestClient, hostile: dict[str, An
     )
 
     assert 400 <= response.status_code < 500, response.text
+
+
+SQL_PATH_REVIVES = pytest.mark.xfail(
+    strict=True,
+    reason="the SQL path (ingest/staged_load.py) resolves an email to a soft-deleted contact "
+    "of another uuid and revives it; db/upsert.py (Python path) resolves live owners only",
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # A company column (combined rows): the chunk is parsed in Python.
+        pytest.param(b"email,first_name,company_name\n", id="python-path"),
+        pytest.param(b"email,first_name,title\n", marks=SQL_PATH_REVIVES, id="sql-path"),
+    ],
+)
+def test_the_split_follows_the_import_for_soft_deleted_and_email_owned_records(
+    store: Any, conn: Any, header: bytes
+) -> None:
+    from connectra.db.upsert import bulk_upsert
+    from connectra.ingest.dry_run import count_existing, dry_run
+    from connectra.ingest.parse import FileFormat
+    from connectra.ingest.pipeline import run_import
+    from connectra.models.fields import Entity
+    from connectra.models.records import ContactIn
+    from tests.integration.ingest.conftest import upload_job
+
+    stored = [
+        ContactIn(email="revived@example.com").to_row(),  # soft-deleted: its uuid revives
+        ContactIn(uuid=uuid.uuid4(), email="gone@example.com").to_row(),  # deleted, other uuid
+        ContactIn(uuid=uuid.uuid4(), email="owned@example.com").to_row(),  # live, other uuid
+    ]
+    bulk_upsert(conn, Entity.CONTACTS, stored, enqueue_search=False)
+    conn.execute("UPDATE contacts SET deleted_at = now() WHERE email <> 'owned@example.com'")
+    conn.commit()
+    body = header + (
+        b"revived@example.com,R,Acme\ngone@example.com,G,Acme\n"
+        b"owned@example.com,O,Acme\nnew@example.com,N,Acme\n"
+    )
+
+    report = dry_run(Entity.CONTACTS, [body], len(body), FileFormat.CSV, {})
+    count_existing(conn, report)
+    summary = run_import(upload_job(store, body), workers=1)
+
+    assert (report.counts.inserted, report.counts.updated) == (2, 2)
+    assert (summary.inserted, summary.updated) == (2, 2)
