@@ -198,3 +198,12 @@ def test_a_bad_job_create_option_is_a_400_naming_it_and_makes_no_job(
     assert response.status_code == 400, response.text
     assert path in [detail["path"] for detail in response.json()["details"]]
     assert job_count(conn) == 0
+
+
+def test_a_staged_upload_url_with_a_preset_needs_the_entity(api: TestClient, conn: Any) -> None:
+    # Without `entity` the file is staged: the mapping belongs in the job request.
+    response = api.get("/common/upload-url", params={"filename": "p.csv", "preset": "apollo"})
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("entity:")
+    assert job_count(conn) == 0
