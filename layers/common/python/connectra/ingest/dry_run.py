@@ -67,8 +67,13 @@ class DryRunReport:
     counts: DryRunCounts = field(default_factory=DryRunCounts)
     truncated: bool = False  # stopped after max_rows: the rest of the file was not read
     existing_checked: bool = False  # inserted / updated looked up in the database
-    record_keys: NaturalKeys | None = None  # the distinct records' keys (not reported)
-    company_keys: NaturalKeys | None = None
+    # The distinct records' and companies' keys (for `count_existing`; not reported).
+    record_keys: NaturalKeys = field(init=False)
+    company_keys: NaturalKeys = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.record_keys = NaturalKeys(self.entity)
+        self.company_keys = NaturalKeys(Entity.COMPANIES)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,8 +138,6 @@ def dry_run(
         columns, notices = _header(entity, next(records, None), job_data)
     parser = RecordParser(entity, file_format, columns)
     report = DryRunReport(entity, file_format, columns.mapping_used() if columns else {}, notices)
-    report.record_keys = NaturalKeys(entity)
-    report.company_keys = NaturalKeys(Entity.COMPANIES)
     _read(report, parser, records, max_rows)
     for key in sorted(parser.unknown_columns):
         report.notices[key] = "unknown field, ignored"
@@ -166,8 +169,7 @@ def _header(
 def _read(
     report: DryRunReport, parser: RecordParser, records: Iterable[Any], max_rows: int | None
 ) -> None:
-    distinct = report.record_keys or NaturalKeys(report.entity)
-    companies = report.company_keys or NaturalKeys(Entity.COMPANIES)
+    distinct, companies = report.record_keys, report.company_keys
     natural = "email" if report.entity is Entity.CONTACTS else "normalized_domain"
     counts = report.counts
     for record in records:
@@ -203,10 +205,9 @@ def count_existing(conn: Connection[Any], report: DryRunReport) -> None:
     """Fill the report's inserted / updated counts from what the database holds (a READ
     ONLY transaction on `conn`: the dry run still writes nothing)."""
     with read_only(conn):
-        if report.record_keys is not None:
-            split = split_existing(conn, report.record_keys)
-            report.counts.inserted, report.counts.updated = split.inserted, split.updated
-        if report.company_keys is not None and report.entity is Entity.CONTACTS:
+        split = split_existing(conn, report.record_keys)
+        report.counts.inserted, report.counts.updated = split.inserted, split.updated
+        if report.entity is Entity.CONTACTS:
             split = split_existing(conn, report.company_keys)
             report.counts.companies_inserted = split.inserted
             report.counts.companies_updated = split.updated
