@@ -19,7 +19,17 @@ from typing import Any
 from bench.common import RESULTS, machine
 
 # Order matters: the load test needs the local stack, started last.
-BENCHMARKS = ("sizes", "coldstart", "ingest", "search", "budget", "aggregate", "dsl", "load")
+BENCHMARKS = (
+    "sizes",
+    "coldstart",
+    "ingest",
+    "combined",
+    "search",
+    "budget",
+    "aggregate",
+    "dsl",
+    "load",
+)
 
 
 def run_all(quick: bool, only: list[str] | None) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def test_company_reference_columns_link_the_contact_to_a_company() -> None:
     parser = contacts_parser("email", "Company Name", "Company Website")
     parsed = parser.parse(Record(0, 2, b"a@b.co,Acme,https://www.acme.io/about"))
     assert isinstance(parsed, ParsedRow) and parsed.company is not None
-    assert parsed.company["normalized_domain"] == "acme.io"
+    assert parsed.company.values["normalized_domain"] == "acme.io"
     assert parsed.row["company_id"] == company_uuid("acme.io", None, None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from connectra.cli.dry_run import dry_run_file, print_dry_run, split_by_database
 from connectra.models.fields import Entity
 from connectra.settings import DEV_API_KEY
 
@@ -157,11 +159,37 @@ def print_summary(job: dict[str, Any]) -> None:
         console.print(f"error report: {job['error_report_url']}", soft_wrap=True)
 
 
+def read_mapping(value: str | None) -> dict[str, str | None] | None:
+    """`--mapping '{"Col": "field"}'` or `--mapping @mapping.json`."""
+    if value is None:
+        return None
+    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise _fail(f"--mapping: not valid JSON ({exc})") from None
+    if not isinstance(parsed, dict):
+        raise _fail("--mapping: a JSON object of column → field name (or null)")
+    return parsed
+
+
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     entity: Annotated[Entity, typer.Option(help="contacts or companies")],
     chunk_size: Annotated[
         int | None, typer.Option(help="bytes per parallel chunk (default: the server's)")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="the file's export format: apollo, zoominfo, hubspot, …")
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option(help='JSON {"Column": "field"} or @file.json')
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="parse and report locally; write nothing")
+    ] = False,
+    rows: Annotated[
+        int | None, typer.Option(help="with --dry-run: read only the first N rows", min=1)
     ] = None,
     wait: Annotated[bool, typer.Option(help="follow the job until it ends")] = True,
     api_url: Annotated[str, typer.Option(envvar="CONNECTRA_API_URL")] = "http://127.0.0.1:8000",
@@ -171,11 +199,20 @@ def import_file(
     """Import a CSV or NDJSON file of contacts or companies."""
     if file.stat().st_size == 0:
         raise _fail(f"{file} is empty")
+    columns = read_mapping(mapping)
+    if dry_run:
+        report = dry_run_file(file, entity, columns, preset, rows)
+        print_dry_run(report, split_by_database(report))
+        return
     headers = {"X-API-Key": api_key or os.environ.get("CONNECTRA_API_KEY") or DEV_API_KEY}
     with httpx.Client(base_url=api_url, headers=headers, timeout=30) as api:
         params: dict[str, Any] = {"filename": file.name, "entity": entity.value}
         if chunk_size:
             params["chunk_size"] = chunk_size
+        if preset:
+            params["preset"] = preset
+        if columns:
+            params["mapping"] = json.dumps(columns)
         grant = _check(api.get("/common/upload-url", params=params), "upload URL request")
         with httpx.Client(timeout=None) as s3:
             upload(s3, file, grant)

@@ -1,12 +1,12 @@
 """Keep `filters_data` counts exact by applying each transaction's changes as deltas.
 
 A writer collects the stored-filter values of the records it removed (their versions just
-before its write, read under the write's row locks: `UpsertResult.previous`, or a
-`FOR UPDATE` read) and of the records it wrote, then adds the difference to the counts
-last in its transaction. Deltas commute, so parallel imports need no global lock and
-each one costs what it wrote, not what the table holds (a recount of the values a chunk
-touched grows with the table: every chunk recounted the common values of millions of
-rows). `db.filters.rebuild_filter_values` stays the from-scratch repair.
+before its write, read under the write's row locks: `UpsertResult.previous`, or a locking
+read, `FOR UPDATE` or `FOR NO KEY UPDATE`) and of the records it wrote, then adds the
+difference to the counts last in its transaction. Deltas commute, so parallel imports
+need no global lock and each one costs what it wrote, not what the table holds (a recount
+of the values a chunk touched grows with the table: every chunk recounted the common
+values of millions of rows). `db.filters.rebuild_filter_values` stays the from-scratch repair.
 
 Values are grouped by `lower()` in PostgreSQL, as the rebuild does, so Python and the
 database never disagree on what counts as one value.

@@ -28,9 +28,9 @@ from psycopg import Connection
 from connectra.db.filter_counts import FilterChanges
 from connectra.db.pool import connection
 from connectra.errors import NotFound
-from connectra.ingest.columns import ColumnMap
 from connectra.ingest.events import ChunkItem, ChunkSummary
 from connectra.ingest.load import BatchCounts, BatchLoader
+from connectra.ingest.mapping import column_map, requires_python_path
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import read_start, split_range
 from connectra.ingest.staged import supports as staged_supported
@@ -79,7 +79,7 @@ def _parser(job: Job, item: ChunkItem) -> RecordParser:
     entity = Entity(job.entity)
     if item.file_format is FileFormat.NDJSON:
         return RecordParser(entity, FileFormat.NDJSON)
-    columns = ColumnMap.from_header(entity, job.data["header"])
+    columns = column_map(entity, job.data["header"], job.data)
     return RecordParser(entity, FileFormat.CSV, columns)
 
 
@@ -181,7 +181,9 @@ def _staged_batches(
     loader: BatchLoader,
 ) -> StagedBatches | None:
     """The SQL path's batches when the file is one it converts (staged.py), else None."""
-    if not get_settings().ingest_sql_path or not staged_supported(entity, parser.columns):
+    if not get_settings().ingest_sql_path or requires_python_path(parser.columns):
+        return None
+    if not staged_supported(entity, parser.columns):
         return None
     assert parser.columns is not None
     return StagedBatches(conn, item.job_id, parser.columns, parser, loader)

@@ -93,6 +93,9 @@ class ImportSummary(JobRef):
     duplicates: int
     chunks_total: int
     chunks_done: int
+    # Companies the rows of a contacts file carried (combined rows): created, updated.
+    companies_inserted: int = 0
+    companies_updated: int = 0
     error: str | None = None
     error_report_key: str | None = None
     error_report_url: str | None = None

@@ -19,8 +19,10 @@ from typing import Any
 
 from psycopg import Connection
 
+from connectra.db import outbox
 from connectra.db.pool import connection
 from connectra.errors import NotFound
+from connectra.ingest.combined import LEDGER_TABLE, apply_final_values, company_totals
 from connectra.ingest.events import FinalizeInput, ImportSummary
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
@@ -108,10 +110,16 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> ImportSummary:
         else:
             status = jobs.JobStatus.COMPLETED
         key = report_key(event.job_id) if report_rows else None
+        # Combined rows: each company's last row, now that the whole file is read.
+        changed = apply_final_values(conn, event.job_id)
+        if changed and settings.search_backend == "opensearch":
+            outbox.enqueue(conn, "companies", changed, "upsert")
+        companies = company_totals(conn, event.job_id)
         response = {
             "error_report_key": key,
             "error_report_rows": report_rows,
             "file_notices": jobs.file_notices(conn, event.job_id),
+            "companies": companies,
         }
         jobs.record_results(conn, event.job_id, totals=totals, response=response)
         if status is jobs.JobStatus.FAILED:
@@ -135,6 +143,7 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> ImportSummary:
             )
         if status not in (jobs.JobStatus.FAILED, jobs.JobStatus.RETRY_IN_QUEUE):
             conn.execute("DELETE FROM import_keys WHERE job_id = %s", (event.job_id,))
+            conn.execute(f"DELETE FROM {LEDGER_TABLE} WHERE job_id = %s", (event.job_id,))
     url = (
         store.presigned_get(
             settings.s3_bucket, key, settings.download_url_expiry_seconds, "errors.csv"
@@ -155,6 +164,8 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> ImportSummary:
         duplicates=totals["duplicates"],
         chunks_total=totals["chunks_total"],
         chunks_done=totals["chunks_done"],
+        companies_inserted=companies["inserted"],
+        companies_updated=companies["updated"],
         error=error,
         error_report_key=key,
         error_report_url=url,

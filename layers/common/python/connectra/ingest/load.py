@@ -2,8 +2,9 @@
 
 Order of a batch:
 1. duplicates inside the batch: the last row of a key wins, the others count as duplicates;
-2. contacts: companies referenced by name/domain are linked (created when missing), and
-   a `company_id` that names no company becomes a row error (never a failed commit);
+2. contacts: the rows' companies (combined rows, combined.py) are upserted in a
+   transaction of their own and linked, and a `company_id` that names no company
+   becomes a row error (never a failed commit);
 3. the job's key ledger (`import_keys`) decides, across parallel chunks, which row of a
    key is the last in the file; a key seen before in this job counts as a duplicate;
 4. `db.upsert.bulk_upsert` (lock the existing records, COPY the new ones, stage and update
@@ -23,11 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import Connection, errors
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import tuple_row
 
 from connectra.db import outbox
 from connectra.db.filter_counts import FilterChanges
 from connectra.db.upsert import bulk_upsert
+from connectra.ingest import combined
 from connectra.ingest.parse import ParsedRow, RowError
 from connectra.models.fields import Entity
 
@@ -59,14 +61,14 @@ class BatchCounts:
     inserted: int = 0
     updated: int = 0
     duplicates: int = 0
-    companies_created: int = 0
+    companies_written: int = 0  # companies upserted by combined rows
     errors: list[RowError] = field(default_factory=list)
 
     def add(self, other: BatchCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.duplicates += other.duplicates
-        self.companies_created += other.companies_created
+        self.companies_written += other.companies_written
         self.errors.extend(other.errors)
 
 
@@ -101,9 +103,11 @@ class BatchLoader:
 
     def load(self, rows: Sequence[ParsedRow]) -> BatchCounts:
         counts = BatchCounts()
+        if self.entity is Entity.CONTACTS:
+            # Every valid row names its company, also a contact row a later one replaces.
+            counts.companies_written = self._link_companies(rows)
         unique, counts.duplicates = last_wins(rows)
         if self.entity is Entity.CONTACTS:
-            counts.companies_created = self._link_companies(unique)
             unique = self._check_company_ids(unique, counts)
         if unique:
             counts.add(self._apply_isolating_refusals(unique))
@@ -172,59 +176,24 @@ class BatchLoader:
         counts.updated -= min(counts.updated, result.duplicates)
         return counts
 
-    def _link_companies(self, rows: list[ParsedRow]) -> int:
-        """Point contacts to the company their reference names; create missing ones."""
-        referenced = [p for p in rows if p.company and p.row.get("company_id") == p.company["uuid"]]
-        if not referenced:
+    def _link_companies(self, rows: Sequence[ParsedRow]) -> int:
+        """Combined rows (combined.py): record the rows' companies and create the missing
+        ones in a transaction of their own, then point each contact to its company as
+        stored; the number created."""
+        companies = [parsed.company for parsed in rows if parsed.company is not None]
+        if not companies:
             return 0
-        companies = {p.company["uuid"]: p.company for p in referenced if p.company}
-        domains = [c["normalized_domain"] for c in companies.values() if c["normalized_domain"]]
-        found = (
-            self.conn.cursor(row_factory=dict_row)
-            .execute(
-                "SELECT uuid, normalized_domain FROM companies "
-                "WHERE uuid = ANY(%s) OR normalized_domain = ANY(%s)",
-                (list(companies), domains),
-            )
-            .fetchall()
-        )
-        by_domain = {c["normalized_domain"]: c["uuid"] for c in found if c["normalized_domain"]}
-        existing = {c["uuid"] for c in found}
-        for parsed in referenced:
-            assert parsed.company is not None
-            owner = by_domain.get(parsed.company["normalized_domain"] or "")
-            if owner is not None:
-                parsed.row["company_id"] = owner
-        missing = [
-            company
-            for company_id, company in sorted(companies.items())
-            if company_id not in existing and company["normalized_domain"] not in by_domain
-        ]
-        if not missing:
-            return 0
-        columns = ("uuid", "name", "normalized_domain", "website", "linkedin_url")
-        with self.conn.cursor(row_factory=tuple_row) as cursor:
-            cursor.executemany(
-                f"INSERT INTO companies ({', '.join(columns)}) VALUES "
-                f"({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING RETURNING uuid",
-                [tuple(company[column] for column in columns) for company in missing],
-                returning=True,
-            )
-            created: list[uuid.UUID] = []
-            while True:
-                created.extend(row[0] for row in cursor.fetchall())
-                if not cursor.nextset():
-                    break
-        if self.enqueue_search:
-            outbox.enqueue(self.conn, Entity.COMPANIES.value, created, "upsert")
-        if self.company_filter_changes is not None:
-            self.company_filter_changes.add(
-                [
-                    {column: companies[company_id][column] for column in columns}
-                    for company_id in created
-                ]
-            )
-        return len(created)
+        outcome = combined.upsert_companies_apart(self.job_id, companies)
+        for parsed in rows:
+            company = parsed.company
+            if company is not None and parsed.row.get("company_id") == company.uuid:
+                parsed.row["company_id"] = outcome.owners.get(company.uuid, company.uuid)
+        if self.enqueue_search and outcome.written:
+            # Here, not in the companies' transaction: it would wait on the outbox rows
+            # of other chunks' uncommitted contacts (see combined.py). Companies updated
+            # are enqueued when finalize writes their last row.
+            outbox.enqueue(self.conn, Entity.COMPANIES.value, outcome.written, "upsert")
+        return len(outcome.written)
 
     def _check_company_ids(self, rows: list[ParsedRow], counts: BatchCounts) -> list[ParsedRow]:
         wanted = {p.row["company_id"] for p in rows if p.row.get("company_id")}

@@ -30,10 +30,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectra.ingest.columns import COMPANY_REF_PREFIX, ColumnMap, field_for
+from connectra.ingest import combined
+from connectra.ingest.columns import (
+    COMPANY_REF_PREFIX,
+    ColumnMap,
+    Normalizer,
+    company_field,
+    field_for,
+    normalizer_for_key,
+)
 from connectra.ingest.splitter import Record
 from connectra.models.fields import Entity
-from connectra.models.records import RECORD_MODELS, CompanyIn
+from connectra.models.records import RECORD_MODELS
 from connectra.settings import get_settings
 
 RAW_MAX_CHARS = 1000  # how much of a bad record the error report keeps
@@ -88,7 +96,7 @@ class ParsedRow:
     line: int
     offset: int
     row: dict[str, Any]
-    company: dict[str, Any] | None = None  # a referenced company's row, to link or create
+    company: combined.CompanyRow | None = None  # the row's company (combined rows)
 
 
 class RecordError(Exception):
@@ -153,6 +161,7 @@ class RecordParser:
     columns: ColumnMap | None = None  # the CSV header's mapping; None for NDJSON
     unknown_columns: set[str] = field(default_factory=set)  # NDJSON keys seen but unknown
     _key_fields: dict[str, str | None] = field(default_factory=dict)
+    _key_normalizers: dict[str, Normalizer | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._model = RECORD_MODELS[self.entity]
@@ -166,6 +175,7 @@ class RecordParser:
             if self.columns
             else None
         )
+        self._normalizers = self.columns.normalized_fields if self.columns else {}
         allow_fields_up_to(get_settings().ingest_max_record_bytes)
 
     def parse(self, record: Record) -> ParsedRow | list[RowError]:
@@ -185,6 +195,16 @@ class RecordParser:
             return [self._error(record, "", str(exc), text)]
         return self._validate(record, values, text)
 
+    def parse_object(self, position: int, document: dict[str, Any]) -> ParsedRow | list[RowError]:
+        """An object keyed by column names (`POST /common/batch-upsert` rows) as an NDJSON
+        line would be parsed; `position` stands for both its line and its offset."""
+        record = Record(position, position, b"")
+        try:
+            values = self._mapped(document)
+        except RecordError as exc:
+            return [self._error(record, "", str(exc), "")]
+        return self._validate(record, values, "")
+
     def _csv_values(self, text: str) -> dict[str, Any]:
         fields = parse_csv_fields(text)
         if len(fields) < self._width or any(fields[self._width :]):
@@ -203,12 +223,17 @@ class RecordParser:
             raise RecordError(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
         if not isinstance(document, dict):
             raise RecordError("a line must be a JSON object")
+        return self._mapped(document)
+
+    def _mapped(self, document: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key, value in document.items():
             if not _storable_key(key):  # an escaped NUL or lone surrogate (issue 11 D4)
                 raise RecordError("a key holds a NUL character or a lone UTF-16 surrogate")
             if key not in self._key_fields:
-                self._key_fields[key] = field_for(self.entity, key)
+                self._key_fields[key] = mapped = field_for(self.entity, key)
+                if mapped is not None:
+                    self._key_normalizers[mapped] = normalizer_for_key(key, mapped)
             mapped = self._key_fields[key]
             if mapped is None:
                 self.unknown_columns.add(key)
@@ -219,16 +244,14 @@ class RecordParser:
     def _validate(
         self, record: Record, values: dict[str, Any], text: str
     ) -> ParsedRow | list[RowError]:
+        errors = self._normalize(record, values, text)
         refs = self._company_refs
         if refs is None:
             refs = tuple(name for name in values if name.startswith(COMPANY_REF_PREFIX))
-        reference = {
-            name[len(COMPANY_REF_PREFIX) :]: values.pop(name) for name in refs if name in values
-        }
-        errors: list[RowError] = []
-        company: dict[str, Any] | None = None
-        if reference:
-            company, company_errors = self._company_of(record, reference, text)
+        reference = {company_field(name): values.pop(name, None) for name in refs}
+        company: combined.CompanyRow | None = None
+        if any(value not in (None, "", []) for value in reference.values()):
+            company, company_errors = self._company_of(record, reference, values, text)
             errors.extend(company_errors)
         try:
             model = self._model.model_validate(values)
@@ -241,26 +264,34 @@ class RecordParser:
         row = dict(model.__dict__)
         row["uuid"] = model.record_uuid()
         if company is not None and row.get("company_id") is None:
-            row["company_id"] = company["uuid"]
+            row["company_id"] = company.uuid
         return ParsedRow(record.line, record.offset, row, company)
 
+    def _normalize(self, record: Record, values: dict[str, Any], text: str) -> list[RowError]:
+        """Vendor values onto ours, in place (ingest/normalize.py); the values refused."""
+        normalizers = self._normalizers if self.columns else self._key_normalizers
+        errors: list[RowError] = []
+        for name, normalizer in normalizers.items():
+            if normalizer is None or name not in values:
+                continue
+            try:
+                values[name] = normalizer(values[name])
+            except ValueError as exc:
+                del values[name]
+                errors.append(self._error(record, self._column(name), str(exc), text))
+        return errors
+
     def _company_of(
-        self, record: Record, reference: dict[str, Any], text: str
-    ) -> tuple[dict[str, Any] | None, list[RowError]]:
-        candidate = {
-            "name": reference.get("name"),
-            "normalized_domain": reference.get("domain"),
-            "website": reference.get("website"),
-            "linkedin_url": reference.get("linkedin_url"),
-        }
+        self, record: Record, reference: dict[str, Any], values: dict[str, Any], text: str
+    ) -> tuple[combined.CompanyRow | None, list[RowError]]:
+        """The row's company (combined.py: identity, the columns written), or its errors."""
         try:
-            return CompanyIn.model_validate(candidate).to_row(), []
+            return combined.company_row(reference, values.get("email"), record.offset), []
         except ValidationError as exc:
-            prefix = {"normalized_domain": "domain"}
             return None, [
                 self._error(
                     record,
-                    self._column(COMPANY_REF_PREFIX + prefix.get(str(loc[0]), str(loc[0])))
+                    self._column(COMPANY_REF_PREFIX + str(loc[0]))
                     if (loc := error.get("loc"))
                     else self._column(COMPANY_REF_PREFIX + "name"),
                     _message(error),

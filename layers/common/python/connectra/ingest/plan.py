@@ -13,7 +13,6 @@ from typing import Any
 
 from connectra.db.pool import connection
 from connectra.errors import ConnectraError, NotFound
-from connectra.ingest.columns import ColumnMap
 from connectra.ingest.events import (
     BoundariesInput,
     BoundariesOutput,
@@ -23,6 +22,7 @@ from connectra.ingest.events import (
     RangeCount,
     RangeItem,
 )
+from connectra.ingest.mapping import column_map, missing_mapped_columns
 from connectra.ingest.parse import FileFormat, RecordError, detect_format, parse_csv_header
 from connectra.ingest.splitter import RangeCounts, Record, count_bytes, range_starts, split_range
 from connectra.jobs import lifecycle
@@ -119,12 +119,14 @@ def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> P
             names = parse_csv_header(header)
         except RecordError as exc:
             raise UnreadableFile(f"line {header.line}: {exc}") from exc
-        columns = ColumnMap.from_header(entity, names)
+        columns = column_map(entity, names, job.data)
         if not columns.positions:
             raise UnreadableFile(
                 f"no column of the header maps to a {entity.value[:-1]} field: {names[:20]}"
             )
         notices = {name: "unknown or repeated column, ignored" for name in columns.ignored}
+        for name in missing_mapped_columns(names, job.data):
+            notices[name] = "mapped column not in the header, ignored"
         plan.update(header=names, header_offset=header.offset, header_line=header.line)
 
     ranges = cut_ranges(size, chunk_size)

@@ -117,8 +117,9 @@ def current_request(legacy: LegacyJobRequest, upload_prefix: str) -> dict[str, A
             "entity": _entity_of(data, key if isinstance(key, str) else None, upload_prefix),
             "s3_key": key,
         }
-        if data.get("chunk_size") is not None:
-            body["chunk_size"] = data["chunk_size"]
+        for name in ("chunk_size", "mapping", "preset"):
+            if data.get(name) is not None:
+                body[name] = data[name]
         return body
     vql = _first(data, ("vql", "query"))
     if vql is None:

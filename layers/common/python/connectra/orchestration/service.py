@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectra.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from connectra.export.request import ExportRequest, plan_export
+from connectra.ingest.mapping import check_mapping
 from connectra.jobs import lifecycle, repository
 from connectra.jobs.models import Job, JobStatus
 from connectra.jobs.repository import get_job
@@ -44,6 +45,17 @@ class ImportJobRequest(BaseModel):
     entity: Entity
     s3_key: str = Field(min_length=1, max_length=1024)
     chunk_size: int | None = Field(default=None, ge=MIN_CHUNK_BYTES)
+    mapping: dict[str, str | None] | None = Field(
+        default=None,
+        description="Column → field (`company_<field>` for a contact's company; null "
+        "ignores the column); see docs/import-mapping.md",
+        examples=[
+            {"Person Linkedin Url": "linkedin_url", "# Employees": "company_employees_count"}
+        ],
+    )
+    preset: str | None = Field(
+        default=None, description="Export format of the file: apollo, zoominfo, seamless, …"
+    )
 
 
 class ExportJobRequest(ExportRequest):
@@ -135,6 +147,7 @@ def create_job(
         data = {"filename": body.s3_key.rsplit("/", 1)[-1]}
         if body.chunk_size:
             data["chunk_size"] = body.chunk_size
+        data.update(check_mapping(body.entity, body.mapping, body.preset))
     try:
         created = repository.create_job(
             conn,

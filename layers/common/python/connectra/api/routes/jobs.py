@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from connectra.api.deps import CallerDep, ConnDep, SettingsDep
 from connectra.errors import NotFound
+from connectra.ingest.combined import company_totals
 from connectra.jobs import repository as jobs
 from connectra.jobs.legacy import MAX_RUNTIME_ERRORS, LegacyJob, legacy_job
 from connectra.jobs.models import Job
@@ -27,12 +28,19 @@ class ChunkProgress(BaseModel):
     total: int
 
 
+class CompanyCounts(BaseModel):
+    inserted: int
+    updated: int
+
+
 class JobCounts(BaseModel):
     total: int
     inserted: int
     updated: int
     failed: int
     duplicates: int
+    # A contacts import's companies (combined rows), counted apart from its contacts.
+    companies: CompanyCounts | None = None
 
 
 class JobView(BaseModel):
@@ -74,7 +82,7 @@ def get_job(
     progress = jobs.chunk_totals(conn, job_id)
     finished = job.finished_at is not None
     # While running, counts are the sum of the chunks committed so far.
-    counts = (
+    counts: dict[str, Any] = (
         {
             "total": job.total_rows,
             "inserted": job.inserted_rows,
@@ -88,6 +96,8 @@ def get_job(
             for name in ("total", "inserted", "updated", "failed", "duplicates")
         }
     )
+    if job.entity == "contacts" and job.job_type == "import":
+        counts["companies"] = (job.response or {}).get("companies") or company_totals(conn, job_id)
     report_url, download_url = job_links(job, settings)
     return JobView(
         job_id=job.uuid,

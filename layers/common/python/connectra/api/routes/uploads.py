@@ -7,6 +7,7 @@ until `POST /common/jobs/create` names it, and `job_id` is the id that job will 
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime
@@ -20,6 +21,7 @@ from connectra.api.deps import CallerDep, ConnDep, SettingsDep, get_meter, requi
 from connectra.consumers.access import Consumer, Scope
 from connectra.consumers.plans import Metric
 from connectra.errors import RateLimited, ValidationFailed
+from connectra.ingest.mapping import check_mapping
 from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.settings import get_settings
@@ -79,8 +81,14 @@ def upload_url(
     filename: Annotated[str, Query(min_length=1, max_length=1000)],
     entity: Entity | None = None,
     chunk_size: Annotated[int | None, Query(ge=MIN_CHUNK_BYTES)] = None,
+    preset: Annotated[str | None, Query(max_length=100)] = None,
+    mapping: Annotated[
+        str | None,
+        Query(max_length=64_000, description="JSON object: column → field (see jobs/create)"),
+    ] = None,
 ) -> UploadUrl:
     name = safe_filename(filename)
+    columns = _columns_of(entity, preset, mapping)
     max_bytes = _upload_allowance(conn, caller, settings.upload_max_bytes)
     job_id = uuid.uuid4()
     if entity is None:
@@ -93,7 +101,7 @@ def upload_url(
     post = store.presigned_post(settings.s3_bucket, key, content_type, max_bytes, expiry)
     put_url = store.presigned_put(settings.s3_bucket, key, content_type, expiry)
     if entity is not None:
-        _expect_upload(conn, caller, job_id, entity, key, name, chunk_size)
+        _expect_upload(conn, caller, job_id, entity, key, name, chunk_size, columns)
     return UploadUrl(
         url=post.url,
         fields=post.fields,
@@ -115,10 +123,11 @@ def _expect_upload(
     key: str,
     filename: str,
     chunk_size: int | None,
+    columns: dict[str, Any],
 ) -> None:
     """The job row the upload's S3 event will start (`awaiting_upload` until then)."""
     settings = get_settings()
-    data: dict[str, object] = {"filename": filename, "consumer": caller.name}
+    data: dict[str, object] = {"filename": filename, "consumer": caller.name, **columns}
     if chunk_size:
         data["chunk_size"] = chunk_size
     with conn.transaction():
@@ -132,6 +141,26 @@ def _expect_upload(
             source_key=key,
             data=data,
         )
+
+
+def _columns_of(entity: Entity | None, preset: str | None, mapping: str | None) -> dict[str, Any]:
+    """The job data of a column mapping sent as query parameters (checked now: a 400)."""
+    if preset is None and mapping is None:
+        return {}
+    if entity is None:
+        raise ValidationFailed(
+            "entity: a mapping or preset needs the entity (or give it to jobs/create)"
+        )
+    try:
+        parsed = json.loads(mapping) if mapping is not None else None
+    except ValueError:
+        raise ValidationFailed("mapping: not valid JSON") from None
+    if parsed is not None and (
+        not isinstance(parsed, dict)
+        or not all(isinstance(value, str | None) for value in parsed.values())
+    ):
+        raise ValidationFailed("mapping: a JSON object of column → field name (or null)")
+    return check_mapping(entity, parsed, preset)
 
 
 def _upload_allowance(conn: ConnDep, caller: CallerDep, upload_max_bytes: int) -> int:
