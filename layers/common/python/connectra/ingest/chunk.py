@@ -32,7 +32,7 @@ from connectra.ingest.events import ChunkItem, ChunkSummary
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.mapping import column_map, requires_python_path
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
-from connectra.ingest.splitter import read_start, split_range
+from connectra.ingest.splitter import Record, read_start, split_range
 from connectra.ingest.staged import supports as staged_supported
 from connectra.ingest.staged_batches import StagedBatches
 from connectra.jobs import repository as jobs
@@ -203,78 +203,13 @@ def _load_range(
     company_filter_changes = (
         FilterChanges.for_entity(conn, Entity.COMPANIES) if entity is Entity.CONTACTS else None
     )
-    loader = BatchLoader(
-        conn,
-        item.job_id,
-        entity,
-        enqueue_search=get_settings().search_backend == "opensearch",
-        filter_changes=filter_changes,
-        company_filter_changes=company_filter_changes,
-    )
+    loader = _batch_loader(conn, item, entity, filter_changes, company_filter_changes)
     heartbeat = _Heartbeat(item.job_id)
-    totals = BatchCounts()
-    rows = failed = 0
-    batch: list[ParsedRow] = []
-
-    def flush() -> None:
-        nonlocal failed
-        counts = loader.load(batch)
-        failed += len(counts.errors)
-        jobs.add_row_errors(conn, item.job_id, item.chunk_index, _error_rows(counts.errors))
-        counts.errors = []
-        totals.add(counts)
-        batch.clear()
-        heartbeat.maybe_beat()
-
-    records = split_range(
-        range_pieces(reader, item),
-        item.start_byte,
-        item.end_byte,
-        in_quotes=item.starts_in_quotes,
-        first_line=item.first_line,
-        quote_aware=item.file_format is FileFormat.CSV,
-        max_record_bytes=get_settings().ingest_max_record_bytes,
-    )
+    records = _range_records(reader, item)
     staged = _staged_batches(conn, item, entity, parser, loader)
-
-    def flush_staged() -> None:
-        nonlocal failed
-        assert staged is not None
-        counts, failed_records = staged.flush()
-        failed += failed_records
-        jobs.add_row_errors(conn, item.job_id, item.chunk_index, _error_rows(counts.errors))
-        counts.errors = []
-        totals.add(counts)
-        heartbeat.maybe_beat()
-
-    pending_errors: list[RowError] = []
-    for record in records:
-        if record.offset == header_offset:
-            continue
-        rows += 1
-        if staged is not None:
-            staged.add(record)
-            if len(staged) >= batch_size:
-                flush_staged()
-            continue
-        parsed = parser.parse(record)
-        if isinstance(parsed, ParsedRow):
-            batch.append(parsed)
-            if len(batch) >= batch_size:
-                flush()
-        else:
-            failed += 1
-            pending_errors.extend(parsed)
-            if len(pending_errors) >= batch_size:
-                jobs.add_row_errors(
-                    conn, item.job_id, item.chunk_index, _error_rows(pending_errors)
-                )
-                pending_errors.clear()
-    if batch:
-        flush()
-    if staged is not None:
-        flush_staged()
-    jobs.add_row_errors(conn, item.job_id, item.chunk_index, _error_rows(pending_errors))
+    load = _RangeLoad(conn, item, parser, loader, staged, heartbeat, batch_size)
+    load.add_all(records, header_offset)
+    load.flush_remaining()
     jobs.add_file_notices(
         conn,
         item.job_id,
@@ -284,14 +219,139 @@ def _load_range(
     filter_changes.apply(conn)
     if company_filter_changes is not None:
         company_filter_changes.apply(conn)
-    summary = ChunkSummary(
-        chunk_index=item.chunk_index,
-        rows=rows,
-        inserted=totals.inserted,
-        updated=totals.updated,
-        failed=failed,
-        duplicates=totals.duplicates,
+    summary = load.summary()
+    _complete_chunk(conn, item, summary)
+    return summary
+
+
+def _batch_loader(
+    conn: Connection[Any],
+    item: ChunkItem,
+    entity: Entity,
+    filter_changes: FilterChanges,
+    company_filter_changes: FilterChanges | None,
+) -> BatchLoader:
+    return BatchLoader(
+        conn,
+        item.job_id,
+        entity,
+        enqueue_search=get_settings().search_backend == "opensearch",
+        filter_changes=filter_changes,
+        company_filter_changes=company_filter_changes,
     )
+
+
+def _range_records(reader: ByteRangeReader, item: ChunkItem) -> Iterator[Record]:
+    return split_range(
+        range_pieces(reader, item),
+        item.start_byte,
+        item.end_byte,
+        in_quotes=item.starts_in_quotes,
+        first_line=item.first_line,
+        quote_aware=item.file_format is FileFormat.CSV,
+        max_record_bytes=get_settings().ingest_max_record_bytes,
+    )
+
+
+class _RangeLoad:
+    """One chunk's records → batches (Python or SQL path), with the running counts.
+
+    A full batch is loaded and its row errors written before the next record is read, so
+    at most one batch (and one batch of parse errors) is held at a time.
+    """
+
+    def __init__(
+        self,
+        conn: Connection[Any],
+        item: ChunkItem,
+        parser: RecordParser,
+        loader: BatchLoader,
+        staged: StagedBatches | None,
+        heartbeat: _Heartbeat,
+        batch_size: int,
+    ) -> None:
+        self.conn = conn
+        self.item = item
+        self.parser = parser
+        self.loader = loader
+        self.staged = staged
+        self.heartbeat = heartbeat
+        self.batch_size = batch_size
+        self.totals = BatchCounts()
+        self.rows = 0
+        self.failed = 0
+        self.batch: list[ParsedRow] = []
+        self.pending_errors: list[RowError] = []
+
+    def add_all(self, records: Iterator[Record], header_offset: int | None) -> None:
+        for record in records:
+            if record.offset == header_offset:
+                continue
+            self.rows += 1
+            if self.staged is not None:
+                self._add_staged(self.staged, record)
+            else:
+                self._add_parsed(record)
+
+    def flush_remaining(self) -> None:
+        if self.batch:
+            self._flush_batch()
+        if self.staged is not None:
+            self._flush_staged(self.staged)
+        self._write_errors(self.pending_errors)
+
+    def summary(self) -> ChunkSummary:
+        return ChunkSummary(
+            chunk_index=self.item.chunk_index,
+            rows=self.rows,
+            inserted=self.totals.inserted,
+            updated=self.totals.updated,
+            failed=self.failed,
+            duplicates=self.totals.duplicates,
+        )
+
+    def _add_staged(self, staged: StagedBatches, record: Record) -> None:
+        staged.add(record)
+        if len(staged) >= self.batch_size:
+            self._flush_staged(staged)
+
+    def _add_parsed(self, record: Record) -> None:
+        parsed = self.parser.parse(record)
+        if isinstance(parsed, ParsedRow):
+            self.batch.append(parsed)
+            if len(self.batch) >= self.batch_size:
+                self._flush_batch()
+        else:
+            self.failed += 1
+            self.pending_errors.extend(parsed)
+            if len(self.pending_errors) >= self.batch_size:
+                self._write_errors(self.pending_errors)
+                self.pending_errors.clear()
+
+    def _flush_batch(self) -> None:
+        counts = self.loader.load(self.batch)
+        self.failed += len(counts.errors)
+        self._take_counts(counts)
+        self.batch.clear()
+        self.heartbeat.maybe_beat()
+
+    def _flush_staged(self, staged: StagedBatches) -> None:
+        counts, failed_records = staged.flush()
+        self.failed += failed_records
+        self._take_counts(counts)
+        self.heartbeat.maybe_beat()
+
+    def _take_counts(self, counts: BatchCounts) -> None:
+        """Writes the batch's row errors, then adds its counts (without the errors)."""
+        self._write_errors(counts.errors)
+        counts.errors = []
+        self.totals.add(counts)
+
+    def _write_errors(self, errors: list[RowError]) -> None:
+        jobs.add_row_errors(self.conn, self.item.job_id, self.item.chunk_index, _error_rows(errors))
+
+
+def _complete_chunk(conn: Connection[Any], item: ChunkItem, summary: ChunkSummary) -> None:
     jobs.complete_chunk(
         conn,
         item.job_id,
@@ -302,4 +362,3 @@ def _load_range(
         failed=summary.failed,
         duplicates=summary.duplicates,
     )
-    return summary
