@@ -97,53 +97,14 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> ImportSummary:
         totals = jobs.chunk_totals(conn, event.job_id)
         incomplete = totals["chunks_done"] < totals["chunks_total"]
         failed_run = event.failed or incomplete or job.status == jobs.JobStatus.FAILED
-        error: str | None = None
-        if event.failed:
-            error = _describe_error(event.error)
-        elif incomplete:
-            error = f"{totals['chunks_total'] - totals['chunks_done']} chunk(s) did not finish"
+        error = _run_error(event, totals, incomplete)
         report_rows = write_error_report(conn, event.job_id, store)
-        if failed_run:
-            status = jobs.JobStatus.FAILED
-        elif totals["failed"] > 0:
-            status = jobs.JobStatus.COMPLETED_WITH_ERRORS
-        else:
-            status = jobs.JobStatus.COMPLETED
+        status = _outcome(failed_run, totals)
         key = report_key(event.job_id) if report_rows else None
-        # Combined rows: each company's last row, now that the whole file is read.
-        changed = apply_final_values(conn, event.job_id)
-        if changed and settings.search_backend == "opensearch":
-            outbox.enqueue(conn, "companies", changed, "upsert")
-        companies = company_totals(conn, event.job_id)
-        response = {
-            "error_report_key": key,
-            "error_report_rows": report_rows,
-            "file_notices": jobs.file_notices(conn, event.job_id),
-            "companies": companies,
-        }
-        jobs.record_results(conn, event.job_id, totals=totals, response=response)
-        if status is jobs.JobStatus.FAILED:
-            moved = lifecycle.fail(
-                conn, event.job_id, error or "the import failed", final=_is_final(event.error)
-            )
-            if moved is not None:  # retry_in_queue while retries remain, else failed
-                status = jobs.JobStatus(moved.status)
-        else:
-            moved = lifecycle.finish(
-                conn, event.job_id, status, total_rows=totals["total"], response=response
-            )
-        if moved is None:  # cancelled meanwhile, or already finished: it keeps its status
-            current = jobs.get_job(conn, event.job_id)
-            assert current is not None
-            status = jobs.JobStatus(current.status)
-            error = current.error
-            logger.info(
-                "import finalized without a status change",
-                extra={"status": status.value},
-            )
+        response = _record_results(conn, event.job_id, totals, key, report_rows)
+        status, error = _transition(conn, event, status, error, totals, response)
         if status not in (jobs.JobStatus.FAILED, jobs.JobStatus.RETRY_IN_QUEUE):
-            conn.execute("DELETE FROM import_keys WHERE job_id = %s", (event.job_id,))
-            conn.execute(f"DELETE FROM {LEDGER_TABLE} WHERE job_id = %s", (event.job_id,))
+            _drop_key_ledger(conn, event.job_id)
     url = (
         store.presigned_get(
             settings.s3_bucket, key, settings.download_url_expiry_seconds, "errors.csv"
@@ -154,8 +115,95 @@ def finalize_job(event: FinalizeInput, store: ObjectStore) -> ImportSummary:
     metrics.add_metric(name="ImportRows", unit="Count", value=totals["total"])
     metrics.add_metric(name="ImportFailedRows", unit="Count", value=totals["failed"])
     logger.info("import finished", extra={"status": status.value, **totals})
+    return _import_summary(event.job_id, status, totals, response["companies"], error, key, url)
+
+
+def _run_error(event: FinalizeInput, totals: dict[str, int], incomplete: bool) -> str | None:
+    if event.failed:
+        return _describe_error(event.error)
+    if incomplete:
+        return f"{totals['chunks_total'] - totals['chunks_done']} chunk(s) did not finish"
+    return None
+
+
+def _outcome(failed_run: bool, totals: dict[str, int]) -> jobs.JobStatus:
+    if failed_run:
+        return jobs.JobStatus.FAILED
+    if totals["failed"] > 0:
+        return jobs.JobStatus.COMPLETED_WITH_ERRORS
+    return jobs.JobStatus.COMPLETED
+
+
+def _record_results(
+    conn: Connection[Any],
+    job_id: uuid.UUID,
+    totals: dict[str, int],
+    key: str | None,
+    report_rows: int,
+) -> dict[str, Any]:
+    """Applies the combined rows' final company values, then records the job's results."""
+    # Combined rows: each company's last row, now that the whole file is read.
+    changed = apply_final_values(conn, job_id)
+    if changed and get_settings().search_backend == "opensearch":
+        outbox.enqueue(conn, "companies", changed, "upsert")
+    companies = company_totals(conn, job_id)
+    response = {
+        "error_report_key": key,
+        "error_report_rows": report_rows,
+        "file_notices": jobs.file_notices(conn, job_id),
+        "companies": companies,
+    }
+    jobs.record_results(conn, job_id, totals=totals, response=response)
+    return response
+
+
+def _transition(
+    conn: Connection[Any],
+    event: FinalizeInput,
+    status: jobs.JobStatus,
+    error: str | None,
+    totals: dict[str, int],
+    response: dict[str, Any],
+) -> tuple[jobs.JobStatus, str | None]:
+    """The guarded status change; returns the status (and error) the job ends with."""
+    if status is jobs.JobStatus.FAILED:
+        moved = lifecycle.fail(
+            conn, event.job_id, error or "the import failed", final=_is_final(event.error)
+        )
+        if moved is not None:  # retry_in_queue while retries remain, else failed
+            status = jobs.JobStatus(moved.status)
+    else:
+        moved = lifecycle.finish(
+            conn, event.job_id, status, total_rows=totals["total"], response=response
+        )
+    if moved is None:  # cancelled meanwhile, or already finished: it keeps its status
+        current = jobs.get_job(conn, event.job_id)
+        assert current is not None
+        status = jobs.JobStatus(current.status)
+        error = current.error
+        logger.info(
+            "import finalized without a status change",
+            extra={"status": status.value},
+        )
+    return status, error
+
+
+def _drop_key_ledger(conn: Connection[Any], job_id: uuid.UUID) -> None:
+    conn.execute("DELETE FROM import_keys WHERE job_id = %s", (job_id,))
+    conn.execute(f"DELETE FROM {LEDGER_TABLE} WHERE job_id = %s", (job_id,))
+
+
+def _import_summary(
+    job_id: uuid.UUID,
+    status: jobs.JobStatus,
+    totals: dict[str, int],
+    companies: dict[str, int],
+    error: str | None,
+    key: str | None,
+    url: str | None,
+) -> ImportSummary:
     return ImportSummary(
-        job_id=event.job_id,
+        job_id=job_id,
         status=status.value,
         total=totals["total"],
         inserted=totals["inserted"],
