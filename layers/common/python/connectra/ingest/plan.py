@@ -97,10 +97,7 @@ def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> P
     check_source(job, info)
     size = info.size
     chunk_size = int(job.data.get("chunk_size") or get_settings().chunk_size_bytes)
-    sniff = b"".join(
-        reader.iter_range(event.bucket, event.key, 0, min(size, SNIFF_BYTES), if_match=info.etag)
-    )
-    file_format = detect_format(event.key, sniff)
+    file_format = _sniff_format(reader, event, info)
 
     # Every later read is conditional on this version (If-Match): see storage/s3.py.
     plan: dict[str, Any] = {
@@ -110,27 +107,68 @@ def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> P
     }
     notices: dict[str, str] = {}
     if file_format is FileFormat.CSV:
-        header = first_record(reader, event.bucket, event.key, size, info.etag)
-        if header is None:
-            raise UnreadableFile("the file is empty: a CSV file needs a header row")
-        if header.error:
-            raise UnreadableFile(f"line {header.line}: the header row: {header.error}")
-        try:
-            names = parse_csv_header(header)
-        except RecordError as exc:
-            raise UnreadableFile(f"line {header.line}: {exc}") from exc
-        columns = column_map(entity, names, job.data)
-        if not columns.positions:
-            raise UnreadableFile(
-                f"no column of the header maps to a {entity.value[:-1]} field: {names[:20]}"
-            )
-        notices = {name: "unknown or repeated column, ignored" for name in columns.ignored}
-        for name in missing_mapped_columns(names, job.data):
-            notices[name] = "mapped column not in the header, ignored"
-        plan.update(header=names, header_offset=header.offset, header_line=header.line)
+        notices = _plan_csv_header(reader, event, info, job, entity, plan)
 
     ranges = cut_ranges(size, chunk_size)
-    items = [
+    manifest_bucket = get_settings().s3_bucket
+    ranges_key = manifest_key(event.job_id, "ranges")
+    store.put_json(manifest_bucket, ranges_key, _range_items(event, info, ranges))
+    _start_run(event.job_id, size, plan, notices)
+    logger.info(
+        "import planned",
+        extra={"bytes": size, "chunks": len(ranges), **plan},
+    )
+    return PlanOutput(
+        **event.model_dump(),
+        manifest_bucket=manifest_bucket,
+        manifest_key=ranges_key,
+        chunk_count=len(ranges),
+    )
+
+
+def _sniff_format(reader: ByteRangeReader, event: PlanInput, info: ObjectInfo) -> FileFormat:
+    sniff = b"".join(
+        reader.iter_range(
+            event.bucket, event.key, 0, min(info.size, SNIFF_BYTES), if_match=info.etag
+        )
+    )
+    return detect_format(event.key, sniff)
+
+
+def _plan_csv_header(
+    reader: ByteRangeReader,
+    event: PlanInput,
+    info: ObjectInfo,
+    job: Job,
+    entity: Entity,
+    plan: dict[str, Any],
+) -> dict[str, str]:
+    """Reads and checks the header: adds it to `plan`, returns the file notices it gives."""
+    header = first_record(reader, event.bucket, event.key, info.size, info.etag)
+    if header is None:
+        raise UnreadableFile("the file is empty: a CSV file needs a header row")
+    if header.error:
+        raise UnreadableFile(f"line {header.line}: the header row: {header.error}")
+    try:
+        names = parse_csv_header(header)
+    except RecordError as exc:
+        raise UnreadableFile(f"line {header.line}: {exc}") from exc
+    columns = column_map(entity, names, job.data)
+    if not columns.positions:
+        raise UnreadableFile(
+            f"no column of the header maps to a {entity.value[:-1]} field: {names[:20]}"
+        )
+    notices = {name: "unknown or repeated column, ignored" for name in columns.ignored}
+    for name in missing_mapped_columns(names, job.data):
+        notices[name] = "mapped column not in the header, ignored"
+    plan.update(header=names, header_offset=header.offset, header_line=header.line)
+    return notices
+
+
+def _range_items(
+    event: PlanInput, info: ObjectInfo, ranges: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    return [
         RangeItem(
             job_id=event.job_id,
             bucket=event.bucket,
@@ -142,29 +180,19 @@ def plan_job(event: PlanInput, reader: ByteRangeReader, store: ObjectStore) -> P
         ).model_dump(mode="json")
         for index, (start, end) in enumerate(ranges)
     ]
-    manifest_bucket = get_settings().s3_bucket
-    ranges_key = manifest_key(event.job_id, "ranges")
-    store.put_json(manifest_bucket, ranges_key, items)
+
+
+def _start_run(job_id: uuid.UUID, size: int, plan: dict[str, Any], notices: dict[str, str]) -> None:
     with connection() as conn:
         # in_queue → processing (retry_in_queue → retrying); a replayed Plan step finds the
         # job running already; a job cancelled meanwhile stays cancelled and stops here.
-        if lifecycle.start(conn, event.job_id) is None:
-            current = jobs.get_job(conn, event.job_id)
+        if lifecycle.start(conn, job_id) is None:
+            current = jobs.get_job(conn, job_id)
             if current is None or current.status not in lifecycle.RUNNING_STATUSES:
                 status = current.status if current else "gone"
-                raise JobCancelled(f"job {event.job_id} cannot start: it is {status}")
-        jobs.record_plan(conn, event.job_id, source_size=size, plan=plan)
-        jobs.add_file_notices(conn, event.job_id, 0, notices)
-    logger.info(
-        "import planned",
-        extra={"bytes": size, "chunks": len(ranges), **plan},
-    )
-    return PlanOutput(
-        **event.model_dump(),
-        manifest_bucket=manifest_bucket,
-        manifest_key=ranges_key,
-        chunk_count=len(ranges),
-    )
+                raise JobCancelled(f"job {job_id} cannot start: it is {status}")
+        jobs.record_plan(conn, job_id, source_size=size, plan=plan)
+        jobs.add_file_notices(conn, job_id, 0, notices)
 
 
 def count_range(item: RangeItem, reader: ByteRangeReader) -> RangeCount:
