@@ -541,34 +541,90 @@ def compile_search(query: Query) -> CompiledSQL:
     planner estimates a text condition's selectivity to be.
     """
     compiler = _Compiler(query)
-    sort_values = sql.SQL(", ").join(
+    sort_values = _sort_values(compiler, query)
+    if (not query.filter.must and not query.filter.must_not) or not sort_is_indexed(query):
+        return _compile_unprobed(compiler, query, sort_values)
+    return _compile_probed(compiler, query, sort_values)
+
+
+def _sort_values(compiler: _Compiler, query: Query) -> sql.Composable:
+    return sql.SQL(", ").join(
         sql.SQL("{} AS {}").format(compiler.column(key.field), sql.Identifier(f"sort_{index}"))
         for index, key in enumerate(query.sort)
     )
-    if (not query.filter.must and not query.filter.must_not) or not sort_is_indexed(query):
-        statement = sql.SQL(
-            "SELECT {sort_values} FROM {source} WHERE {where} ORDER BY {order} "
-            "LIMIT {limit} OFFSET {offset}"
-        ).format(
-            sort_values=sort_values,
-            source=compiler.source(),
-            where=compiler.where(),
-            order=compiler.order_by(),
-            limit=compiler.params.add(query.limit + 1),
-            offset=compiler.params.add(query.offset),
-        )
-        return CompiledSQL(statement, compiler.params.values, compiler.settings())
 
+
+def _compile_unprobed(
+    compiler: _Compiler, query: Query, sort_values: sql.Composable
+) -> CompiledSQL:
+    """No row filter, or a sort no index serves: one plain sorted, paged SELECT."""
+    statement = sql.SQL(
+        "SELECT {sort_values} FROM {source} WHERE {where} ORDER BY {order} "
+        "LIMIT {limit} OFFSET {offset}"
+    ).format(
+        sort_values=sort_values,
+        source=compiler.source(),
+        where=compiler.where(),
+        order=compiler.order_by(),
+        limit=compiler.params.add(query.limit + 1),
+        offset=compiler.params.add(query.offset),
+    )
+    return CompiledSQL(statement, compiler.params.values, compiler.settings())
+
+
+# Parameters are numbered in the order they are added: the arguments below are evaluated
+# in that order, so their order is part of the statement.
+_PROBED_SEARCH = sql.SQL(
+    "WITH probe AS MATERIALIZED ("
+    "SELECT {sort_values} FROM ("
+    "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
+    ") AS c{join} WHERE {probe_where} ORDER BY {order} LIMIT {need}"
+    "), matched AS MATERIALIZED ("
+    "SELECT {sort_values} FROM {source} WHERE {where}"
+    ") "
+    "SELECT * FROM ("
+    "SELECT * FROM probe WHERE (SELECT count(*) FROM probe) = {need} "
+    "UNION ALL "
+    "SELECT * FROM matched WHERE (SELECT count(*) FROM probe) < {need}"
+    ") AS found ORDER BY {outer_order} LIMIT {limit} OFFSET {offset}"
+)
+
+
+def _compile_probed(compiler: _Compiler, query: Query, sort_values: sql.Composable) -> CompiledSQL:
+    """The two-step statement (`probe`, else `matched`) of `compile_search`'s docstring."""
     need = query.offset + query.limit + 1
     window = max(PROBE_WINDOW, PROBE_FACTOR * need)
     where = compiler.where()
     order = compiler.order_by()
     need_param = compiler.params.add(need)
-    join = sql.SQL("")
+    statement = _PROBED_SEARCH.format(
+        sort_values=sort_values,
+        table=sql.Identifier(query.entity.value),
+        window_where=sql.SQL(" AND ").join(compiler.window_parts()),
+        order=order,
+        window=compiler.params.add(window),
+        join=_probe_join(query),
+        probe_where=compiler.probe_where(),
+        where=where,
+        need=need_param,
+        source=compiler.source(),
+        outer_order=compiler.order_by(_outer_sort_columns(query)),
+        limit=compiler.params.add(query.limit + 1),
+        offset=compiler.params.add(query.offset),
+    )
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def _probe_join(query: Query) -> sql.Composable:
     if needs_company_join(query):
-        join = sql.SQL(
+        return sql.SQL(
             " LEFT JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL"
         )
+    return sql.SQL("")
+
+
+def _outer_sort_columns(query: Query) -> list[sql.Composable]:
+    """The page's sort columns by name; text ones in "C" collation, as `sort_expression`."""
     sort_columns: list[sql.Composable] = []
     for index, key in enumerate(query.sort):
         name = sql.Identifier(f"sort_{index}")
@@ -576,35 +632,7 @@ def compile_search(query: Query) -> CompiledSQL:
             sort_columns.append(sql.SQL('({} COLLATE "C")').format(name))
         else:
             sort_columns.append(name)
-    statement = sql.SQL(
-        "WITH probe AS MATERIALIZED ("
-        "SELECT {sort_values} FROM ("
-        "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
-        ") AS c{join} WHERE {probe_where} ORDER BY {order} LIMIT {need}"
-        "), matched AS MATERIALIZED ("
-        "SELECT {sort_values} FROM {source} WHERE {where}"
-        ") "
-        "SELECT * FROM ("
-        "SELECT * FROM probe WHERE (SELECT count(*) FROM probe) = {need} "
-        "UNION ALL "
-        "SELECT * FROM matched WHERE (SELECT count(*) FROM probe) < {need}"
-        ") AS found ORDER BY {outer_order} LIMIT {limit} OFFSET {offset}"
-    ).format(
-        sort_values=sort_values,
-        table=sql.Identifier(query.entity.value),
-        window_where=sql.SQL(" AND ").join(compiler.window_parts()),
-        order=order,
-        window=compiler.params.add(window),
-        join=join,
-        probe_where=compiler.probe_where(),
-        where=where,
-        need=need_param,
-        source=compiler.source(),
-        outer_order=compiler.order_by(sort_columns),
-        limit=compiler.params.add(query.limit + 1),
-        offset=compiler.params.add(query.offset),
-    )
-    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+    return sort_columns
 
 
 def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
