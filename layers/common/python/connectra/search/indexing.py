@@ -446,48 +446,15 @@ def _drain_batch(conn: Connection[Any], indexer: BulkIndexer, batch_size: int) -
         result.batches = 1
         result.claimed = len(claimed)
         version = _clock_micros(conn)  # read before the documents: never newer than them
-        owner: dict[Key, tuple[str, uuid.UUID]] = {}
-        actions: list[IndexAction] = []
-        for entity in Entity:
-            ids = [row["record_uuid"] for row in claimed if row["entity"] == entity.value]
-            if not ids:
-                continue
-            documents = load_documents(conn, entity, ids)
-            alias = indexer.alias(entity)
-            for record_id in ids:
-                doc_id = str(record_id)
-                document = documents.get(doc_id)
-                action = (
-                    IndexAction("index", alias, doc_id, document, version)
-                    if document is not None
-                    else IndexAction("delete", alias, doc_id, version=version)
-                )
-                actions.append(action)
-                owner[action.key] = (entity.value, record_id)
-        try:
-            for entity in Entity:
-                indexer.ensure_index(entity)  # a bulk write must never auto-create an index
-            outcome = indexer.run(actions)
-        except Exception as exc:  # the cluster is gone: every row stays, with the reason
-            logger.warning("outbox drain failed", extra={"error": repr(exc)})
-            outcome = BulkOutcome(retryable={a.key: repr(exc)[:1000] for a in actions})
-        by_key = {action.key: action for action in actions}
+        actions, owner = _bulk_actions(conn, indexer, claimed, version)
+        outcome = _send_actions(indexer, actions)
         done = [owner[key] for key in outcome.acknowledged_keys]
         conn.execute(_REMOVE, {"entities": [e for e, _ in done], "ids": [i for _, i in done]})
         failures = [(key, message, False) for key, message in outcome.retryable.items()]
         failures += [(key, PERMANENT_PREFIX + m, True) for key, m in outcome.permanent.items()]
         if failures:
-            conn.execute(
-                _POSTPONE,
-                {
-                    "entities": [owner[key][0] for key, _, _ in failures],
-                    "ids": [owner[key][1] for key, _, _ in failures],
-                    "errors": [message for _, message, _ in failures],
-                    "permanent": [permanent for _, _, permanent in failures],
-                    "base": RETRY_BASE_SECONDS,
-                    "cap": RETRY_CAP_SECONDS,
-                },
-            )
+            _postpone(conn, owner, failures)
+    by_key = {action.key: action for action in actions}
     result.removed = len(done)
     result.indexed = sum(1 for key in outcome.acknowledged_keys if by_key[key].op == "index")
     result.deleted = result.removed - result.indexed
@@ -499,6 +466,61 @@ def _drain_batch(conn: Connection[Any], indexer: BulkIndexer, batch_size: int) -
             extra={"retrying": result.retrying, "parked": result.parked},
         )
     return result
+
+
+def _bulk_actions(
+    conn: Connection[Any], indexer: BulkIndexer, claimed: list[dict[str, Any]], version: int
+) -> tuple[list[IndexAction], dict[Key, tuple[str, uuid.UUID]]]:
+    """One action per claimed row (index its document, or delete it when it is gone) and
+    the outbox row `(entity, record_uuid)` each action's key came from."""
+    owner: dict[Key, tuple[str, uuid.UUID]] = {}
+    actions: list[IndexAction] = []
+    for entity in Entity:
+        ids = [row["record_uuid"] for row in claimed if row["entity"] == entity.value]
+        if not ids:
+            continue
+        documents = load_documents(conn, entity, ids)
+        alias = indexer.alias(entity)
+        for record_id in ids:
+            doc_id = str(record_id)
+            document = documents.get(doc_id)
+            action = (
+                IndexAction("index", alias, doc_id, document, version)
+                if document is not None
+                else IndexAction("delete", alias, doc_id, version=version)
+            )
+            actions.append(action)
+            owner[action.key] = (entity.value, record_id)
+    return actions, owner
+
+
+def _send_actions(indexer: BulkIndexer, actions: list[IndexAction]) -> BulkOutcome:
+    try:
+        for entity in Entity:
+            indexer.ensure_index(entity)  # a bulk write must never auto-create an index
+        return indexer.run(actions)
+    except Exception as exc:  # the cluster is gone: every row stays, with the reason
+        logger.warning("outbox drain failed", extra={"error": repr(exc)})
+        return BulkOutcome(retryable={a.key: repr(exc)[:1000] for a in actions})
+
+
+def _postpone(
+    conn: Connection[Any],
+    owner: dict[Key, tuple[str, uuid.UUID]],
+    failures: list[tuple[Key, str, bool]],
+) -> None:
+    """Keeps the failed rows with their reason: retried later, or parked when permanent."""
+    conn.execute(
+        _POSTPONE,
+        {
+            "entities": [owner[key][0] for key, _, _ in failures],
+            "ids": [owner[key][1] for key, _, _ in failures],
+            "errors": [message for _, message, _ in failures],
+            "permanent": [permanent for _, _, permanent in failures],
+            "base": RETRY_BASE_SECONDS,
+            "cap": RETRY_CAP_SECONDS,
+        },
+    )
 
 
 # -- reindex -------------------------------------------------------------------------------
@@ -691,57 +713,84 @@ def reconcile(
     report = ReconcileReport(entity.value)
     alias = indexer.ensure_index(entity)
     indexer.client.indices.refresh(index=alias)
-    queued: dict[outbox.Operation, list[uuid.UUID]] = {"upsert": [], "delete": []}
-
-    def flush() -> None:
-        for operation, ids in queued.items():
-            outbox.enqueue(conn, entity.value, ids, operation)
-            report.repaired += len(ids)
-            ids.clear()
-
-    def note(kind: str, doc_id: str) -> None:
-        setattr(report, kind, getattr(report, kind) + 1)
-        if len(report.samples[kind]) < REPORT_SAMPLE:
-            report.samples[kind].append(doc_id)
-        if repair:
-            queued["delete" if kind == "orphans" else "upsert"].append(uuid.UUID(doc_id))
-            if len(queued["upsert"]) + len(queued["delete"]) >= REPAIR_BATCH:
-                flush()
-
+    drift = _DriftNotes(conn, entity, report, repair)
     with conn.transaction():
         pg = _pg_versions(conn, entity)
         index = _index_versions(indexer.client, alias)
-        pg_item, index_item = next(pg, None), next(index, None)
-        while pg_item is not None or index_item is not None:
-            if index_item is None or (pg_item is not None and pg_item[0] < index_item[0]):
-                assert pg_item is not None
-                report.live_rows += 1
-                note("missing", pg_item[0])
-                pg_item = next(pg, None)
-            elif pg_item is None or index_item[0] < pg_item[0]:
-                report.indexed_documents += 1
-                note("orphans", index_item[0])
-                index_item = next(index, None)
-            else:
-                report.live_rows += 1
-                report.indexed_documents += 1
-                if pg_item[1] != index_item[1]:
-                    note("stale", pg_item[0])
-                pg_item, index_item = next(pg, None), next(index, None)
-        flush()  # repairs commit with the scan's transaction
-        counts = (
-            conn.cursor(row_factory=dict_row)
-            .execute(
-                "SELECT count(*) FILTER (WHERE next_attempt_at < now() + interval '50 years') "
-                "AS pending, "
-                "count(*) FILTER (WHERE next_attempt_at >= now() + interval '50 years') AS parked "
-                "FROM search_outbox WHERE entity = %s",
-                (entity.value,),
-            )
-            .fetchone()
-        )
+        _compare(report, drift, pg, index)
+        drift.flush()  # repairs commit with the scan's transaction
+        counts = _outbox_counts(conn, entity)
     if counts is not None:
         report.outbox_pending, report.outbox_parked = int(counts["pending"]), int(counts["parked"])
     if report.repaired:
         drain_outbox(conn, indexer)
     return report
+
+
+class _DriftNotes:
+    """Counts and samples each drifted id; with `repair`, queues its fix in the outbox."""
+
+    def __init__(
+        self, conn: Connection[Any], entity: Entity, report: ReconcileReport, repair: bool
+    ) -> None:
+        self.conn = conn
+        self.entity = entity
+        self.report = report
+        self.repair = repair
+        self.queued: dict[outbox.Operation, list[uuid.UUID]] = {"upsert": [], "delete": []}
+
+    def note(self, kind: str, doc_id: str) -> None:
+        report = self.report
+        setattr(report, kind, getattr(report, kind) + 1)
+        if len(report.samples[kind]) < REPORT_SAMPLE:
+            report.samples[kind].append(doc_id)
+        if self.repair:
+            self.queued["delete" if kind == "orphans" else "upsert"].append(uuid.UUID(doc_id))
+            if len(self.queued["upsert"]) + len(self.queued["delete"]) >= REPAIR_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        for operation, ids in self.queued.items():
+            outbox.enqueue(self.conn, self.entity.value, ids, operation)
+            self.report.repaired += len(ids)
+            ids.clear()
+
+
+def _compare(
+    report: ReconcileReport,
+    drift: _DriftNotes,
+    pg: Iterator[tuple[str, str]],
+    index: Iterator[tuple[str, str | None]],
+) -> None:
+    """Merges the two id-ordered streams: missing, orphaned and stale ids."""
+    pg_item, index_item = next(pg, None), next(index, None)
+    while pg_item is not None or index_item is not None:
+        if index_item is None or (pg_item is not None and pg_item[0] < index_item[0]):
+            assert pg_item is not None
+            report.live_rows += 1
+            drift.note("missing", pg_item[0])
+            pg_item = next(pg, None)
+        elif pg_item is None or index_item[0] < pg_item[0]:
+            report.indexed_documents += 1
+            drift.note("orphans", index_item[0])
+            index_item = next(index, None)
+        else:
+            report.live_rows += 1
+            report.indexed_documents += 1
+            if pg_item[1] != index_item[1]:
+                drift.note("stale", pg_item[0])
+            pg_item, index_item = next(pg, None), next(index, None)
+
+
+def _outbox_counts(conn: Connection[Any], entity: Entity) -> dict[str, Any] | None:
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT count(*) FILTER (WHERE next_attempt_at < now() + interval '50 years') "
+            "AS pending, "
+            "count(*) FILTER (WHERE next_attempt_at >= now() + interval '50 years') AS parked "
+            "FROM search_outbox WHERE entity = %s",
+            (entity.value,),
+        )
+        .fetchone()
+    )
