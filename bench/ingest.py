@@ -43,7 +43,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 
@@ -62,10 +62,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# name → (database, search backend, keep only the keys' indexes)
-CONFIGURATIONS: dict[str, tuple[str, str, bool]] = {
-    "opensearch": (f"{DATABASE}_keys", "opensearch", True),
-    "postgres_search": (DATABASE, "postgres", False),
+# name → (database, search backend)
+CONFIGURATIONS: dict[str, tuple[str, Literal["postgres", "opensearch"]]] = {
+    "opensearch": (f"{DATABASE}_keys", "opensearch"),
+    "postgres_search": (DATABASE, "postgres"),
 }
 # Chunk-worker memory is measured in this configuration (the worker's memory does not
 # depend on the table's indexes; loading 128 MiB into the keys-only table takes minutes,
@@ -104,7 +104,7 @@ def _environment(database_url: str, endpoint: str, search_backend: str = "postgr
     close_pool()
 
 
-def _fresh_database(name: str = DATABASE, keys_only: bool = False) -> str:
+def _fresh_database(name: str, backend: Literal["postgres", "opensearch"]) -> str:
     from connectra.db import migrate
     from connectra.local import postgres
 
@@ -113,19 +113,20 @@ def _fresh_database(name: str = DATABASE, keys_only: bool = False) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     url = postgres.ensure_database(postgres.with_database(server, name))
     migrate.upgrade(url)
-    if keys_only:
-        _keep_only_key_indexes(url)
+    _apply_search_structures(url, backend)
     return url
 
 
-def _keep_only_key_indexes(database_url: str) -> None:
-    """The keys-only tables of the OpenSearch deployment (issue 14 item 1), switched by the
-    one command a deployment uses (`connectra search-structures --backend opensearch`):
-    no search columns, trigger or search indexes on contacts and companies."""
+def _apply_search_structures(database_url: str, backend: Literal["postgres", "opensearch"]) -> None:
+    """The configuration's structure set, switched by the command a deployment uses
+    (`connectra search-structures --backend …`, db/search_structures.py). Explicitly: the
+    migrations build the set SEARCH_BACKEND names, which an earlier configuration of the
+    same run has set (a run of both measured the PostgreSQL one on keys-only tables).
+    OpenSearch: no search columns, trigger or search indexes on contacts and companies."""
     from connectra.db import search_structures
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        search_structures.apply(conn, "opensearch")
+        search_structures.apply(conn, backend)
 
 
 def _index_counts(database_url: str) -> dict[str, int]:
@@ -415,8 +416,8 @@ def measure_configuration(
     with_rss: bool,
 ) -> dict[str, Any]:
     """Ours, the reference method and raw COPY on one table configuration."""
-    database, backend, keys_only = CONFIGURATIONS[name]
-    database_url = _fresh_database(database, keys_only)
+    database, backend = CONFIGURATIONS[name]
+    database_url = _fresh_database(database, backend)
     _environment(database_url, endpoint, backend)
     from connectra.ingest.pipeline import run_import
 
