@@ -188,9 +188,16 @@ def measure_pipeline(path: Path, rows: int, chunk_size: int, workers: int) -> di
     from connectra.ingest.pipeline import run_import
 
     job = _new_job(path, "contacts", chunk_size)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     summary = run_import(job, workers=workers)
     seconds = time.perf_counter() - started
+    # The worker processes' own CPU (reaped when run_import shuts its pool down): on AWS
+    # the Lambda's share of a row (bench/projection.py), apart from the database's.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu = (children.ru_utime - children_before.ru_utime) + (
+        children.ru_stime - children_before.ru_stime
+    )
     if summary.status != "completed" or summary.inserted != rows:
         raise RuntimeError(f"the benchmark import did not complete cleanly: {summary}")
     return {
@@ -200,6 +207,8 @@ def measure_pipeline(path: Path, rows: int, chunk_size: int, workers: int) -> di
         "chunks": summary.chunks_total,
         "chunk_mib": round(chunk_size / MIB, 1),
         "workers": workers,
+        "worker_cpu_seconds": round(worker_cpu, 2),
+        "worker_cpu_us_per_row": round(worker_cpu / rows * 1e6, 2),
     }
 
 
