@@ -1,8 +1,13 @@
 """What the measured ingest costs mean on AWS: wall time to import 1, 10 and 100 GiB.
 
-A model, not a measurement. Two measured inputs from bench/ingest.py:
+A model, not a measurement. Measured inputs from bench/ingest.py:
 
-* the chunk worker's rate here (rows/s per worker process), scaled to a Lambda vCPU;
+* the chunk worker's own CPU per row (its process, not the database's) when measured,
+  else its rate here (rows/s per worker process), scaled to a Lambda vCPU. A chunk's rows
+  pass through its worker and its one database session in turn (the worker waits for
+  each statement), so on AWS a worker's rate is 1 / (worker CPU per row on the Lambda
+  vCPU + database CPU per row on the RDS vCPU). The rate measured here is not that:
+  here the database shares the same 2 cores with both workers and the S3 server;
 * the database's CPU per imported row (all server processes, measured during the
   import), which sets what an RDS instance class can absorb:
   `vCPUs × vcpu_vs_this_core × cpu_utilization / µs per row`.
@@ -68,6 +73,17 @@ def rds_rows_per_second(database_us_per_row: float, a: Assumptions) -> float:
     )
 
 
+def lambda_worker_rows_per_second(
+    worker_us_per_row: float, database_us_per_row: float, a: Assumptions
+) -> float:
+    """One chunk worker on AWS: its own CPU and its database session's, in turn."""
+    seconds = (
+        worker_us_per_row * 1e-6 / a.lambda_vcpu_vs_this_core
+        + database_us_per_row * 1e-6 / a.rds_vcpu_vs_this_core
+    )
+    return 1 / seconds
+
+
 def project(
     per_worker_rows_s: float,
     bytes_per_row: float,
@@ -75,9 +91,13 @@ def project(
     search_backend: str,
     database_us_per_row: float,
     assumptions: Assumptions | None = None,
+    worker_us_per_row: float | None = None,
 ) -> dict[str, Any]:
     a = assumptions or Assumptions()
-    worker_rows_s = per_worker_rows_s * a.lambda_vcpu_vs_this_core
+    if worker_us_per_row is None:  # a run that did not measure the worker's own CPU
+        worker_rows_s = per_worker_rows_s * a.lambda_vcpu_vs_this_core
+    else:
+        worker_rows_s = lambda_worker_rows_per_second(worker_us_per_row, database_us_per_row, a)
     chunk_seconds = (chunk_bytes / bytes_per_row) / worker_rows_s
     rows_per_mb = 1024 * 1024 / bytes_per_row
     rds_rows_s = rds_rows_per_second(database_us_per_row, a)
@@ -118,6 +138,10 @@ def project(
     return {
         "inputs": {
             "per_worker_rows_s_measured_here": round(per_worker_rows_s),
+            "worker_us_per_row_measured_here": (
+                None if worker_us_per_row is None else round(worker_us_per_row, 2)
+            ),
+            "lambda_worker_rows_s": round(worker_rows_s),
             "database_us_per_row_measured_here": round(database_us_per_row, 2),
             "rds_rows_s": round(rds_rows_s),
             "bytes_per_row": round(bytes_per_row, 1),

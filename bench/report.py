@@ -197,12 +197,20 @@ def _projection_section(ingest: dict[str, Any]) -> list[str]:
         per_worker = ours["rows_per_s"] / max(1, ours.get("workers", 1))
         model = project(
             per_worker, bytes_per_row, 64 * MIB, backend, ours["database_cpu_us_per_row"],
-            assumptions,
+            assumptions, ours.get("worker_cpu_us_per_row"),
         )  # fmt: skip
         inputs = model["inputs"]
+        worker_cpu = inputs["worker_us_per_row_measured_here"]
         lines += [
             f"Search backend `{backend}`: per-worker rate measured here "
-            f"{inputs['per_worker_rows_s_measured_here']:,} rows/s, database CPU "
+            f"{inputs['per_worker_rows_s_measured_here']:,} rows/s"
+            + (
+                f" (the worker's own CPU {worker_cpu} µs per row; on Lambda, in turn with its "
+                f"database session: {inputs['lambda_worker_rows_s']:,} rows/s per worker)"
+                if worker_cpu is not None
+                else ""
+            )
+            + ", database CPU "
             f"{inputs['database_us_per_row_measured_here']} µs per row (→ RDS "
             f"{inputs['rds_rows_s']:,} rows/s), {inputs['bytes_per_row']} bytes/row, 64 MiB "
             f"chunks ({inputs['chunk_seconds_on_lambda']} s each on Lambda).",
