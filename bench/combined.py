@@ -49,7 +49,7 @@ def write_files(folder: Path, contacts: int) -> tuple[Path, Path]:
 
 
 def _timed_import(path: Path, rows: int) -> dict[str, Any]:
-    from connectra.ingest.pipeline import run_import
+    from connectra.local.pipeline import run_import
 
     job = _new_job(path, "contacts", CHUNK_BYTES)
     started = time.perf_counter()

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from connectra.ingest.events import JobSummary, PlanInput
-from connectra.ingest.pipeline import run_import
+from connectra.ingest.events import ImportSummary, PlanInput
+from connectra.local.pipeline import run_import
 from connectra.storage.s3 import ObjectStore
 from tests.reliability.helpers import upload_job
 
@@ -23,7 +23,7 @@ CHUNK = 700  # bytes: every fixture file spans several chunks
 
 def import_fixture(
     store: ObjectStore, name: str, *, preset: str | None, chunk_size: int = CHUNK
-) -> tuple[PlanInput, JobSummary]:
+) -> tuple[PlanInput, ImportSummary]:
     job = upload_job(store, (FIXTURES / f"{name}.csv").read_bytes(), chunk_size=chunk_size)
     if preset:
         set_job_data(job.job_id, {"preset": preset})

@@ -66,6 +66,9 @@ ROUTE_CHECKS = {
     ("GET", "/common/filters/{service}"): "alias: field names only",
     ("POST", "/common/filters/{service}/data"): "alias: premium field's values 403",
     ("GET", "/health/deep"): "dependency status only",
+    # The import dry run (vendor files): samples are rows of the caller's own upload, and
+    # the counts say only what the import itself would report (inserted vs updated).
+    ("POST", "/common/imports/dry-run"): "the caller's own rows and import counts only",
 }
 
 

@@ -22,9 +22,9 @@ from connectra.api.deps import get_limiter
 from connectra.api.routes.records import _default_engine
 from connectra.cli.main import app as cli_app
 from connectra.db.pool import connection
-from connectra.ingest.pipeline import make_executor
-from connectra.jobs.launchers import LocalLauncher
-from connectra.jobs.sweeper import sweep
+from connectra.local.launcher import LocalLauncher
+from connectra.local.pipeline import make_executor
+from connectra.orchestration.sweeper import sweep
 from connectra.settings import get_settings
 from tests.integration.ingest.conftest import BUCKET
 
@@ -321,19 +321,13 @@ def test_hostile_dry_run_requests_are_4xx(api: TestClient, hostile: dict[str, An
     assert 400 <= response.status_code < 500, response.text
 
 
-SQL_PATH_REVIVES = pytest.mark.xfail(
-    strict=True,
-    reason="the SQL path (ingest/staged_load.py) resolves an email to a soft-deleted contact "
-    "of another uuid and revives it; db/upsert.py (Python path) resolves live owners only",
-)
-
 
 @pytest.mark.parametrize(
     "header",
     [
         # A company column (combined rows): the chunk is parsed in Python.
         pytest.param(b"email,first_name,company_name\n", id="python-path"),
-        pytest.param(b"email,first_name,title\n", marks=SQL_PATH_REVIVES, id="sql-path"),
+        pytest.param(b"email,first_name,title\n", id="sql-path"),
     ],
 )
 def test_the_split_follows_the_import_for_soft_deleted_and_email_owned_records(
@@ -342,7 +336,7 @@ def test_the_split_follows_the_import_for_soft_deleted_and_email_owned_records(
     from connectra.db.upsert import bulk_upsert
     from connectra.ingest.dry_run import count_existing, dry_run
     from connectra.ingest.parse import FileFormat
-    from connectra.ingest.pipeline import run_import
+    from connectra.local.pipeline import run_import
     from connectra.models.fields import Entity
     from connectra.models.records import ContactIn
     from tests.integration.ingest.conftest import upload_job

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectra.ingest.pipeline import make_executor, run_import
-from connectra.ingest.start import handle_object_created
-from connectra.jobs.launchers import LocalLauncher
-from connectra.jobs.sweeper import sweep
+from connectra.local.launcher import LocalLauncher
+from connectra.local.pipeline import make_executor, run_import
+from connectra.orchestration.start import handle_object_created
+from connectra.orchestration.sweeper import sweep
 from connectra.storage.s3 import get_store
 from tests.integration.ingest.conftest import BUCKET
 from tests.integration.ingest.test_dry_run import APOLLO, api, upload

@@ -141,11 +141,13 @@ class StagedLoader:
         return int(row[0]), int(row[1]), int(row[2])
 
     def _resolve_owners(self) -> None:
-        """A row whose email an existing record holds updates that record; of rows that
-        end on one record, the last in the file is applied."""
+        """A row whose email a live record holds updates that record (a soft-deleted one
+        no longer claims its email, as in db/upsert.py); of rows that end on one record,
+        the last in the file is applied."""
         self.conn.execute(
             f"UPDATE {WINNERS} AS w SET target = c.uuid FROM contacts AS c "
-            "WHERE w.email IS NOT NULL AND lower(c.email) = w.email AND c.uuid <> w.uuid"
+            "WHERE w.email IS NOT NULL AND lower(c.email) = w.email AND c.uuid <> w.uuid "
+            "AND c.deleted_at IS NULL"
         )
         self.conn.execute(
             f"UPDATE {WINNERS} AS w SET applied = false FROM ("
