@@ -321,7 +321,6 @@ def test_hostile_dry_run_requests_are_4xx(api: TestClient, hostile: dict[str, An
     assert 400 <= response.status_code < 500, response.text
 
 
-
 @pytest.mark.parametrize(
     "header",
     [
