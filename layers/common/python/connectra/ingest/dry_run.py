@@ -24,14 +24,12 @@ from psycopg import Connection
 
 from connectra.ingest.columns import ColumnMap
 from connectra.ingest.existing import NaturalKeys, read_only, split_existing
-from connectra.ingest.mapping import column_map, missing_mapped_columns
+from connectra.ingest.mapping import HeaderRefused, check_header
 from connectra.ingest.parse import (
     FileFormat,
     ParsedRow,
-    RecordError,
     RecordParser,
     RowError,
-    parse_csv_header,
 )
 from connectra.ingest.splitter import split_range
 from connectra.models.fields import Entity
@@ -147,23 +145,11 @@ def dry_run(
 def _header(
     entity: Entity, header: Any, job_data: Mapping[str, Any]
 ) -> tuple[ColumnMap, dict[str, str]]:
-    if header is None:
-        raise DryRunRefused("the file is empty: a CSV file needs a header row")
-    if header.error:
-        raise DryRunRefused(f"line {header.line}: the header row: {header.error}")
     try:
-        names = parse_csv_header(header)
-    except RecordError as exc:
-        raise DryRunRefused(f"line {header.line}: {exc}") from exc
-    columns = column_map(entity, names, job_data)
-    if not columns.positions:
-        raise DryRunRefused(
-            f"no column of the header maps to a {entity.value[:-1]} field: {names[:20]}"
-        )
-    notices = {name: "unknown or repeated column, ignored" for name in columns.ignored}
-    for name in missing_mapped_columns(names, job_data):
-        notices[name] = "mapped column not in the header, ignored"
-    return columns, notices
+        checked = check_header(entity, header, job_data)
+    except HeaderRefused as exc:
+        raise DryRunRefused(str(exc)) from exc
+    return checked.columns, checked.notices
 
 
 def _read(

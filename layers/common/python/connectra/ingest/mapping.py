@@ -12,10 +12,12 @@ the header lacks is reported as a file notice, like an unknown column.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from connectra.errors import ValidationFailed
 from connectra.ingest.columns import ColumnMap, normalize_header, target_field
+from connectra.ingest.parse import RecordError, parse_csv_header
 from connectra.ingest.presets import PRESETS, Preset
 from connectra.models.fields import Entity
 
@@ -109,3 +111,36 @@ def requires_python_path(columns: ColumnMap | None) -> bool:
     if columns is None:
         return True
     return columns.has_company_columns or bool(columns.normalized_fields)
+
+
+class HeaderRefused(ValueError):
+    """The header row makes the whole file unimportable (the message names the line)."""
+
+
+@dataclass(frozen=True)
+class CheckedHeader:
+    names: list[str]
+    columns: ColumnMap
+    notices: dict[str, str]
+
+
+def check_header(entity: Entity, header: Any, job_data: Mapping[str, Any]) -> CheckedHeader:
+    """The CSV header record (splitter.Record or None) read through the job's mapping, as
+    the import's plan and the dry run both read it."""
+    if header is None:
+        raise HeaderRefused("the file is empty: a CSV file needs a header row")
+    if header.error:
+        raise HeaderRefused(f"line {header.line}: the header row: {header.error}")
+    try:
+        names = parse_csv_header(header)
+    except RecordError as exc:
+        raise HeaderRefused(f"line {header.line}: {exc}") from exc
+    columns = column_map(entity, names, job_data)
+    if not columns.positions:
+        raise HeaderRefused(
+            f"no column of the header maps to a {entity.value[:-1]} field: {names[:20]}"
+        )
+    notices = {name: "unknown or repeated column, ignored" for name in columns.ignored}
+    for name in missing_mapped_columns(names, job_data):
+        notices[name] = "mapped column not in the header, ignored"
+    return CheckedHeader(names, columns, notices)

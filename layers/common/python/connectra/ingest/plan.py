@@ -22,8 +22,8 @@ from connectra.ingest.events import (
     RangeCount,
     RangeItem,
 )
-from connectra.ingest.mapping import column_map, missing_mapped_columns
-from connectra.ingest.parse import FileFormat, RecordError, detect_format, parse_csv_header
+from connectra.ingest.mapping import HeaderRefused, check_header
+from connectra.ingest.parse import FileFormat, detect_format
 from connectra.ingest.splitter import RangeCounts, Record, count_bytes, range_starts, split_range
 from connectra.jobs import lifecycle
 from connectra.jobs import repository as jobs
@@ -145,24 +145,13 @@ def _plan_csv_header(
 ) -> dict[str, str]:
     """Reads and checks the header: adds it to `plan`, returns the file notices it gives."""
     header = first_record(reader, event.bucket, event.key, info.size, info.etag)
-    if header is None:
-        raise UnreadableFile("the file is empty: a CSV file needs a header row")
-    if header.error:
-        raise UnreadableFile(f"line {header.line}: the header row: {header.error}")
     try:
-        names = parse_csv_header(header)
-    except RecordError as exc:
-        raise UnreadableFile(f"line {header.line}: {exc}") from exc
-    columns = column_map(entity, names, job.data)
-    if not columns.positions:
-        raise UnreadableFile(
-            f"no column of the header maps to a {entity.value[:-1]} field: {names[:20]}"
-        )
-    notices = {name: "unknown or repeated column, ignored" for name in columns.ignored}
-    for name in missing_mapped_columns(names, job.data):
-        notices[name] = "mapped column not in the header, ignored"
-    plan.update(header=names, header_offset=header.offset, header_line=header.line)
-    return notices
+        checked = check_header(entity, header, job.data)
+    except HeaderRefused as exc:
+        raise UnreadableFile(str(exc)) from exc
+    assert header is not None  # check_header refuses a missing header
+    plan.update(header=checked.names, header_offset=header.offset, header_line=header.line)
+    return checked.notices
 
 
 def _range_items(
