@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectra.db import search_structures
 from connectra.models.fields import FIELDS_BY_ENTITY, Entity, FieldKind, company_field_of
 
 TEXT_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -127,6 +128,13 @@ def keyword_index(entity: Entity, name: str) -> str:
     return f"vql_{table}_{column}_{'any' if kind is FieldKind.KEYWORD_ARRAY else 'lower'}"
 
 
+def dense_keyword_indexes(entity: Entity, name: str) -> tuple[str, ...]:
+    """The indexes an exact count of a common keyword value may read: its lower() btree,
+    or the field's sort index read index-only (every entry, no heap: cheaper than fetching
+    a tenth of the table; vql/sql.py keeps bounded counts off it)."""
+    return (keyword_index(entity, name), *sort_index(entity, name, descending=False))
+
+
 def _text_where(key: str, text: str, options: dict[str, Any]) -> dict[str, Any]:
     return {"text_matches": {"must": [{"filter_key": key, "text_value": text, **options}]}}
 
@@ -164,6 +172,7 @@ def filter_shapes(values: Values) -> list[Shape]:
     words = _words(title)
     name_words = _words(values.text[(companies, "name")])
     seniority = keyword_index(contacts, "seniority")
+    dense_seniority = dense_keyword_indexes(contacts, "seniority")
     title_trgm = trigram_index(contacts, "title")
     created = "vql_contacts_created_sort"
     lo, hi = values.created
@@ -172,7 +181,7 @@ def filter_shapes(values: Values) -> list[Shape]:
             "contacts keyword scalar hit",
             contacts,
             {"where": {"keyword_match": {"must": {"seniority": values.seniorities[0]}}}},
-            (seniority,),
+            dense_seniority,
         ),
         Shape(
             "contacts keyword scalar miss",
@@ -184,13 +193,13 @@ def filter_shapes(values: Values) -> list[Shape]:
             "contacts keyword list",
             contacts,
             {"where": {"keyword_match": {"must": {"seniority": list(values.seniorities)}}}},
-            (seniority,),
+            dense_seniority,
         ),
         Shape(
             "contacts keyword city",
             contacts,
             {"where": {"keyword_match": {"must": {"city": values.city}}}},
-            (keyword_index(contacts, "city"),),
+            dense_keyword_indexes(contacts, "city"),
         ),
         Shape(
             "contacts keyword array hit",
@@ -208,7 +217,7 @@ def filter_shapes(values: Values) -> list[Shape]:
             "contacts keyword title (text field)",
             contacts,
             {"where": {"keyword_match": {"must": {"title": title}}}},
-            (keyword_index(contacts, "title"),),
+            dense_keyword_indexes(contacts, "title"),
         ),
         Shape(
             "contacts company keyword array list",
@@ -400,7 +409,8 @@ def filter_shapes(values: Values) -> list[Shape]:
 
 
 def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
-    """The btree serving ORDER BY `name` (vql/sql.py INDEXED_SORTS), if any."""
+    """The btree serving ORDER BY `name` (vql/sql.py INDEXED_SORTS), if any: companies'
+    nullable keys have a descending one; contacts' are read backwards in two parts."""
     if name == "uuid":
         return (f"{entity.value}_pkey",)
     table, column = _table(entity, name)
@@ -408,7 +418,7 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
         return ()
     nullable_desc = {"name", "employees_count", "annual_revenue", "total_funding"}
     indexed = {
-        "contacts": {"created_at", "updated_at", "last_name", "first_name"},
+        "contacts": {"created_at", "updated_at", *search_structures.CONTACT_TEXT_SORTS},
         "companies": {"name", "created_at", "updated_at", *nullable_desc},
     }[table]
     if column not in indexed:
@@ -416,8 +426,6 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
     if descending and table == "companies" and column in nullable_desc:
         return (f"vql_companies_{column}_desc_sort",)
     if table == "contacts":
-        if descending and column not in ("created_at", "updated_at"):
-            return ()  # nullable: NULLS LAST descending has no index on contacts
         column = column.removesuffix("_at")  # vql_contacts_created_sort, …
     return (f"vql_{table}_{column}_sort",)
 

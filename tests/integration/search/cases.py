@@ -940,7 +940,7 @@ CASES: list[dict[str, Any]] = [
     },
     {
         # DESC NULLS LAST on a nullable text field with an ascending index: the non-NULL
-        # values backwards, then the NULL rows by uuid (vql/sql.py `_ordered_rows`).
+        # values backwards, then the NULL rows by uuid (vql/sql.py `_nulls_apart_rows`).
         "name": "sort_text_desc_nulls_last_unfiltered",
         "entity": "contacts",
         "vql": {"order_by": [{"order_by": "state", "order_direction": "desc"}], "limit": 50},

@@ -22,6 +22,8 @@ from psycopg.rows import dict_row
 from bench.search import ensure_loaded
 from bench.shapes import Shape, example_values, generate
 from connectra.db import search_structures
+from connectra.models.fields import Entity
+from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.vql import sql as vql_sql
 from connectra.vql.parse import parse_request
 from connectra.vql.sql import compile_count, compile_search
@@ -105,3 +107,39 @@ def test_the_shapes_cover_the_grammar() -> None:
 def test_the_shape_uses_its_index(sample_conn: psycopg.Connection[Any], shape: Shape) -> None:
     used = plan_indexes(sample_conn, shape)
     assert used & set(shape.indexes), f"{shape.name}: plan used {sorted(used)}"
+
+
+def scan_types(plan: dict[str, Any]) -> set[tuple[str, str]]:
+    found = {(plan["Node Type"], plan["Index Name"])} if "Index Name" in plan else set()
+    for child in plan.get("Plans", []):
+        found |= scan_types(child)
+    return found
+
+
+@pytest.mark.parametrize("field", ["seniority", "city", "country", "title"])
+def test_a_bounded_count_does_not_read_the_filtered_fields_sort_index(
+    sample_conn: psycopg.Connection[Any], field: str
+) -> None:
+    """That index is sorted by the field: a value's matches sit together, not spread along
+    it as the planner assumes when it stops a scan at the bound (vql/sql.py compile_count)."""
+    value = sample_conn.execute(
+        sql.SQL("SELECT {0} AS value FROM contacts GROUP BY {0} ORDER BY {0} DESC LIMIT 1").format(
+            sql.Identifier(field)
+        )
+    ).fetchone()
+    assert value is not None
+    query = parse_request(
+        {"where": {"keyword_match": {"must": {field: value["value"]}}}},
+        Entity.CONTACTS,
+        cursor_secret=SECRET,
+    )
+    compiled = compile_count(query, up_to=COUNT_EXACT_UP_TO)
+    with sample_conn.transaction():
+        for name, setting in compiled.settings.items():
+            sample_conn.execute("SELECT set_config(%s, %s, true)", (name, setting))
+        row = sample_conn.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) {}").format(compiled.statement), compiled.params
+        ).fetchone()
+    assert row is not None
+    scans = scan_types(next(iter(row.values()))[0]["Plan"])
+    assert not {name for _type, name in scans if name.endswith("_sort")}, scans

@@ -48,6 +48,18 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "contacts": ("first_name", "last_name", "email", "title"),
     "companies": ("name", "website", "address"),
 }
+# Sortable text and keyword fields of contacts (models/fields.py), each with a sort index.
+CONTACT_TEXT_SORTS = (
+    "last_name",
+    "first_name",
+    "email",
+    "title",
+    "seniority",
+    "email_status",
+    "city",
+    "state",
+    "country",
+)
 COLUMN_KINDS: dict[str, tuple[str, str]] = {
     # kind: (type, SQL function computing it from the field)
     "folded": ("text", "connectra_fold"),
@@ -87,8 +99,12 @@ INDEXES: tuple[Index, ...] = (
     Index("vql_contacts_departments_any", "contacts", "gin (connectra_lower_array(departments))"),
     Index("vql_contacts_created_sort", "contacts", "btree (created_at, uuid)"),
     Index("vql_contacts_updated_sort", "contacts", "btree (updated_at, uuid)"),
-    Index("vql_contacts_last_name_sort", "contacts", 'btree ((last_name COLLATE "C"), uuid)'),
-    Index("vql_contacts_first_name_sort", "contacts", 'btree ((first_name COLLATE "C"), uuid)'),
+    # One ascending btree per sortable text or keyword field: ascending reads it forwards,
+    # descending (NULLS LAST) backwards in two parts (vql/sql.py `_nulls_apart_rows`).
+    *(
+        Index(f"vql_contacts_{col}_sort", "contacts", f'btree (({col} COLLATE "C"), uuid)')
+        for col in CONTACT_TEXT_SORTS
+    ),
     # companies
     *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),
     *(

@@ -84,11 +84,27 @@ def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
     return sql.Identifier("c", f"vql_{target.name}_{kind}")
 
 
-# Sort keys served by a btree `(key, uuid)` index (migrations 0001/0002) or the primary key,
-# in the directions the index serves (ascending; descending too on NOT NULL keys, whose
-# ORDER BY is then written without NULLS LAST so that a backward scan matches it).
+# Sort keys served by a btree `(key, uuid)` index (db/search_structures.py) or the primary
+# key, in both directions: ascending forwards; descending backwards (on NOT NULL keys the
+# ORDER BY is then written without NULLS LAST so that a backward scan matches it; nullable
+# keys are read in two parts, see `_nulls_apart_rows`, unless DESC_INDEXED_SORTS has them).
 INDEXED_SORTS: dict[Entity, frozenset[str]] = {
-    Entity.CONTACTS: frozenset({"uuid", "created_at", "updated_at", "last_name", "first_name"}),
+    Entity.CONTACTS: frozenset(
+        {
+            "uuid",
+            "created_at",
+            "updated_at",
+            "last_name",
+            "first_name",
+            "email",
+            "title",
+            "seniority",
+            "email_status",
+            "city",
+            "state",
+            "country",
+        }
+    ),
     Entity.COMPANIES: frozenset(
         {
             "uuid",
@@ -101,7 +117,8 @@ INDEXED_SORTS: dict[Entity, frozenset[str]] = {
         }
     ),
 }
-# Nullable sort keys with a `(key DESC NULLS LAST, uuid DESC)` index too (migration 0004).
+# Nullable sort keys with a `(key DESC NULLS LAST, uuid DESC)` index too (migration 0004):
+# descending, the planner walks it for the plain ORDER BY.
 DESC_INDEXED_SORTS: dict[Entity, frozenset[str]] = {
     Entity.CONTACTS: frozenset(),
     Entity.COMPANIES: frozenset({"name", "employees_count", "annual_revenue", "total_funding"}),
@@ -127,16 +144,26 @@ def _not_null(key: SortKey) -> bool:
 
 
 def sort_is_indexed(query: Query) -> bool:
-    """True when ORDER BY matches an index exactly, so LIMIT n reads about n rows."""
+    """True when an index serves ORDER BY (directly, or in the two parts of
+    `reads_nulls_apart`), so LIMIT n reads about n rows."""
     keys = query.sort
     if len(keys) > 2 or any(company_field_of(k.field.name) is not None for k in keys):
         return False
-    first = keys[0]
-    if first.field.name not in INDEXED_SORTS[query.entity]:
-        return False
-    if first.direction is Direction.ASC or _not_null(first):
-        return True
-    return first.field.name in DESC_INDEXED_SORTS[query.entity]
+    return keys[0].field.name in INDEXED_SORTS[query.entity]
+
+
+def reads_nulls_apart(query: Query) -> bool:
+    """DESC NULLS LAST on a nullable key whose only index is ascending: a backward scan
+    of it gives NULLS FIRST, so the rows come in two index-ordered parts, the non-NULL
+    values (backwards) and then the NULL rows (`_nulls_apart_rows`)."""
+    first = query.sort[0]
+    return (
+        sort_is_indexed(query)
+        and len(query.sort) == 2  # the key, then uuid (the parser's tie-break)
+        and first.direction is Direction.DESC
+        and not _not_null(first)
+        and first.field.name not in DESC_INDEXED_SORTS[query.entity]
+    )
 
 
 def needs_company_join(query: Query) -> bool:
@@ -397,15 +424,20 @@ class _Compiler:
         there), which a backward scan of an ascending index serves."""
         if expressions is None:
             expressions = [self.sort_expression(key) for key in self.query.sort]
-        parts = []
-        for key, expression in zip(self.query.sort, expressions, strict=True):
-            if key.direction is Direction.ASC:
-                parts.append(sql.SQL("{} ASC NULLS LAST").format(expression))
-            elif _not_null(key):
-                parts.append(sql.SQL("{} DESC").format(expression))
-            else:
-                parts.append(sql.SQL("{} DESC NULLS LAST").format(expression))
-        return sql.SQL(", ").join(parts)
+        return sql.SQL(", ").join(
+            self.order_term(key, expression)
+            for key, expression in zip(self.query.sort, expressions, strict=True)
+        )
+
+    def order_term(self, key: SortKey, expression: sql.Composable | None = None) -> sql.Composable:
+        """One key of `order_by`."""
+        if expression is None:
+            expression = self.sort_expression(key)
+        if key.direction is Direction.ASC:
+            return sql.SQL("{} ASC NULLS LAST").format(expression)
+        if _not_null(key):
+            return sql.SQL("{} DESC").format(expression)
+        return sql.SQL("{} DESC NULLS LAST").format(expression)
 
     def after(self, key: SortKey, value: SortValue) -> sql.Composable:
         """Rows strictly after `value` on this one key (NULLs sort last)."""
@@ -558,6 +590,8 @@ def _compile_unprobed(
     compiler: _Compiler, query: Query, sort_values: sql.Composable
 ) -> CompiledSQL:
     """No row filter, or a sort no index serves: one plain sorted, paged SELECT."""
+    if reads_nulls_apart(query):  # no filter: the first rows of the two-part walk
+        return _compile_unfiltered_nulls_apart(compiler, query, sort_values)
     statement = sql.SQL(
         "SELECT {sort_values} FROM {source} WHERE {where} ORDER BY {order} "
         "LIMIT {limit} OFFSET {offset}"
@@ -572,14 +606,91 @@ def _compile_unprobed(
     return CompiledSQL(statement, compiler.params.values, compiler.settings())
 
 
+def _compile_unfiltered_nulls_apart(
+    compiler: _Compiler, query: Query, sort_values: sql.Composable
+) -> CompiledSQL:
+    """No filter, DESC NULLS LAST from an ascending index: the first offset + limit + 1
+    rows of the two parts (`_nulls_apart_rows`), sorted."""
+    parts = compiler.where_parts()
+    need = compiler.params.add(query.offset + query.limit + 1)
+    statement = sql.SQL(
+        "SELECT {sort_values} FROM (({present}) UNION ALL ({absent})) AS c "
+        "ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    ).format(
+        sort_values=sort_values,
+        present=_nulls_apart_rows(compiler, parts, need, present=True),
+        absent=_nulls_apart_rows(compiler, parts, need, present=False),
+        order=compiler.order_by(),
+        limit=compiler.params.add(query.limit + 1),
+        offset=compiler.params.add(query.offset),
+    )
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def _nulls_apart_rows(
+    compiler: _Compiler, parts: list[sql.Composable], limit: sql.Composable, *, present: bool
+) -> sql.Composable:
+    """One part of DESC NULLS LAST read from an ascending `(key, uuid)` index
+    (`reads_nulls_apart`), as a SELECT of `c.*` in the query's order: the rows with a value
+    (`present`: the first `limit`, read backwards), or the NULL rows (only as many as the
+    first part leaves missing of `limit`, counted only when this arm runs: LIMIT 0 reads
+    nothing). Together, exactly the first `limit` rows of the whole order.
+
+    Each part's keys all have a value, or are all NULL: plain DESC (NULLS FIRST) orders it as
+    DESC NULLS LAST does, and is what a backward scan of the index gives."""
+    present_rows = _nulls_apart_part(compiler, parts, present=True)
+    if not present:
+        limit = sql.SQL(
+            "greatest({limit} - (SELECT count(*) FROM (SELECT 1 FROM {present_rows} "
+            "LIMIT {limit}) AS present), 0)"
+        ).format(limit=limit, present_rows=present_rows)
+    return sql.SQL("SELECT c.* FROM {} ORDER BY {} LIMIT {}").format(
+        _nulls_apart_part(compiler, parts, present=present), _nulls_apart_order(compiler), limit
+    )
+
+
+def _nulls_apart_part(
+    compiler: _Compiler, parts: list[sql.Composable], *, present: bool
+) -> sql.Composable:
+    """`<table> AS c WHERE …` of one part's rows: `parts` and the key (not) NULL."""
+    expression = compiler.sort_expression(compiler.query.sort[0])
+    present_bound, null_bound = _nulls_apart_bounds(compiler)
+    if present:
+        condition = sql.SQL("{} IS NOT NULL{}").format(expression, present_bound)
+    else:
+        condition = sql.SQL("{} IS NULL{}").format(expression, null_bound)
+    return sql.SQL("{} AS c WHERE {} AND {}").format(
+        sql.Identifier(compiler.query.entity.value), sql.SQL(" AND ").join(parts), condition
+    )
+
+
+def _nulls_apart_order(compiler: _Compiler) -> sql.Composable:
+    key, tie = compiler.query.sort
+    return sql.SQL("{} DESC, {}").format(compiler.sort_expression(key), compiler.order_term(tie))
+
+
+def _nulls_apart_bounds(compiler: _Compiler) -> tuple[sql.Composable, sql.Composable]:
+    """Index conditions the keyset implies for each part (it stays as the exact filter):
+    after a value v, the rows with a value resume at key <= v (the scan starts there) and
+    every NULL row follows; after a NULL (the cursor is among the NULL rows) none with a
+    value is left, and the NULL rows resume after the cursor's uuid."""
+    query = compiler.query
+    if query.search_after is None:
+        return sql.SQL(""), sql.SQL("")
+    key, tie = query.sort
+    value, tie_value = query.search_after
+    if value is None:
+        return sql.SQL(" AND false"), sql.SQL(" AND {}").format(compiler.after(tie, tie_value))
+    bound = sql.SQL(" AND {} <= {}").format(
+        compiler.sort_expression(key), compiler.params.add(value)
+    )
+    return bound, sql.SQL("")
+
+
 # Parameters are numbered in the order they are added: the arguments below are evaluated
 # in that order, so their order is part of the statement.
 _PROBED_SEARCH = sql.SQL(
-    "WITH probe AS MATERIALIZED ("
-    "SELECT {sort_values} FROM ("
-    "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
-    ") AS c{join} WHERE {probe_where} ORDER BY {order} LIMIT {need}"
-    "), matched AS MATERIALIZED ("
+    "WITH {probe}, matched AS MATERIALIZED ("
     "SELECT {sort_values} FROM {source} WHERE {where}"
     ") "
     "SELECT * FROM ("
@@ -588,24 +699,35 @@ _PROBED_SEARCH = sql.SQL(
     "SELECT * FROM matched WHERE (SELECT count(*) FROM probe) < {need}"
     ") AS found ORDER BY {outer_order} LIMIT {limit} OFFSET {offset}"
 )
+# The probe: the window (rows in index order), filtered, the first `need` kept. A LIMIT on
+# an ordered subquery stops reading once it has its rows.
+_PROBE = sql.SQL(
+    "probe AS MATERIALIZED ("
+    "SELECT {sort_values} FROM ("
+    "SELECT c.* FROM {table} AS c WHERE {window_where} ORDER BY {order} LIMIT {window}"
+    ") AS c{join} WHERE {probe_where} ORDER BY {order} LIMIT {need})"
+)
+# The probe when the window comes in two parts (`_nulls_apart_rows`): the matches among the
+# rows with a value, then (only when too few: a LIMIT 0 arm reads nothing) those among the
+# NULL rows. Each arm is read in index order and stops at its LIMIT; no sort of the window.
+_NULLS_APART_PROBE = sql.SQL(
+    "probe_present AS MATERIALIZED ("
+    "SELECT {sort_values} FROM ({present}) AS c{join} WHERE {probe_where} ORDER BY {order} "
+    "LIMIT {need}), "
+    "probe AS MATERIALIZED (SELECT * FROM probe_present UNION ALL ("
+    "SELECT {sort_values} FROM ({absent}) AS c{join} WHERE {probe_where} ORDER BY {order} "
+    "LIMIT greatest({need} - (SELECT count(*) FROM probe_present), 0)))"
+)
 
 
 def _compile_probed(compiler: _Compiler, query: Query, sort_values: sql.Composable) -> CompiledSQL:
     """The two-step statement (`probe`, else `matched`) of `compile_search`'s docstring."""
     need = query.offset + query.limit + 1
-    window = max(PROBE_WINDOW, PROBE_FACTOR * need)
-    where = compiler.where()
-    order = compiler.order_by()
     need_param = compiler.params.add(need)
     statement = _PROBED_SEARCH.format(
+        probe=_probe(compiler, sort_values, need_param),
         sort_values=sort_values,
-        table=sql.Identifier(query.entity.value),
-        window_where=sql.SQL(" AND ").join(compiler.window_parts()),
-        order=order,
-        window=compiler.params.add(window),
-        join=_probe_join(query),
-        probe_where=compiler.probe_where(),
-        where=where,
+        where=compiler.where(),
         need=need_param,
         source=compiler.source(),
         outer_order=compiler.order_by(_outer_sort_columns(query)),
@@ -613,6 +735,35 @@ def _compile_probed(compiler: _Compiler, query: Query, sort_values: sql.Composab
         offset=compiler.params.add(query.offset),
     )
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def _probe(
+    compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable
+) -> sql.Composable:
+    query = compiler.query
+    window = compiler.params.add(max(PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1)))
+    window_parts = compiler.window_parts()
+    if not reads_nulls_apart(query):
+        order = compiler.order_by()
+        return _PROBE.format(
+            sort_values=sort_values,
+            table=sql.Identifier(query.entity.value),
+            window_where=sql.SQL(" AND ").join(window_parts),
+            order=order,
+            window=window,
+            join=_probe_join(query),
+            probe_where=compiler.probe_where(),
+            need=need,
+        )
+    return _NULLS_APART_PROBE.format(
+        present=_nulls_apart_rows(compiler, window_parts, window, present=True),
+        sort_values=sort_values,
+        join=_probe_join(query),
+        probe_where=compiler.probe_where(),
+        order=_nulls_apart_order(compiler),
+        need=need,
+        absent=_nulls_apart_rows(compiler, window_parts, window, present=False),
+    )
 
 
 def _probe_join(query: Query) -> sql.Composable:
@@ -645,9 +796,15 @@ def compile_count(query: Query, up_to: int | None = None) -> CompiledSQL:
         )
         return CompiledSQL(statement, compiler.params.values, compiler.settings())
     if not _probe_pays(query):
+        # count(created_at), never NULL: a column the scan must return that no index
+        # holding a filtered column has. Without it the planner may read the filtered
+        # field's own sort index (field, uuid) index-only, costed as if the matches were
+        # spread evenly along it; but that index is sorted by the field, so its matches
+        # sit together, maybe at the end: 780k entries read for `seniority = senior`
+        # (350 ms at 1M) where the sequential scan stops after 9k rows (5 ms).
         statement = sql.SQL(
-            "SELECT count(*) AS count FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {bound}) "
-            "AS m"
+            "SELECT count(m.created_at) AS count FROM (SELECT c.created_at FROM {source} "
+            "WHERE {where} LIMIT {bound}) AS m"
         ).format(source=compiler.source(), where=where, bound=compiler.params.add(up_to + 1))
         return CompiledSQL(
             statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS}
