@@ -30,7 +30,7 @@ depends_on = None
 NEW_SORT_FIELDS = ("email", "title", "seniority", "email_status", "city", "state", "country")
 
 
-def _new_indexes() -> list[search_structures.Index]:
+def added_indexes() -> list[search_structures.Index]:
     names = {f"vql_contacts_{field}_sort" for field in NEW_SORT_FIELDS}
     return [index for index in search_structures.INDEXES if index.name in names]
 
@@ -38,10 +38,10 @@ def _new_indexes() -> list[search_structures.Index]:
 def upgrade() -> None:
     if get_settings().search_backend != "postgres":
         return
-    for index in _new_indexes():
+    for index in added_indexes():
         op.execute(index.create(concurrently=False))
 
 
 def downgrade() -> None:
-    for index in _new_indexes():
+    for index in added_indexes():
         op.execute(index.drop(concurrently=False))
