@@ -16,7 +16,7 @@ import pytest
 from connectra.models.fields import Entity
 from connectra.vql import sql as vql_sql
 from connectra.vql.parse import parse_request
-from connectra.vql.sql import compile_search, sort_is_indexed
+from connectra.vql.sql import compile_search, sort_is_indexed, walks_companies
 from tests.integration.search.cases import CASES
 from tests.integration.search.test_conformance import SECRET, ids, run
 
@@ -26,6 +26,7 @@ def small_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     minimum, factor = request.param
     monkeypatch.setattr(vql_sql, "PROBE_WINDOW", minimum)
     monkeypatch.setattr(vql_sql, "PROBE_FACTOR", factor)
+    monkeypatch.setattr(vql_sql, "COMPANY_PROBE_WINDOW", minimum)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
@@ -108,4 +109,37 @@ def test_only_sorts_an_index_serves_are_probed(
     query = parse_request(vql, Entity(entity), cursor_secret=SECRET)
 
     assert sort_is_indexed(query) is indexed
-    assert ("probe AS MATERIALIZED" in compile_search(query).statement.as_string(None)) is indexed
+    probed = indexed or walks_companies(query)  # company sorts: the companies' order
+    assert ("probe AS MATERIALIZED" in compile_search(query).statement.as_string(None)) is probed
+
+
+COMPANY_SORT_CASES = [c for c in CASES if c["name"].startswith("sort_by_")]
+
+
+@pytest.mark.parametrize("window", [1, 3, 500])
+def test_the_company_walk_answers_from_its_probe_when_it_can(
+    fixture_conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """With the `matched` arm switched off, the page is still right exactly when the
+    probe was judged exact; a window of every company always is, one company never."""
+    monkeypatch.setattr(vql_sql, "COMPANY_PROBE_WINDOW", window)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 0)
+    answered = []
+    for case in COMPANY_SORT_CASES:
+        vql = {**case["vql"], "limit": 3}  # 4 rows needed: each case has them with a company
+        query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
+        if not walks_companies(query):
+            continue
+        compiled = compile_search(query)
+        text = compiled.statement.as_string(fixture_conn)
+        probe_only = text.replace("FROM matched WHERE NOT", "FROM matched WHERE false AND NOT")
+        with fixture_conn.transaction():
+            full = fixture_conn.execute(compiled.statement, compiled.params).fetchall()
+            from_probe = fixture_conn.execute(
+                psycopg.sql.SQL(probe_only),  # type: ignore[arg-type]
+                compiled.params,
+            ).fetchall()
+        assert from_probe in (full, []), case["name"]  # the probe's page, or none at all
+        answered.append(from_probe == full)
+    assert len(answered) >= 4
+    assert all(answered) if window == 500 else not all(answered)

@@ -574,6 +574,8 @@ def compile_search(query: Query) -> CompiledSQL:
     """
     compiler = _Compiler(query)
     sort_values = _sort_values(compiler, query)
+    if walks_companies(query):
+        return _compile_company_walk(compiler, query, sort_values)
     if (not query.filter.must and not query.filter.must_not) or not sort_is_indexed(query):
         return _compile_unprobed(compiler, query, sort_values)
     return _compile_probed(compiler, query, sort_values)
@@ -763,6 +765,126 @@ def _probe(
         order=_nulls_apart_order(compiler),
         need=need,
         absent=_nulls_apart_rows(compiler, window_parts, window, present=False),
+    )
+
+
+# Contacts sorted on a company field: the probe reads this many companies in that order.
+# A company has ~10 contacts, so a filter matching 1 contact in 10 finds ~500 in them.
+COMPANY_PROBE_WINDOW = 500
+
+
+def walks_companies(query: Query) -> bool:
+    """Contacts sorted first on a `company_` field, from the start or from a cursor on a
+    company value (a cursor among the contacts without one is past every company)."""
+    return (
+        query.entity is Entity.CONTACTS
+        and company_field_of(query.sort[0].field.name) is not None
+        and (query.search_after is None or query.search_after[0] is not None)
+    )
+
+
+# Contacts sorted on a company field (`walks_companies`): the probe takes the first
+# companies in that order (`company_window`) and the matching contacts among theirs. Its
+# `need` rows are the first of the whole order when the last of them sorts strictly
+# before the window's last company value ({exact}): every contact outside the window has
+# a company value from there on (or none: NULLs sort last). Else `matched`, as
+# `_PROBED_SEARCH`.
+_COMPANY_WALK_SEARCH = sql.SQL(
+    "WITH company_window AS MATERIALIZED ("
+    "SELECT co.* FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL{bound} "
+    "ORDER BY {company_order} LIMIT {window}"
+    "), probe AS MATERIALIZED ("
+    "SELECT {sort_values} FROM company_window AS co "
+    "JOIN contacts AS c ON c.company_id = co.uuid "
+    "WHERE {probe_where} ORDER BY {order} LIMIT {need}"
+    "), matched AS MATERIALIZED ("
+    "SELECT {sort_values} FROM {source} WHERE {where}"
+    ") "
+    "SELECT * FROM ("
+    "SELECT * FROM probe WHERE {exact} "
+    "UNION ALL "
+    "SELECT * FROM matched WHERE NOT {exact}"
+    ") AS found ORDER BY {outer_order} LIMIT {limit} OFFSET {offset}"
+)
+
+
+def _compile_company_walk(
+    compiler: _Compiler, query: Query, sort_values: sql.Composable
+) -> CompiledSQL:
+    """`_COMPANY_WALK_SEARCH` for the query."""
+    need = compiler.params.add(query.offset + query.limit + 1)
+    window = compiler.params.add(
+        max(COMPANY_PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1))
+    )
+    statement = _COMPANY_WALK_SEARCH.format(
+        key=compiler.sort_expression(query.sort[0]),
+        bound=_company_window_bound(compiler),
+        company_order=_company_window_order(compiler),
+        window=window,
+        sort_values=sort_values,
+        probe_where=compiler.probe_where(),
+        order=compiler.order_by(),
+        need=need,
+        source=compiler.source(),
+        where=compiler.where(),
+        exact=_company_probe_is_exact(compiler, need, window),
+        outer_order=compiler.order_by(_outer_sort_columns(query)),
+        limit=compiler.params.add(query.limit + 1),
+        offset=compiler.params.add(query.offset),
+    )
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def _company_window_bound(compiler: _Compiler) -> sql.Composable:
+    """After a cursor, the window starts at its company value (the keyset stays the exact
+    filter of the contacts)."""
+    query = compiler.query
+    if query.search_after is None:
+        return sql.SQL("")
+    first = query.sort[0]
+    operator = "<=" if first.direction is Direction.DESC else ">="
+    return sql.SQL(" AND {} {} {}").format(
+        compiler.sort_expression(first),
+        sql.SQL(operator),
+        compiler.params.add(query.search_after[0]),
+    )
+
+
+def _company_window_order(compiler: _Compiler) -> sql.Composable:
+    """The companies' sort index order (the value is never NULL in the window): ascending,
+    or a descending index's `DESC NULLS LAST` where companies have one, else a backward
+    scan of the ascending index."""
+    first = compiler.query.sort[0]
+    key = compiler.sort_expression(first)
+    if first.direction is Direction.ASC:
+        return sql.SQL("{} ASC, co.uuid ASC").format(key)
+    column_name = company_field_of(first.field.name)
+    if column_name in DESC_INDEXED_SORTS[Entity.COMPANIES]:
+        return sql.SQL("{} DESC NULLS LAST, co.uuid DESC").format(key)
+    return sql.SQL("{} DESC, co.uuid DESC").format(key)
+
+
+def _company_probe_is_exact(
+    compiler: _Compiler, need: sql.Composable, window: sql.Composable
+) -> sql.Composable:
+    """The probe holds `need` rows and either the window holds every company with a value
+    or the probe's last value sorts strictly before the window's last one."""
+    first = compiler.query.sort[0]
+    probe_key = _outer_sort_columns(compiler.query)[0]
+    window_key = compiler.sort_expression(first)
+    last, before = ("min", ">") if first.direction is Direction.DESC else ("max", "<")
+    return sql.SQL(
+        "((SELECT count(*) FROM probe) = {need} AND ("
+        "(SELECT count(*) FROM company_window) < {window} OR "
+        "(SELECT {last}({probe_key}) FROM probe) {before} "
+        "(SELECT {last}({window_key}) FROM company_window AS co)))"
+    ).format(
+        need=need,
+        window=window,
+        last=sql.SQL(last),
+        probe_key=probe_key,
+        before=sql.SQL(before),
+        window_key=window_key,
     )
 
 
