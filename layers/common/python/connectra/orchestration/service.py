@@ -138,6 +138,8 @@ def create_job(
         plan_export(body)  # a bad query or column is a 400 now, not a failed job later
         data = body.model_dump(mode="json", exclude={"job_type"})
     else:
+        # The mapping first: a bad mapping is a 400 whether or not the object exists.
+        mapped = check_mapping(body.entity, body.mapping, body.preset)
         target = _import_source(body, owner_key_id, conn)
         if target.existing is not None:
             return target.existing, False
@@ -147,7 +149,7 @@ def create_job(
         data = {"filename": body.s3_key.rsplit("/", 1)[-1]}
         if body.chunk_size:
             data["chunk_size"] = body.chunk_size
-        data.update(check_mapping(body.entity, body.mapping, body.preset))
+        data.update(mapped)
     try:
         created = repository.create_job(
             conn,
