@@ -199,7 +199,8 @@ class _Compiler:
             # sequential pass (or the rows other conditions' indexes find). The CASE fixes
             # the order (the planner sorts AND-ed conditions by cost, the cheaper-looking
             # regexp_like first): the C-level strpos first, the regular expression only on
-            # rows holding the term somewhere.
+            # rows holding the term somewhere. (regexp_like, PostgreSQL 15+, is `~` as a
+            # function: the same matches.)
             pattern = self.params.add(word_start_pattern(term))
             return sql.SQL(
                 "CASE WHEN strpos({folded}, {term}) > 0 "
