@@ -8,12 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from connectra.api.deps import ConnDep, SettingsDep, get_meter, requires
-from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.consumers import key_table
 from connectra.consumers.access import Scope
 from connectra.consumers.keys import local_keys
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 class KeyView(BaseModel):

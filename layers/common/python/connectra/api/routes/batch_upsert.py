@@ -22,7 +22,6 @@ from connectra.api.deps import ConnDep, SettingsDep, requires
 from connectra.api.legacy import LEGACY_WARNINGS
 from connectra.api.routes.records import (
     BULK_UPSERTS,
-    ERROR_RESPONSES,
     BulkItem,
     BulkRequest,
     BulkResponse,
@@ -39,7 +38,7 @@ from connectra.ingest.combined import CompanyRow, company_row, upsert_companies
 from connectra.models.fields import Entity
 from connectra.models.lenient import LenientInput
 
-router = APIRouter(prefix="/common", tags=["records"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/common", tags=["records"])
 
 
 class BatchUpsertRequest(LenientInput):

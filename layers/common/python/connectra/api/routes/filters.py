@@ -9,14 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectra.api.deps import ConnDep, GateDep, requires
 from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
-from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.consumers.access import Scope
 from connectra.db.filters import filter_values, list_filters, resolve_filter
 from connectra.models.fields import Entity
 from connectra.models.lenient import LenientInput
 from connectra.vql.ast import MAX_WINDOW
 
-router = APIRouter(prefix="/common", tags=["filters"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/common", tags=["filters"])
 
 
 class FilterInfo(BaseModel):
