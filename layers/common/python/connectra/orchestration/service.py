@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectra.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from connectra.export.request import ExportRequest, plan_export
-from connectra.ingest.mapping import check_mapping
 from connectra.jobs import lifecycle, repository
 from connectra.jobs.models import Job, JobStatus
 from connectra.jobs.repository import get_job
@@ -147,6 +146,10 @@ def create_job(
         data = {"filename": body.s3_key.rsplit("/", 1)[-1]}
         if body.chunk_size:
             data["chunk_size"] = body.chunk_size
+        # Imported on use: the CSV parser behind the mapping check (ingest.parse,
+        # splitter, presets) is not needed to declare the API's routes (cold start).
+        from connectra.ingest.mapping import check_mapping
+
         data.update(check_mapping(body.entity, body.mapping, body.preset))
     try:
         created = repository.create_job(

@@ -1,6 +1,8 @@
 """`GET /admin/keys` and `GET /admin/usage`: who may call, and what they used (admin scope)."""
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from datetime import date, datetime
 

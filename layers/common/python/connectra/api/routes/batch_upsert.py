@@ -10,7 +10,9 @@ The records then go through `POST /{entity}/bulk`, the one implementation. Colum
 name no field are ignored and listed once in `warnings`.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from dataclasses import dataclass
 from typing import Any

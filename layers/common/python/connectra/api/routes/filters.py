@@ -1,6 +1,8 @@
 """`GET /common/{service}/filters` and `POST /common/{service}/filters/data`."""
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from typing import Any
 
@@ -42,7 +44,7 @@ class FilterDataRequest(LenientInput):
     limit: int = Field(default=25, ge=1, le=100)
 
     @model_validator(mode="after")
-    def _bounded_window(self) -> FilterDataRequest:
+    def _bounded_window(self) -> "FilterDataRequest":
         if self.page * self.limit > MAX_WINDOW:
             raise ValueError(f"page * limit may not exceed {MAX_WINDOW}")
         return self
