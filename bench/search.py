@@ -11,7 +11,11 @@ cluster, `connectra_bench` (`connectra_bench_quick` for --quick: 100k contacts, 
 companies) and is reused when already loaded (`database_url` + `ensure_loaded` build it;
 other benchmarks import them). The DSL compile time belongs to bench/dsl.py.
 
-    .venv/bin/python -m bench.search [--quick] [--repetitions N] [--only TEXT]
+    .venv/bin/python -m bench.search [--quick] [--repetitions N] [--only TEXT] [--read-only]
+
+--read-only times a database another checkout loaded (DATABASE_URL's server, the same
+database name) as it is: no migration, no function refresh, no ANALYZE, and every
+transaction read-only; the data set must already be there.
 """
 
 from __future__ import annotations
@@ -270,13 +274,28 @@ def full_scan_baseline(conn: psycopg.Connection[Any], repetitions: int = 5) -> d
     return summary_ms(samples)
 
 
+def existing_database_url(quick: bool) -> str:
+    """`database_url`'s database, neither created nor migrated (--read-only)."""
+    name = "connectra_bench_quick" if quick else "connectra_bench"
+    return postgres.with_database(postgres.server_url(), name)
+
+
 def run(
-    quick: bool = False, repetitions: int | None = None, only: str | None = None
+    quick: bool = False,
+    repetitions: int | None = None,
+    only: str | None = None,
+    read_only: bool = False,
 ) -> dict[str, Any]:
     contacts, companies = SIZES[quick]
-    url = database_url(quick)
-    load = ensure_loaded(url, contacts, companies)
+    if read_only:
+        url, load = existing_database_url(quick), {"loaded": False, "read_only": True}
+    else:
+        url = database_url(quick)
+        load = ensure_loaded(url, contacts, companies)
     with psycopg.connect(url, row_factory=dict_row) as conn:
+        if read_only:
+            conn.execute("SET default_transaction_read_only = on")
+            conn.commit()
         values = sample_values(conn)
         shape_list = [s for s in shapes.generate(values) if not only or only in s.name]
         baseline = full_scan_baseline(conn)
@@ -458,11 +477,18 @@ def main() -> None:
     )
     parser.add_argument("--repetitions", type=int, help="timed runs per shape (default 9)")
     parser.add_argument("--only", help="only the shapes whose name contains this (not saved)")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="time an already loaded database as it is (no migration, no ANALYZE)",
+    )
     args = parser.parse_args()
     if args.write_cost is not None:
         print(json.dumps(write_cost(args.write_cost or ["0003", "head"]), indent=2))
         return
-    result = run(quick=args.quick, repetitions=args.repetitions, only=args.only)
+    result = run(
+        quick=args.quick, repetitions=args.repetitions, only=args.only, read_only=args.read_only
+    )
     print(markdown(result))
     print(json.dumps(result["load"]))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectra.orchestration.launchers import RESUME_LOAD_CHUNKS as RESUME_LOAD_CHUNKS
 from connectra.storage import keys
 
 PROJECT = "connectra"
@@ -94,9 +95,8 @@ STATE_MARK_FAILED = "MarkFailed"
 STATE_EXPORT = "Export"
 STATE_EXPORT_FAILED = "ExportFailed"
 # The sweeper retries only failed chunks: its execution input says where to resume
-# (connectra.orchestration.launchers.RESUME_LOAD_CHUNKS; a test keeps the two equal).
+# (`RESUME_LOAD_CHUNKS`, imported above: the launcher that writes it defines it).
 RESUME_FIELD = "resume"
-RESUME_LOAD_CHUNKS = "load_chunks"
 
 # ---- S3 layout (one bucket; prefixes carry the lifecycle and the IAM scopes) --------
 # The key formats live in connectra.storage.keys; grants and lifecycle rules use its prefixes.

@@ -33,12 +33,12 @@ def test_ingest_runs_plan_count_boundaries_load_finalize_in_order(dev: Synthesiz
 
 
 def test_a_chunk_retry_resumes_at_the_load_map_then_finalizes(dev: Synthesized) -> None:
-    from connectra.orchestration.launchers import RESUME_LOAD_CHUNKS
+    from connectra.orchestration.launchers import RESUME_LOAD_CHUNKS, ResumeInput
 
     definition = _ingest(dev)
     route = definition["States"][definition["StartAt"]]
     (branch,) = route["Choices"]
-    assert constants.RESUME_LOAD_CHUNKS == RESUME_LOAD_CHUNKS
+    assert constants.RESUME_FIELD in ResumeInput.model_fields  # the branch reads the input
     assert {"Variable": "$.resume", "StringEquals": RESUME_LOAD_CHUNKS} in branch["And"]
     assert branch["Next"] == constants.STATE_LOAD_CHUNKS
     load = definition["States"][constants.STATE_LOAD_CHUNKS]

@@ -138,3 +138,22 @@ def test_company_changes_requeue_their_contacts_for_indexing(
     conn.commit()
     queued = {row["entity"] for row in conn.execute("SELECT entity FROM search_outbox")}
     assert queued == {"companies", "contacts"}
+
+
+def test_a_locked_company_does_not_hold_up_contacts_referencing_it(
+    conn: psycopg.Connection[Any], clean_db: str, companies: RecordRepository
+) -> None:
+    company = uuid.uuid4()
+    conn.execute("INSERT INTO companies (uuid, name) VALUES (%s, 'Acme')", (company,))
+    conn.commit()
+    assert companies.get(conn, company, lock=True) is not None  # held until the rollback
+    with psycopg.connect(clean_db, autocommit=True) as other:
+        # The FK check (at this autocommit's commit) takes KEY SHARE on the company: it
+        # must not wait for the update lock.
+        other.execute("SET lock_timeout = '2s'")
+        other.execute(
+            "INSERT INTO contacts (uuid, email, company_id) VALUES (%s, 'a@acme.io', %s)",
+            (uuid.uuid4(), company),
+        )
+    conn.rollback()
+    assert count(conn, "contacts") == 1

@@ -207,3 +207,20 @@ def test_a_staged_upload_url_with_a_preset_needs_the_entity(api: TestClient, con
     assert response.status_code == 400
     assert response.json()["message"].startswith("entity:")
     assert job_count(conn) == 0
+
+
+def test_a_bad_job_create_mapping_is_a_400_even_when_the_object_is_missing(
+    api: TestClient, conn: Any
+) -> None:
+    body = {
+        "job_type": "import",
+        "entity": "contacts",
+        "s3_key": "uploads/never-uploaded/people.csv",
+        "mapping": {"Handy": "handy_number"},
+    }
+
+    response = api.post("/common/jobs/create", json=body)
+
+    assert response.status_code == 400, response.text
+    assert "mapping.Handy" in [detail["path"] for detail in response.json()["details"]]
+    assert job_count(conn) == 0

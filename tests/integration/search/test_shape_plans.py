@@ -11,7 +11,7 @@ benchmark nobody reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from bench.search import ensure_loaded
-from bench.shapes import Shape, example_values, generate
+from bench.shapes import Shape, example_values, generate, trigram_index
 from connectra.db import search_structures
 from connectra.models.fields import Entity
 from connectra.search.engine import COUNT_EXACT_UP_TO
@@ -57,18 +57,43 @@ def index_names(plan: dict[str, Any]) -> set[str]:
     return names
 
 
-def plan_indexes(conn: psycopg.Connection[Any], shape: Shape) -> set[str]:
+def index_conditions(plan: dict[str, Any]) -> dict[str, list[str]]:
+    """Each index a plan reads, with its index conditions (none for a full-index scan)."""
+    found: dict[str, list[str]] = {}
+    if "Index Name" in plan:
+        found[plan["Index Name"]] = [plan["Index Cond"]] if "Index Cond" in plan else []
+    for child in plan.get("Plans", []):
+        for name, conditions in index_conditions(child).items():
+            found.setdefault(name, []).extend(conditions)
+    return found
+
+
+def explain(
+    conn: psycopg.Connection[Any],
+    shape: Shape,
+    plan: str | None = None,
+    setup: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The shape's plan (`plan`: "page" or "count", default the shape's), sequential scans
+    priced out; `setup` runs first in the same (rolled back) transaction."""
     query = parse_request(shape.vql, shape.entity, cursor_secret=SECRET)
-    compiled = compile_search(query) if shape.plan == "page" else compile_count(query)
-    with conn.transaction():
+    compiled = compile_search(query) if (plan or shape.plan) == "page" else compile_count(query)
+    with conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL enable_seqscan = off")
+        if setup is not None:
+            setup(conn)
         for name, value in compiled.settings.items():
             conn.execute("SELECT set_config(%s, %s, true)", (name, value))
         row = conn.execute(
             sql.SQL("EXPLAIN (FORMAT JSON) {}").format(compiled.statement), compiled.params
         ).fetchone()
     assert row is not None
-    return index_names(next(iter(row.values()))[0]["Plan"])
+    plan_tree: dict[str, Any] = next(iter(row.values()))[0]["Plan"]
+    return plan_tree
+
+
+def plan_indexes(conn: psycopg.Connection[Any], shape: Shape) -> set[str]:
+    return index_names(explain(conn, shape))
 
 
 def test_the_sample_carries_the_postgres_structure_set(
@@ -143,3 +168,42 @@ def test_a_bounded_count_does_not_read_the_filtered_fields_sort_index(
     assert row is not None
     scans = scan_types(next(iter(row.values()))[0]["Plan"])
     assert not {name for _type, name in scans if name.endswith("_sort")}, scans
+
+
+SHORT_SUBSTRINGS = [shape for shape in SHAPES if "substring short" in shape.name]
+
+
+def only_bitmaps_on(table: str, kept: str) -> Callable[[psycopg.Connection[Any]], None]:
+    """Inside the transaction: the table's search indexes but `kept` dropped and plain index
+    scans priced out, so that a condition `kept` can serve becomes its index condition."""
+
+    def setup(conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SET LOCAL enable_indexscan = off")
+        conn.execute("SET LOCAL enable_indexonlyscan = off")
+        names = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+            "AND tablename = %s AND indexname LIKE 'vql\\_%%' AND indexname <> %s",
+            (table, kept),
+        ).fetchall()
+        for name in names:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name["indexname"])))
+
+    return setup
+
+
+@pytest.mark.parametrize("plan", ["page", "count"])
+@pytest.mark.parametrize(
+    "shape", [pytest.param(shape, id=shape.name) for shape in SHORT_SUBSTRINGS]
+)
+def test_a_short_substring_is_no_condition_of_the_trigram_index(
+    sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
+) -> None:
+    """A word start under 3 characters has no trigram: the field's trigram GIN, read for it,
+    is read whole and returns every row to recheck (13 s over 1M contacts, where the
+    planner expected 1 row). The condition must not be one the index can serve."""
+    key = shape.vql["where"]["text_matches"]["must"][0]["filter_key"]
+    trigram = trigram_index(shape.entity, key)  # short substrings are on the entity's own fields
+    setup = only_bitmaps_on(shape.entity.value, trigram)
+    used = index_conditions(explain(sample_conn, shape, plan, setup))
+    served = [condition[:60] for condition in used.get(trigram, [])]
+    assert not served, f"{shape.name}: {trigram} served {served}"

@@ -2,7 +2,9 @@
 the database connection, settings, the shared limiter, the launcher, repositories and the
 cursor secret. Tests replace any of them with `app.dependency_overrides`."""
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from collections.abc import Iterator
 from functools import lru_cache
@@ -42,7 +44,7 @@ def get_meter() -> UsageMeter:
 
 
 @lru_cache(maxsize=1)
-def default_launcher() -> StepFunctionsLauncher:
+def default_launcher() -> "StepFunctionsLauncher":
     # Imported here: only job creates and retries start runs, and the orchestration
     # modules pull in the ingest step models (cold start).
     from connectra.orchestration.launchers import aws_launcher
@@ -50,7 +52,7 @@ def default_launcher() -> StepFunctionsLauncher:
     return aws_launcher(get_store())
 
 
-def get_launcher() -> StepFunctionsLauncher:
+def get_launcher() -> "StepFunctionsLauncher":
     """Starts a created or retried job's execution before the response (when its state
     machine is configured; locally the sweeper starts it)."""
     return default_launcher()

@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg import InterfaceError, OperationalError
 from psycopg.errors import QueryCanceled
-from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectra.errors import ConnectraError, RateLimited
@@ -61,6 +60,9 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
 
 def overload_reason(exc: Exception) -> str:
     """Why the database could not answer: the 503's `details.reason`."""
+    # Imported on use, as connectra.db.pool does: not part of the API's cold start.
+    from psycopg_pool import PoolTimeout, TooManyRequests
+
     if isinstance(exc, QueryCanceled):
         return "statement_timeout"
     if isinstance(exc, PoolTimeout | TooManyRequests):

@@ -7,7 +7,9 @@ are the caller's plan's premium fields (connectra.consumers.gating, the one plac
 are decided). The plan also partitions the result cache.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field

@@ -21,15 +21,17 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
 
 from connectra.runtime_secrets import secret_string
 from connectra.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 _lock = threading.Lock()
 _pool: ConnectionPool[Connection[DictRow]] | None = None
@@ -78,6 +80,10 @@ def get_pool() -> ConnectionPool[Connection[DictRow]]:
     if _pool is None:
         with _lock:
             if _pool is None:
+                # Imported when the pool opens (psycopg_pool loads ~15 modules): importing
+                # this module, as the API's cold start does, opens no pool.
+                from psycopg_pool import ConnectionPool
+
                 settings = get_settings()
                 _pool = ConnectionPool(
                     conninfo_from_settings(settings),

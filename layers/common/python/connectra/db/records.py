@@ -37,7 +37,9 @@ class RecordRepository:
         query = sql.SQL("SELECT {cols}, deleted_at FROM {table} WHERE uuid = %s {lock}").format(
             cols=self._columns,
             table=self._table,
-            lock=sql.SQL("FOR UPDATE" if lock else ""),
+            # NO KEY UPDATE: the uuid never changes, so inserts of contacts referencing
+            # a company being updated need not wait for it (their FK check's KEY SHARE).
+            lock=sql.SQL("FOR NO KEY UPDATE" if lock else ""),
         )
         row = conn.cursor(row_factory=dict_row).execute(query, (record_id,)).fetchone()
         if row is None or (row["deleted_at"] is not None and not include_deleted):

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectra.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from connectra.export.request import ExportRequest, plan_export
-from connectra.ingest.mapping import check_mapping
 from connectra.jobs import lifecycle, repository
 from connectra.jobs.models import Job, JobStatus
 from connectra.jobs.repository import get_job
@@ -138,6 +137,12 @@ def create_job(
         plan_export(body)  # a bad query or column is a 400 now, not a failed job later
         data = body.model_dump(mode="json", exclude={"job_type"})
     else:
+        # Imported on use: the CSV parser behind the mapping check (ingest.parse,
+        # splitter, presets) is not needed to declare the API's routes (cold start).
+        from connectra.ingest.mapping import check_mapping
+
+        # The mapping first: a bad mapping is a 400 whether or not the object exists.
+        mapped = check_mapping(body.entity, body.mapping, body.preset)
         target = _import_source(body, owner_key_id, conn)
         if target.existing is not None:
             return target.existing, False
@@ -147,7 +152,7 @@ def create_job(
         data = {"filename": body.s3_key.rsplit("/", 1)[-1]}
         if body.chunk_size:
             data["chunk_size"] = body.chunk_size
-        data.update(check_mapping(body.entity, body.mapping, body.preset))
+        data.update(mapped)
     try:
         created = repository.create_job(
             conn,

@@ -218,8 +218,21 @@ class _Compiler:
         """One whitespace-separated term of a substring query: contained in the folded
         field, or at a word start when too short for the trigram index."""
         if is_word_prefix(term):
+            # Function calls, never an index condition: no trigram index serves a term
+            # under 3 characters, yet `folded ~ pattern` is a trigram-GIN operator and the
+            # word-start class (thousands of ranges) makes the planner expect ~1 row, so it
+            # chose a full scan of the GIN returning every row, each then rechecked through
+            # the regular expression (13 s over 1M contacts). As functions they filter a
+            # sequential pass (or the rows other conditions' indexes find). The CASE fixes
+            # the order (the planner sorts AND-ed conditions by cost, the cheaper-looking
+            # regexp_like first): the C-level strpos first, the regular expression only on
+            # rows holding the term somewhere. (regexp_like, PostgreSQL 15+, is `~` as a
+            # function: the same matches.)
             pattern = self.params.add(word_start_pattern(term))
-            return sql.SQL("{} ~ {}").format(folded, pattern)
+            return sql.SQL(
+                "CASE WHEN strpos({folded}, {term}) > 0 "
+                "THEN regexp_like({folded}, {pattern}) ELSE false END"
+            ).format(folded=folded, term=self.params.add(term), pattern=pattern)
         like = self.params.add(f"%{escape_like(term)}%")
         return sql.SQL("{} LIKE {}").format(folded, like)
 

@@ -1,6 +1,8 @@
 """`GET /admin/keys` and `GET /admin/usage`: who may call, and what they used (admin scope)."""
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from datetime import date, datetime
 
@@ -8,12 +10,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from connectra.api.deps import ConnDep, SettingsDep, get_meter, requires
-from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.consumers import key_table
 from connectra.consumers.access import Scope
 from connectra.consumers.keys import local_keys
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 class KeyView(BaseModel):

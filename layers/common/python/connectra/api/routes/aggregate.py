@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from connectra.api.deps import CallerDep, ConnDep, get_meter, requires
 from connectra.api.field_access import FieldAccess, FieldAccessDep
-from connectra.api.routes.records import ERROR_RESPONSES, EngineDep, ErrorBody
+from connectra.api.routes.records import ERROR_RESPONSES, EngineDep, ErrorBody, Responses
 from connectra.consumers.access import Scope
 from connectra.consumers.plans import Metric
 from connectra.models.fields import Entity
@@ -53,16 +53,16 @@ def visible(result: AggregateResult, query: AggregateQuery, access: FieldAccess)
     return result.model_copy(update={"aggregations": answers})
 
 
+# The error responses of the aggregate routes (the app adds them when it includes a router).
+AGGREGATE_RESPONSES: Responses = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorBody, "description": "A field the caller's plan may not use"},
+}
+
+
 def build_aggregate_router(entity: Entity) -> APIRouter:
     read = requires(Scope.READ)
-    router = APIRouter(
-        prefix=f"/{entity.value}",
-        tags=[entity.value],
-        responses={
-            **ERROR_RESPONSES,
-            403: {"model": ErrorBody, "description": "A field the caller's plan may not use"},
-        },
-    )
+    router = APIRouter(prefix=f"/{entity.value}", tags=[entity.value])
 
     @router.post(
         "/aggregate",

@@ -10,7 +10,9 @@ The records then go through `POST /{entity}/bulk`, the one implementation. Colum
 name no field are ignored and listed once in `warnings`.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,6 @@ from connectra.api.deps import ConnDep, SettingsDep, requires
 from connectra.api.legacy import LEGACY_WARNINGS
 from connectra.api.routes.records import (
     BULK_UPSERTS,
-    ERROR_RESPONSES,
     BulkItem,
     BulkRequest,
     BulkResponse,
@@ -39,7 +40,7 @@ from connectra.ingest.combined import CompanyRow, company_row, upsert_companies
 from connectra.models.fields import Entity
 from connectra.models.lenient import LenientInput
 
-router = APIRouter(prefix="/common", tags=["records"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/common", tags=["records"])
 
 
 class BatchUpsertRequest(LenientInput):

@@ -10,7 +10,9 @@ within the API's time limit, hence the row bound; `connectra import FILE --dry-r
 reads a whole local file.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from typing import Any
 
@@ -20,9 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectra.api.deps import CallerDep, ConnDep, SettingsDep, requires
 from connectra.consumers.access import Scope
 from connectra.errors import NotFound, ValidationFailed
-from connectra.ingest.dry_run import DryRunRefused, count_existing, dry_run
-from connectra.ingest.mapping import check_mapping
-from connectra.ingest.parse import detect_format
 from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.storage.keys import owner_tag, parse_staged_key, parse_upload_key
@@ -78,6 +77,12 @@ def _require_own_upload(conn: ConnDep, caller: CallerDep, key: str, prefix: str)
 def dry_run_upload(
     body: DryRunRequest, caller: CallerDep, conn: ConnDep, settings: SettingsDep
 ) -> DryRunResponse:
+    # Imported on use: the dry run and the CSV parser behind it (ingest.parse, splitter,
+    # presets) are not needed to declare the routes (cold start, issue 13).
+    from connectra.ingest.dry_run import DryRunRefused, count_existing, dry_run
+    from connectra.ingest.mapping import check_mapping
+    from connectra.ingest.parse import detect_format
+
     data = check_mapping(body.entity, body.mapping, body.preset)
     _require_own_upload(conn, caller, body.s3_key, settings.upload_prefix)
     store = get_store()

@@ -1,6 +1,8 @@
 """`GET /common/{service}/filters` and `POST /common/{service}/filters/data`."""
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from typing import Any
 
@@ -9,14 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectra.api.deps import ConnDep, GateDep, requires
 from connectra.api.legacy import LEGACY_WARNINGS, legacy_alias
-from connectra.api.routes.records import ERROR_RESPONSES
 from connectra.consumers.access import Scope
 from connectra.db.filters import filter_values, list_filters, resolve_filter
 from connectra.models.fields import Entity
 from connectra.models.lenient import LenientInput
 from connectra.vql.ast import MAX_WINDOW
 
-router = APIRouter(prefix="/common", tags=["filters"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/common", tags=["filters"])
 
 
 class FilterInfo(BaseModel):
@@ -43,7 +44,7 @@ class FilterDataRequest(LenientInput):
     limit: int = Field(default=25, ge=1, le=100)
 
     @model_validator(mode="after")
-    def _bounded_window(self) -> FilterDataRequest:
+    def _bounded_window(self) -> "FilterDataRequest":
         if self.page * self.limit > MAX_WINDOW:
             raise ValueError(f"page * limit may not exceed {MAX_WINDOW}")
         return self

@@ -6,7 +6,9 @@ call it often and without a key, and must not turn into database and search traf
 (nor into a way to load them). The deep one answers 503 when a dependency is down.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 from typing import Any
 

@@ -8,7 +8,9 @@ In AWS a created or retried job starts its Step Functions execution before the r
 state machine is configured: the runner and the sweeper processes start it (`open`).
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 import uuid
 from datetime import datetime
@@ -31,7 +33,6 @@ from connectra.api.routes.jobs import legacy_view
 from connectra.consumers.access import Consumer, Scope
 from connectra.consumers.gating import PlanGate
 from connectra.consumers.plans import Metric
-from connectra.export.pages import count_rows
 from connectra.export.request import plan_export
 from connectra.jobs import repository
 from connectra.jobs.legacy import (
@@ -79,7 +80,7 @@ class JobSummary(BaseModel):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, job: Job) -> JobSummary:
+    def of(cls, job: Job) -> "JobSummary":
         fields = job.model_dump(include=set(cls.model_fields) - {"job_id"})
         summary = cls(job_id=job.uuid, **fields)
         if job.legacy_request:  # created in the original's form: its names
@@ -120,7 +121,7 @@ CURRENT_REQUEST: TypeAdapter[Any] = TypeAdapter(service.JobCreateRequest)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-def _start_now(conn: Connection[Any], job: Job, launcher: StepFunctionsLauncher) -> Job:
+def _start_now(conn: Connection[Any], job: Job, launcher: "StepFunctionsLauncher") -> Job:
     """Start a committed job's execution when its state machine is configured; the job
     as it now stands."""
     if not launcher.configured_for(job.job_type):
@@ -241,6 +242,10 @@ def _gated_export(
 ) -> tuple[service.ExportJobRequest, int]:
     """The export as the caller's plan allows it (403 on a premium filter or sort, premium
     columns written empty) and the rows it will write, for the daily allowance."""
+    # Imported on use: the export's SQL paging is not needed to declare the routes (cold
+    # start, issue 13).
+    from connectra.export.pages import count_rows
+
     plan = plan_export(body)
     gate.check_query(plan.query)
     redacted = gate.export_redactions(body.entity, plan.header)

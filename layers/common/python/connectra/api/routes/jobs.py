@@ -1,6 +1,8 @@
 """`GET /common/jobs/{id}`: a job's status, counts, chunk progress and error report link."""
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 import uuid
 from datetime import datetime

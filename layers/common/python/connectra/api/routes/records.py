@@ -47,7 +47,11 @@ class ErrorBody(BaseModel):
     details: Any = None
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+# OpenAPI responses by status code (FastAPI's `responses`).
+Responses = dict[int | str, dict[str, Any]]
+
+# The error responses most routers document; the app adds them when it includes a router.
+ERROR_RESPONSES: Responses = {
     code: {"model": ErrorBody, "description": description}
     for code, description in (
         (400, "Invalid request: `details` lists each offending path"),
@@ -275,7 +279,7 @@ def _drop_claimed(
 
 
 def build_router(entity: Entity) -> APIRouter:
-    router = APIRouter(prefix=f"/{entity.value}", tags=[entity.value], responses=ERROR_RESPONSES)
+    router = APIRouter(prefix=f"/{entity.value}", tags=[entity.value])
     _add_query_routes(router, entity)
     _add_single_write_routes(router, entity)
     _add_bulk_route(router, entity)

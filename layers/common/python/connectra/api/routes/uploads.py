@@ -5,7 +5,9 @@ arrives). Without it (the original's two-step flow) the file is staged: nothing 
 until `POST /common/jobs/create` names it, and `job_id` is the id that job will get.
 """
 
-from __future__ import annotations
+# Annotations are evaluated here, not postponed (no `from __future__ import annotations`):
+# FastAPI reads the signature of each endpoint and dependency for every route using it
+# and would evaluate each string annotation anew every time (cold start, issue 13).
 
 import json
 import re
@@ -21,7 +23,6 @@ from connectra.api.deps import CallerDep, ConnDep, SettingsDep, get_meter, requi
 from connectra.consumers.access import Consumer, Scope
 from connectra.consumers.plans import Metric
 from connectra.errors import RateLimited, ValidationFailed
-from connectra.ingest.mapping import check_mapping
 from connectra.jobs import repository as jobs
 from connectra.models.fields import Entity
 from connectra.settings import get_settings
@@ -160,6 +161,10 @@ def _columns_of(entity: Entity | None, preset: str | None, mapping: str | None) 
         or not all(isinstance(value, str | None) for value in parsed.values())
     ):
         raise ValidationFailed("mapping: a JSON object of column → field name (or null)")
+    # Imported on use: the CSV parser behind the mapping check (ingest.parse, splitter,
+    # presets) is not needed to declare the routes (cold start, issue 13).
+    from connectra.ingest.mapping import check_mapping
+
     return check_mapping(entity, parsed, preset)
 
 
