@@ -21,12 +21,18 @@ from tests.integration.search.cases import CASES
 from tests.integration.search.test_conformance import SECRET, ids, run
 
 
-@pytest.fixture(params=[(0, 1), (0, 2), (3, 1)], ids=["window=need", "window=2need", "min3"])
+@pytest.fixture(
+    params=[(0, 1, 0), (0, 2, 0), (3, 1, 3), (0, 1, 2000)],
+    ids=["window=need", "window=2need", "min3", "window=need,ties-in"],
+)
 def small_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    minimum, factor = request.param
+    minimum, factor, company_cap = request.param
     monkeypatch.setattr(vql_sql, "PROBE_WINDOW", minimum)
     monkeypatch.setattr(vql_sql, "PROBE_FACTOR", factor)
+    # Company walks: the window's companies, and with a large cap every company sharing
+    # the last one's value; with a cap at the window, the ties cut.
     monkeypatch.setattr(vql_sql, "COMPANY_PROBE_WINDOW", minimum)
+    monkeypatch.setattr(vql_sql, "COMPANY_WINDOW_CAP", company_cap)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
@@ -116,15 +122,35 @@ def test_only_sorts_an_index_serves_are_probed(
 COMPANY_SORT_CASES = [c for c in CASES if c["name"].startswith("sort_by_")]
 
 
-@pytest.mark.parametrize("window", [1, 3, 500])
+TIES = "sort_by_company_number_with_ties"
+RANGE = "sort_by_company_number_desc_company_range"
+EVERY_WALK = {TIES, RANGE, "sort_by_company_name_filtered", "sort_by_company_field"}
+
+
+@pytest.mark.parametrize(
+    ("window", "cap", "from_the_probe"),
+    [
+        (1, 0, set()),  # one company: too few contacts for any page
+        (2, 0, set()),
+        (2, 500, {TIES, RANGE}),  # the second company's value is shared: its ties come in
+        (3, 0, {RANGE}),
+        (500, 500, EVERY_WALK),  # every company
+    ],
+)
 def test_the_company_walk_answers_from_its_probe_when_it_can(
-    fixture_conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch, window: int
+    fixture_conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+    cap: int,
+    from_the_probe: set[str],
 ) -> None:
     """With the `matched` arm switched off, the page is still right exactly when the
-    probe was judged exact; a window of every company always is, one company never."""
+    probe was judged exact (else it is empty); which pages the probe answers depends on the
+    window and on whether the ties of its last value are taken in (the cap)."""
     monkeypatch.setattr(vql_sql, "COMPANY_PROBE_WINDOW", window)
+    monkeypatch.setattr(vql_sql, "COMPANY_WINDOW_CAP", cap)
     monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 0)
-    answered = []
+    answered = {}
     for case in COMPANY_SORT_CASES:
         vql = {**case["vql"], "limit": 3}  # 4 rows needed: each case has them with a company
         query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
@@ -136,10 +162,10 @@ def test_the_company_walk_answers_from_its_probe_when_it_can(
         with fixture_conn.transaction():
             full = fixture_conn.execute(compiled.statement, compiled.params).fetchall()
             from_probe = fixture_conn.execute(
-                psycopg.sql.SQL(probe_only),  # type: ignore[arg-type]
+                psycopg.sql.SQL(probe_only),
                 compiled.params,
             ).fetchall()
         assert from_probe in (full, []), case["name"]  # the probe's page, or none at all
-        answered.append(from_probe == full)
-    assert len(answered) >= 4
-    assert all(answered) if window == 500 else not all(answered)
+        answered[case["name"]] = from_probe == full
+    assert set(answered) == EVERY_WALK
+    assert {name for name, exact in answered.items() if exact} == from_the_probe

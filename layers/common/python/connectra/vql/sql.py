@@ -781,31 +781,44 @@ def _probe(
     )
 
 
-# Contacts sorted on a company field: the probe reads this many companies in that order.
+# Contacts sorted on a company field: the probe reads this many companies in that order,
+# and every other company sharing the last one's value, up to COMPANY_WINDOW_CAP in all.
 # A company has ~10 contacts, so a filter matching 1 contact in 10 finds ~500 in them.
 COMPANY_PROBE_WINDOW = 500
+COMPANY_WINDOW_CAP = 4 * COMPANY_PROBE_WINDOW
+# Company sort keys the walk serves: those with a companies sort index, and the unique
+# domain (a top-N over the companies, never a tie). City, state and country have a few
+# dozen values: thousands of companies share each, so no window ends between two values
+# and the walk would only add its cost to the sort of the matches.
+COMPANY_WALK_SORTS = INDEXED_SORTS[Entity.COMPANIES] | {"normalized_domain"}
 
 
 def walks_companies(query: Query) -> bool:
-    """Contacts sorted first on a `company_` field, from the start or from a cursor on a
-    company value (a cursor among the contacts without one is past every company)."""
+    """Contacts sorted first on a `company_` field the walk serves, from the start or from
+    a cursor on a company value (a cursor among the contacts without one is past every
+    company)."""
+    column_name = company_field_of(query.sort[0].field.name)
     return (
         query.entity is Entity.CONTACTS
-        and company_field_of(query.sort[0].field.name) is not None
+        and column_name in COMPANY_WALK_SORTS
         and (query.search_after is None or query.search_after[0] is not None)
     )
 
 
 # Contacts sorted on a company field (`walks_companies`): the probe takes the first
-# companies in that order (`company_window`) and the matching contacts among theirs. Its
-# `need` rows are the first of the whole order when the last of them sorts strictly
-# before the window's last company value ({exact}): every contact outside the window has
-# a company value from there on (or none: NULLs sort last). Else `matched`, as
-# `_PROBED_SEARCH`.
+# companies in that order, with all those sharing the window's last value (`company_window`,
+# at most {cap}), and the matching contacts among theirs. Its `need` rows are the first of
+# the whole order when the window is complete (under {cap} companies: every company up to
+# its last value is in it) or when the last of them sorts strictly before the window's last
+# company value ({exact}): every contact outside the window has a company value from there
+# on (or none: NULLs sort last). Else `matched`, as `_PROBED_SEARCH`.
 _COMPANY_WALK_SEARCH = sql.SQL(
     "WITH company_window AS MATERIALIZED ("
     "SELECT co.* FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL{bound} "
-    "ORDER BY {company_order} LIMIT {window}"
+    "AND ({key} {within} (SELECT {key} FROM companies AS co WHERE co.deleted_at IS NULL AND "
+    "{key} IS NOT NULL{bound} ORDER BY {company_order} OFFSET {window} - 1 LIMIT 1) "
+    "IS NOT FALSE) "
+    "ORDER BY {company_order} LIMIT {cap}"
     "), probe AS MATERIALIZED ("
     "SELECT {sort_values} FROM company_window AS co "
     "JOIN contacts AS c ON c.company_id = co.uuid "
@@ -826,21 +839,24 @@ def _compile_company_walk(
 ) -> CompiledSQL:
     """`_COMPANY_WALK_SEARCH` for the query."""
     need = compiler.params.add(query.offset + query.limit + 1)
-    window = compiler.params.add(
-        max(COMPANY_PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1))
-    )
+    companies = max(COMPANY_PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1), 1)
+    window = compiler.params.add(companies)
+    cap = compiler.params.add(max(COMPANY_WINDOW_CAP, companies))
+    descending = query.sort[0].direction is Direction.DESC
     statement = _COMPANY_WALK_SEARCH.format(
         key=compiler.sort_expression(query.sort[0]),
         bound=_company_window_bound(compiler),
+        within=sql.SQL(">=" if descending else "<="),
         company_order=_company_window_order(compiler),
         window=window,
+        cap=cap,
         sort_values=sort_values,
         probe_where=compiler.probe_where(),
         order=compiler.order_by(),
         need=need,
         source=compiler.source(),
         where=compiler.where(),
-        exact=_company_probe_is_exact(compiler, need, window),
+        exact=_company_probe_is_exact(compiler, need, cap),
         outer_order=compiler.order_by(_outer_sort_columns(query)),
         limit=compiler.params.add(query.limit + 1),
         offset=compiler.params.add(query.offset),
@@ -878,10 +894,10 @@ def _company_window_order(compiler: _Compiler) -> sql.Composable:
 
 
 def _company_probe_is_exact(
-    compiler: _Compiler, need: sql.Composable, window: sql.Composable
+    compiler: _Compiler, need: sql.Composable, cap: sql.Composable
 ) -> sql.Composable:
-    """The probe holds `need` rows and either the window holds every company with a value
-    or the probe's last value sorts strictly before the window's last one."""
+    """The probe holds `need` rows and either the window is complete (under the cap) or
+    the probe's last value sorts strictly before the window's last one."""
     first = compiler.query.sort[0]
     probe_key = _outer_sort_columns(compiler.query)[0]
     window_key = compiler.sort_expression(first)
@@ -893,7 +909,7 @@ def _company_probe_is_exact(
         "(SELECT {last}({window_key}) FROM company_window AS co)))"
     ).format(
         need=need,
-        window=window,
+        window=cap,
         last=sql.SQL(last),
         probe_key=probe_key,
         before=sql.SQL(before),
