@@ -410,12 +410,13 @@ def filter_shapes(values: Values) -> list[Shape]:
 
 def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
     """The btree serving ORDER BY `name` (vql/sql.py INDEXED_SORTS), if any: companies'
-    nullable keys have a descending one; contacts' are read backwards in two parts."""
+    nullable keys have a descending one; contacts' are read backwards in two parts; a
+    company key of contacts is served by the companies' index."""
     if name == "uuid":
         return (f"{entity.value}_pkey",)
+    # A contacts sort on a company key: the companies' index the walk reads (vql/sql.py
+    # `walks_companies`).
     table, column = _table(entity, name)
-    if table != entity.value:
-        return ()
     nullable_desc = {"name", "employees_count", "annual_revenue", "total_funding"}
     indexed = {
         "contacts": {"created_at", "updated_at", *search_structures.CONTACT_TEXT_SORTS},

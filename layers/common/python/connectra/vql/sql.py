@@ -806,18 +806,19 @@ def walks_companies(query: Query) -> bool:
 
 
 # Contacts sorted on a company field (`walks_companies`): the probe takes the first
-# companies in that order, with all those sharing the window's last value (`company_window`,
-# at most {cap}), and the matching contacts among theirs. Its `need` rows are the first of
-# the whole order when the window is complete (under {cap} companies: every company up to
-# its last value is in it) or when the last of them sorts strictly before the window's last
-# company value ({exact}): every contact outside the window has a company value from there
-# on (or none: NULLs sort last). Else `matched`, as `_PROBED_SEARCH`.
+# companies in that order with all those sharing the last one's value (`company_window`: a
+# range of the sort index up to that value, at most {cap} companies) and the matching
+# contacts among theirs. Its `need` rows are the first of the whole order when the window
+# is complete (under {cap} companies: every company up to its last value is in it), or
+# when the last of them sorts strictly before the window's last company value ({exact}):
+# every contact outside the window has a company value from there on (or none: NULLs sort
+# last). Else `matched`, as `_PROBED_SEARCH`.
 _COMPANY_WALK_SEARCH = sql.SQL(
     "WITH company_window AS MATERIALIZED ("
     "SELECT co.* FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL{bound} "
-    "AND ({key} {within} (SELECT {key} FROM companies AS co WHERE co.deleted_at IS NULL AND "
-    "{key} IS NOT NULL{bound} ORDER BY {company_order} OFFSET {window} - 1 LIMIT 1) "
-    "IS NOT FALSE) "
+    "AND {key} {within} coalesce((SELECT {key} FROM companies AS co WHERE co.deleted_at IS NULL "
+    "AND {key} IS NOT NULL{bound} ORDER BY {company_order} OFFSET {window} - 1 LIMIT 1), "
+    "(SELECT {last}({key}) FROM companies AS co WHERE co.deleted_at IS NULL)) "
     "ORDER BY {company_order} LIMIT {cap}"
     "), probe AS MATERIALIZED ("
     "SELECT {sort_values} FROM company_window AS co "
@@ -847,6 +848,9 @@ def _compile_company_walk(
         key=compiler.sort_expression(query.sort[0]),
         bound=_company_window_bound(compiler),
         within=sql.SQL(">=" if descending else "<="),
+        # Fewer companies than the window: up to the last value (an index condition, so
+        # the scan stops there).
+        last=sql.SQL("min" if descending else "max"),
         company_order=_company_window_order(compiler),
         window=window,
         cap=cap,
