@@ -420,7 +420,7 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
     nullable_desc = {"name", "employees_count", "annual_revenue", "total_funding"}
     indexed = {
         "contacts": {"created_at", "updated_at", *search_structures.CONTACT_TEXT_SORTS},
-        "companies": {"name", "created_at", "updated_at", *nullable_desc},
+        "companies": {"name", "normalized_domain", "created_at", "updated_at", *nullable_desc},
     }[table]
     if column not in indexed:
         return ()

@@ -1236,6 +1236,39 @@ CASES: list[dict[str, Any]] = [
         ],
         "walk": 4,
     },
+    # Companies by domain: its sort index (migration 0015), both ways; expected ids from
+    # the plain ORDER BY path.
+    {
+        "name": "sort_companies_by_domain_desc",
+        "entity": "companies",
+        "vql": {
+            "order_by": [{"order_by": "normalized_domain", "order_direction": "desc"}],
+            "limit": 50,
+        },
+        "expected": [
+            "co07",
+            "co04",
+            "co11",
+            "co06",
+            "co10",
+            "co03",
+            "co02",
+            "co05",
+            "co01",
+            "co08",
+        ],
+        "walk": 3,
+    },
+    {
+        "name": "sort_companies_by_domain_filtered",
+        "entity": "companies",
+        "vql": {
+            "where": {"keyword_match": {"must_not": {"country": "germany"}}},
+            "order_by": [{"order_by": "normalized_domain"}],
+        },
+        "expected": ["co01", "co05", "co02", "co03", "co10", "co06", "co11", "co07", "co08"],
+        "walk": 2,
+    },
     {
         "name": "sort_by_company_field",
         "entity": "contacts",

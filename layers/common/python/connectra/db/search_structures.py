@@ -116,6 +116,13 @@ INDEXES: tuple[Index, ...] = (
         for col in ("industries", "keywords", "technologies")
     ),
     Index("vql_companies_name_sort", "companies", 'btree ((name COLLATE "C"), uuid)'),
+    # Read forwards and backwards (vql/sql.py): companies by domain, and contacts sorted by
+    # their company's domain walk it (`walks_companies`).
+    Index(
+        "vql_companies_normalized_domain_sort",
+        "companies",
+        'btree ((normalized_domain COLLATE "C"), uuid)',
+    ),
     Index(
         "vql_companies_name_desc_sort",
         "companies",

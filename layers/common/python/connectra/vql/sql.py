@@ -109,6 +109,7 @@ INDEXED_SORTS: dict[Entity, frozenset[str]] = {
         {
             "uuid",
             "name",
+            "normalized_domain",
             "employees_count",
             "annual_revenue",
             "total_funding",
@@ -786,11 +787,10 @@ def _probe(
 # A company has ~10 contacts, so a filter matching 1 contact in 10 finds ~500 in them.
 COMPANY_PROBE_WINDOW = 500
 COMPANY_WINDOW_CAP = 4 * COMPANY_PROBE_WINDOW
-# Company sort keys the walk serves: those with a companies sort index, and the unique
-# domain (a top-N over the companies, never a tie). City, state and country have a few
-# dozen values: thousands of companies share each, so no window ends between two values
-# and the walk would only add its cost to the sort of the matches.
-COMPANY_WALK_SORTS = INDEXED_SORTS[Entity.COMPANIES] | {"normalized_domain"}
+# Company sort keys the walk serves: those with a companies sort index. City, state and
+# country have a few dozen values: thousands of companies share each, so no window ends
+# between two values and the walk would only add its cost to the sort of the matches.
+COMPANY_WALK_SORTS = INDEXED_SORTS[Entity.COMPANIES]
 
 
 def walks_companies(query: Query) -> bool:
