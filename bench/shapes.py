@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectra.db import search_structures
-from connectra.models.fields import FIELDS_BY_ENTITY, Entity, FieldKind, company_field_of
+from connectra.models.fields import (
+    FEW_VALUED_COMPANY_SORTS,
+    FIELDS_BY_ENTITY,
+    Entity,
+    FieldKind,
+    company_field_of,
+)
 
 TEXT_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
     # (label, TextMatch options): every combination parse.py accepts
@@ -235,7 +241,7 @@ def filter_shapes(values: Values) -> list[Shape]:
             "contacts company keyword scalar",
             contacts,
             {"where": {"keyword_match": {"must": {"company_country": values.company_country}}}},
-            (keyword_index(contacts, "company_country"),),
+            dense_keyword_indexes(contacts, "company_country"),
         ),
         Shape(
             "contacts range own hit",
@@ -420,7 +426,14 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
     nullable_desc = {"name", "employees_count", "annual_revenue", "total_funding"}
     indexed = {
         "contacts": {"created_at", "updated_at", *search_structures.CONTACT_TEXT_SORTS},
-        "companies": {"name", "normalized_domain", "created_at", "updated_at", *nullable_desc},
+        "companies": {
+            "name",
+            "normalized_domain",
+            *FEW_VALUED_COMPANY_SORTS,
+            "created_at",
+            "updated_at",
+            *nullable_desc,
+        },
     }[table]
     if column not in indexed:
         return ()

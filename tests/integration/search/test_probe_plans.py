@@ -33,6 +33,8 @@ def small_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     # the last one's value; with a cap at the window, the ties cut.
     monkeypatch.setattr(vql_sql, "COMPANY_PROBE_WINDOW", minimum)
     monkeypatch.setattr(vql_sql, "COMPANY_WINDOW_CAP", company_cap)
+    # Company keys with few values: contacts walked by uuid, a few or all of them.
+    monkeypatch.setattr(vql_sql, "GROUP_PROBE_WINDOW", company_cap or max(minimum, 2))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
@@ -119,12 +121,10 @@ def test_only_sorts_an_index_serves_are_probed(
     assert ("probe AS MATERIALIZED" in compile_search(query).statement.as_string(None)) is probed
 
 
-COMPANY_SORT_CASES = [c for c in CASES if c["name"].startswith("sort_by_")]
-
-
 TIES = "sort_by_company_number_with_ties"
 RANGE = "sort_by_company_number_desc_company_range"
 EVERY_WALK = {TIES, RANGE, "sort_by_company_name_filtered", "sort_by_company_field"}
+COMPANY_SORT_CASES = [c for c in CASES if c["name"] in EVERY_WALK]
 
 
 @pytest.mark.parametrize(
@@ -169,3 +169,26 @@ def test_the_company_walk_answers_from_its_probe_when_it_can(
         answered[case["name"]] = from_probe == full
     assert set(answered) == EVERY_WALK
     assert {name for name, exact in answered.items() if exact} == from_the_probe
+
+
+@pytest.mark.parametrize(("window", "answers"), [(1, False), (2000, True)])
+def test_a_company_key_with_few_values_pages_one_value_by_uuid(
+    fixture_conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+    answers: bool,
+) -> None:
+    """The group probe (vql/sql.py `_GROUP_PROBE`) finds the page among the first value's
+    contacts when its uuid walk is long enough, else the matched arm answers."""
+    monkeypatch.setattr(vql_sql, "GROUP_PROBE_WINDOW", window)
+    case = next(c for c in CASES if c["name"] == "sort_by_company_country_filtered")
+    query = parse_request({**case["vql"], "limit": 2}, Entity.CONTACTS, cursor_secret=SECRET)
+    compiled = compile_search(query)
+    text = compiled.statement.as_string(fixture_conn)
+    assert "first_value AS MATERIALIZED" in text
+    probe_only = text.split(", matched AS MATERIALIZED", 1)[0] + " SELECT count(*) AS n FROM probe"
+    with fixture_conn.transaction():
+        found = fixture_conn.execute(psycopg.sql.SQL(probe_only), compiled.params).fetchone()
+    assert found is not None
+    assert (found["n"] == query.offset + query.limit + 1) is answers
+    assert ids(run(fixture_conn, "contacts", {**case["vql"], "limit": 2})) == case["expected"][:2]

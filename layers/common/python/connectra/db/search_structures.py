@@ -36,6 +36,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from connectra.models.fields import FEW_VALUED_COMPANY_SORTS
+
 Backend = Literal["postgres", "opensearch"]
 LIVE = "WHERE deleted_at IS NULL"
 BACKFILL_BATCH_ROWS = 20_000
@@ -116,12 +118,11 @@ INDEXES: tuple[Index, ...] = (
         for col in ("industries", "keywords", "technologies")
     ),
     Index("vql_companies_name_sort", "companies", 'btree ((name COLLATE "C"), uuid)'),
-    # Read forwards and backwards (vql/sql.py): companies by domain, and contacts sorted by
-    # their company's domain walk it (`walks_companies`).
-    Index(
-        "vql_companies_normalized_domain_sort",
-        "companies",
-        'btree ((normalized_domain COLLATE "C"), uuid)',
+    # Read forwards and backwards (vql/sql.py): companies by these keys, and contacts
+    # sorted by their company's (`walks_companies`).
+    *(
+        Index(f"vql_companies_{col}_sort", "companies", f'btree (({col} COLLATE "C"), uuid)')
+        for col in ("normalized_domain", *FEW_VALUED_COMPANY_SORTS)
     ),
     Index(
         "vql_companies_name_desc_sort",

@@ -124,6 +124,11 @@ WRITABLE_COLUMNS: dict[Entity, tuple[str, ...]] = {
     for entity, columns in TABLE_COLUMNS.items()
 }
 
+# Companies' keyword sort keys with a few dozen values: thousands of companies share each.
+# Contacts sorted by them are paged one value's companies at a time (vql/sql.py), each key
+# with a companies sort index (db/search_structures.py).
+FEW_VALUED_COMPANY_SORTS = ("city", "state", "country")
+
 
 def company_field_of(contact_field: str) -> str | None:
     """`company_employees_count` → `employees_count`; None for a contact's own field."""

@@ -22,7 +22,13 @@ from typing import Any
 
 from psycopg import sql
 
-from connectra.models.fields import Entity, Field, FieldKind, company_field_of
+from connectra.models.fields import (
+    FEW_VALUED_COMPANY_SORTS,
+    Entity,
+    Field,
+    FieldKind,
+    company_field_of,
+)
 from connectra.vql.ast import (
     MIN_SUBSTRING_LENGTH,
     Condition,
@@ -110,6 +116,9 @@ INDEXED_SORTS: dict[Entity, frozenset[str]] = {
             "uuid",
             "name",
             "normalized_domain",
+            "city",
+            "state",
+            "country",
             "employees_count",
             "annual_revenue",
             "total_funding",
@@ -787,10 +796,17 @@ def _probe(
 # A company has ~10 contacts, so a filter matching 1 contact in 10 finds ~500 in them.
 COMPANY_PROBE_WINDOW = 500
 COMPANY_WINDOW_CAP = 4 * COMPANY_PROBE_WINDOW
-# Company sort keys the walk serves: those with a companies sort index. City, state and
-# country have a few dozen values: thousands of companies share each, so no window ends
-# between two values and the walk would only add its cost to the sort of the matches.
+# Company sort keys the walk serves: those with a companies sort index.
 COMPANY_WALK_SORTS = INDEXED_SORTS[Entity.COMPANIES]
+# Keys with a few dozen values (city, state, country): thousands of companies share each,
+# so no window of companies ends between two values. The page's first rows are those of
+# the first value's companies, in uuid order: `_group_probe` walks contacts by uuid.
+COMPANY_GROUPED_SORTS = frozenset(FEW_VALUED_COMPANY_SORTS)
+# The group probe reads at most this many contacts in uuid order: enough when the first
+# value's companies hold 1 in 20 contacts and the filter keeps 1 in 10 of those (0.5 %).
+GROUP_PROBE_WINDOW = 20_000
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 
 def walks_companies(query: Query) -> bool:
@@ -839,6 +855,8 @@ def _compile_company_walk(
     compiler: _Compiler, query: Query, sort_values: sql.Composable
 ) -> CompiledSQL:
     """`_COMPANY_WALK_SEARCH` for the query."""
+    if company_field_of(query.sort[0].field.name) in COMPANY_GROUPED_SORTS and len(query.sort) == 2:
+        return _compile_group_walk(compiler, query, sort_values)
     need = compiler.params.add(query.offset + query.limit + 1)
     companies = max(COMPANY_PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1), 1)
     window = compiler.params.add(companies)
@@ -866,6 +884,71 @@ def _compile_company_walk(
         offset=compiler.params.add(query.offset),
     )
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+# Contacts sorted on a company key with few values (COMPANY_GROUPED_SORTS): `first_value`
+# is the first company value in that order (from the cursor's on), and the probe walks the
+# contacts by uuid (from the cursor's uuid when the cursor is in that value) for those of
+# its companies that match. All share that value, so uuid order is the page's order, and
+# every match outside the walk comes after: `need` rows found are the page.
+_GROUP_PROBE = sql.SQL(
+    "first_value AS MATERIALIZED ("
+    "SELECT {key} AS value FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL"
+    "{bound} ORDER BY {company_order} LIMIT 1"
+    "), probe AS MATERIALIZED ("
+    "SELECT {sort_values} FROM ("
+    "SELECT c.* FROM contacts AS c WHERE c.deleted_at IS NULL AND c.uuid {from_uuid} "
+    "ORDER BY c.uuid {direction} LIMIT {window}"
+    ") AS c JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL "
+    "AND {key} = (SELECT value FROM first_value) "
+    "WHERE {probe_where} ORDER BY c.uuid {direction} LIMIT {need})"
+)
+
+
+def _compile_group_walk(
+    compiler: _Compiler, query: Query, sort_values: sql.Composable
+) -> CompiledSQL:
+    """`_PROBED_SEARCH` with `_GROUP_PROBE` as its probe."""
+    need = compiler.params.add(query.offset + query.limit + 1)
+    tie = query.sort[1]
+    descending = tie.direction is Direction.DESC
+    probe = _GROUP_PROBE.format(
+        key=compiler.sort_expression(query.sort[0]),
+        bound=_company_window_bound(compiler),
+        company_order=_company_window_order(compiler),
+        sort_values=sort_values,
+        from_uuid=_group_walk_start(compiler, descending),
+        direction=sql.SQL("DESC" if descending else "ASC"),
+        window=compiler.params.add(GROUP_PROBE_WINDOW),
+        probe_where=compiler.probe_where(),
+        need=need,
+    )
+    statement = _PROBED_SEARCH.format(
+        probe=probe,
+        sort_values=sort_values,
+        where=compiler.where(),
+        need=need,
+        source=compiler.source(),
+        outer_order=compiler.order_by(_outer_sort_columns(query)),
+        limit=compiler.params.add(query.limit + 1),
+        offset=compiler.params.add(query.offset),
+    )
+    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def _group_walk_start(compiler: _Compiler, descending: bool) -> sql.Composable:
+    """Where the uuid walk starts (an index condition): the cursor's uuid when the cursor
+    is in the first value (the keyset then excludes the cursor's row itself), else the
+    first uuid in the walk's direction."""
+    query = compiler.query
+    operator, first = ("<=", MAX_UUID) if descending else (">=", NIL_UUID)
+    start: sql.Composable = sql.SQL("{}::uuid").format(compiler.params.add(first))
+    if query.search_after is not None:
+        value, cursor_uuid = query.search_after
+        start = sql.SQL("CASE WHEN value = {} THEN {}::uuid ELSE {} END").format(
+            compiler.params.add(value), compiler.params.add(cursor_uuid), start
+        )
+    return sql.SQL("{} (SELECT {} FROM first_value)").format(sql.SQL(operator), start)
 
 
 def _company_window_bound(compiler: _Compiler) -> sql.Composable:
