@@ -36,8 +36,14 @@ def upgrade() -> None:
         f"""
         DO $$
         BEGIN
+            -- Roles are cluster-wide: databases migrated at once (test workers on a fresh
+            -- cluster) race to create it, and the loser's insert fails on the winner's.
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-                CREATE ROLE {APP_ROLE} NOLOGIN;
+                BEGIN
+                    CREATE ROLE {APP_ROLE} NOLOGIN;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                    NULL;
+                END;
             END IF;
             EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO {APP_ROLE}',
                            current_database());
