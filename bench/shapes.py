@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectra.db import search_structures
 from connectra.models.fields import (
+    CONTACT_TEXT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
     FIELDS_BY_ENTITY,
     Entity,
@@ -425,7 +425,7 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
     table, column = _table(entity, name)
     nullable_desc = {"name", "employees_count", "annual_revenue", "total_funding"}
     indexed = {
-        "contacts": {"created_at", "updated_at", *search_structures.CONTACT_TEXT_SORTS},
+        "contacts": {"created_at", "updated_at", *CONTACT_TEXT_SORTS},
         "companies": {
             "name",
             "normalized_domain",

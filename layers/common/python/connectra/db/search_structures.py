@@ -36,7 +36,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from connectra.models.fields import FEW_VALUED_COMPANY_SORTS
+from connectra.models.fields import CONTACT_TEXT_SORTS, FEW_VALUED_COMPANY_SORTS
 
 Backend = Literal["postgres", "opensearch"]
 LIVE = "WHERE deleted_at IS NULL"
@@ -50,18 +50,6 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "contacts": ("first_name", "last_name", "email", "title"),
     "companies": ("name", "website", "address"),
 }
-# Sortable text and keyword fields of contacts (models/fields.py), each with a sort index.
-CONTACT_TEXT_SORTS = (
-    "last_name",
-    "first_name",
-    "email",
-    "title",
-    "seniority",
-    "email_status",
-    "city",
-    "state",
-    "country",
-)
 COLUMN_KINDS: dict[str, tuple[str, str]] = {
     # kind: (type, SQL function computing it from the field)
     "folded": ("text", "connectra_fold"),
@@ -148,6 +136,14 @@ INDEXES: tuple[Index, ...] = (
         for col in ("employees_count", "annual_revenue", "total_funding")
     ),
 )
+
+
+def indexes_named(*names: str) -> list[Index]:
+    """The set's indexes of these names (a migration adding some of them builds these)."""
+    found = [index for index in INDEXES if index.name in names]
+    assert len(found) == len(names), f"not in the set: {set(names) - {i.name for i in found}}"
+    return found
+
 
 # Expression statistics: the planner ignores those of partial expression indexes, and
 # without them every `lower(col) = …` is estimated at the default 0.5 %.

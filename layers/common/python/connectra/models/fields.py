@@ -124,14 +124,24 @@ WRITABLE_COLUMNS: dict[Entity, tuple[str, ...]] = {
     for entity, columns in TABLE_COLUMNS.items()
 }
 
-# Companies' keyword sort keys with a few dozen values: thousands of companies share each.
-# Contacts sorted by them are paged one value's companies at a time (vql/sql.py), each key
-# with a companies sort index (db/search_structures.py).
-FEW_VALUED_COMPANY_SORTS = ("city", "state", "country")
-
 
 def company_field_of(contact_field: str) -> str | None:
     """`company_employees_count` → `employees_count`; None for a contact's own field."""
     if contact_field in CONTACT_COMPANY_FIELDS:
         return contact_field[len(COMPANY_PREFIX) :]
     return None
+
+
+# Contacts' own sortable text and keyword fields: each has a `(field COLLATE "C", uuid)` sort
+# index (db/search_structures.py) that the PostgreSQL engine's probe walks (vql/sql.py).
+CONTACT_TEXT_SORTS = tuple(
+    name
+    for name, target in FIELDS_BY_ENTITY[Entity.CONTACTS].items()
+    if target.sortable
+    and target.kind in (FieldKind.TEXT, FieldKind.KEYWORD)
+    and company_field_of(name) is None
+)
+# Companies' keyword sort keys with a few dozen values: thousands of companies share each.
+# Contacts sorted by them are paged one value's companies at a time (vql/sql.py), each key
+# with a companies sort index (db/search_structures.py).
+FEW_VALUED_COMPANY_SORTS = ("city", "state", "country")

@@ -17,12 +17,14 @@ unbounded sort-index walk for a filter that matches (almost) nothing.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
 
 from connectra.models.fields import (
+    CONTACT_TEXT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
     Entity,
     Field,
@@ -95,22 +97,7 @@ def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
 # ORDER BY is then written without NULLS LAST so that a backward scan matches it; nullable
 # keys are read in two parts, see `_nulls_apart_rows`, unless DESC_INDEXED_SORTS has them).
 INDEXED_SORTS: dict[Entity, frozenset[str]] = {
-    Entity.CONTACTS: frozenset(
-        {
-            "uuid",
-            "created_at",
-            "updated_at",
-            "last_name",
-            "first_name",
-            "email",
-            "title",
-            "seniority",
-            "email_status",
-            "city",
-            "state",
-            "country",
-        }
-    ),
+    Entity.CONTACTS: frozenset({"uuid", "created_at", "updated_at", *CONTACT_TEXT_SORTS}),
     Entity.COMPANIES: frozenset(
         {
             "uuid",
@@ -745,15 +732,20 @@ _NULLS_APART_PROBE = sql.SQL(
 )
 
 
-def _compile_probed(compiler: _Compiler, query: Query, sort_values: sql.Composable) -> CompiledSQL:
-    """The two-step statement (`probe`, else `matched`) of `compile_search`'s docstring."""
-    need = query.offset + query.limit + 1
-    need_param = compiler.params.add(need)
+def _compile_probed(
+    compiler: _Compiler,
+    query: Query,
+    sort_values: sql.Composable,
+    probe: Callable[[_Compiler, sql.Composable, sql.Composable], sql.Composable] | None = None,
+) -> CompiledSQL:
+    """The two-step statement (`probe`, else `matched`) of `compile_search`'s docstring;
+    `probe(compiler, sort_values, need)` builds the probe (default: the sort index walk)."""
+    need = compiler.params.add(query.offset + query.limit + 1)
     statement = _PROBED_SEARCH.format(
-        probe=_probe(compiler, sort_values, need_param),
+        probe=(probe or _probe)(compiler, sort_values, need),
         sort_values=sort_values,
         where=compiler.where(),
-        need=need_param,
+        need=need,
         source=compiler.source(),
         outer_order=compiler.order_by(_outer_sort_columns(query)),
         limit=compiler.params.add(query.limit + 1),
@@ -856,7 +848,7 @@ def _compile_company_walk(
 ) -> CompiledSQL:
     """`_COMPANY_WALK_SEARCH` for the query."""
     if company_field_of(query.sort[0].field.name) in COMPANY_GROUPED_SORTS and len(query.sort) == 2:
-        return _compile_group_walk(compiler, query, sort_values)
+        return _compile_probed(compiler, query, sort_values, _group_probe)
     need = compiler.params.add(query.offset + query.limit + 1)
     companies = max(COMPANY_PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1), 1)
     window = compiler.params.add(companies)
@@ -905,14 +897,13 @@ _GROUP_PROBE = sql.SQL(
 )
 
 
-def _compile_group_walk(
-    compiler: _Compiler, query: Query, sort_values: sql.Composable
-) -> CompiledSQL:
-    """`_PROBED_SEARCH` with `_GROUP_PROBE` as its probe."""
-    need = compiler.params.add(query.offset + query.limit + 1)
-    tie = query.sort[1]
-    descending = tie.direction is Direction.DESC
-    probe = _GROUP_PROBE.format(
+def _group_probe(
+    compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable
+) -> sql.Composable:
+    """`_GROUP_PROBE` for the query: the probe of `_compile_probed`'s statement."""
+    query = compiler.query
+    descending = query.sort[1].direction is Direction.DESC  # the uuid tie-break
+    return _GROUP_PROBE.format(
         key=compiler.sort_expression(query.sort[0]),
         bound=_company_window_bound(compiler),
         company_order=_company_window_order(compiler),
@@ -923,17 +914,6 @@ def _compile_group_walk(
         probe_where=compiler.probe_where(),
         need=need,
     )
-    statement = _PROBED_SEARCH.format(
-        probe=probe,
-        sort_values=sort_values,
-        where=compiler.where(),
-        need=need,
-        source=compiler.source(),
-        outer_order=compiler.order_by(_outer_sort_columns(query)),
-        limit=compiler.params.add(query.limit + 1),
-        offset=compiler.params.add(query.offset),
-    )
-    return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
 
 
 def _group_walk_start(compiler: _Compiler, descending: bool) -> sql.Composable:

@@ -31,8 +31,7 @@ NEW_SORT_FIELDS = ("email", "title", "seniority", "email_status", "city", "state
 
 
 def added_indexes() -> list[search_structures.Index]:
-    names = {f"vql_contacts_{field}_sort" for field in NEW_SORT_FIELDS}
-    return [index for index in search_structures.INDEXES if index.name in names]
+    return search_structures.indexes_named(*(f"vql_contacts_{f}_sort" for f in NEW_SORT_FIELDS))
 
 
 def upgrade() -> None:

@@ -27,15 +27,13 @@ depends_on = None
 ADDED = "vql_companies_normalized_domain_sort"
 
 
-def added_index() -> search_structures.Index:
-    return next(index for index in search_structures.INDEXES if index.name == ADDED)
-
-
 def upgrade() -> None:
     if get_settings().search_backend != "postgres":
         return
-    op.execute(added_index().create(concurrently=False))
+    for index in search_structures.indexes_named(ADDED):
+        op.execute(index.create(concurrently=False))
 
 
 def downgrade() -> None:
-    op.execute(added_index().drop(concurrently=False))
+    for index in search_structures.indexes_named(ADDED):
+        op.execute(index.drop(concurrently=False))

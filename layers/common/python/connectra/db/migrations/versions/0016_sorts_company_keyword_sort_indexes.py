@@ -27,8 +27,8 @@ depends_on = None
 
 
 def added_indexes() -> list[search_structures.Index]:
-    names = {f"vql_companies_{column}_sort" for column in FEW_VALUED_COMPANY_SORTS}
-    return [index for index in search_structures.INDEXES if index.name in names]
+    names = (f"vql_companies_{column}_sort" for column in FEW_VALUED_COMPANY_SORTS)
+    return search_structures.indexes_named(*names)
 
 
 def upgrade() -> None:
