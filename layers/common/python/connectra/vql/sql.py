@@ -45,6 +45,12 @@ from connectra.vql.ast import (
     TextCondition,
     is_word_prefix,
 )
+from connectra.vql.distinct_values import (
+    VALUE_FOLDED,
+    VALUE_WORDS,
+    no_value_matches,
+    walks_values,
+)
 from connectra.vql.fuzzy import max_edits
 from connectra.vql.text import word_start_pattern
 
@@ -196,6 +202,21 @@ class _Compiler:
         # Stored connectra_fold(field) and connectra_words(field) (db/search_structures.py).
         folded = search_column(self.query.entity, condition.field, "folded")
         words = search_column(self.query.entity, condition.field, "words")
+        matched = self.text_match(condition, folded, words)
+        if not self.index_shaped or not walks_values(self.query.entity, condition.field):
+            return matched  # a probe's window: the rows are read anyway, no scan to skip
+        # A miss proved on the field's distinct values skips the scan (distinct_values.py).
+        self.index_shaped = False  # one value at a time: the per-row form
+        try:
+            on_value = self.text_match(condition, VALUE_FOLDED, VALUE_WORDS)
+        finally:
+            self.index_shaped = True
+        proof = no_value_matches(self.query.entity, condition.field, on_value, self.params.add)
+        return sql.SQL("(NOT {} AND {})").format(proof, matched)
+
+    def text_match(
+        self, condition: TextCondition, folded: sql.Composable, words: sql.Composable
+    ) -> sql.Composable:
         terms = list(condition.terms)
         if condition.search_type is SearchType.SUBSTRING:
             contained = [self.substring_term(term, folded) for term in terms]
