@@ -1751,4 +1751,132 @@ CASES: list[dict[str, Any]] = [
         "vql": {"where": {"keyword_match": {"must": {"country": ["ΕΛΛΆΔΑ"]}}}},
         "expected": ["ct27"],
     },
+    # A text condition proved to match no row from the field's distinct values
+    # (vql/distinct_values.py); test_distinct_values.py runs every case with the walk's
+    # bound exceeded as well.
+    {
+        "name": "distinct_values_exact_miss_of_present_words",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "engineer senior",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "distinct_values_exact_hit_of_one_value",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "title",
+                            "text_value": "SOFTWARE SENIOR",
+                            "search_type": "exact",
+                        }
+                    ]
+                }
+            }
+        },
+        "expected": ["ct16"],
+    },
+    {
+        "name": "distinct_values_short_substring_miss",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "qz", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "distinct_values_short_substring_folds_case_and_accents",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "MÜ", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct28", "ct30"],
+    },
+    {
+        "name": "distinct_values_must_not_miss_keeps_null_values",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {"must": {"seniority": "entry"}},
+                "text_matches": {
+                    "must_not": [
+                        {"filter_key": "email", "text_value": "com acme", "search_type": "exact"}
+                    ]
+                },
+            }
+        },
+        "expected": ["ct02", "ct10", "ct20", "ct21", "ct24", "ct28", "ct31"],
+    },
+    {
+        "name": "distinct_values_or_of_a_miss_and_a_hit",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "qz", "search_type": "substring"},
+                        {"filter_key": "title", "text_value": "recruiter", "search_type": "exact"},
+                    ]
+                }
+            }
+        },
+        "expected": ["ct21"],
+    },
+    {
+        "name": "distinct_values_value_of_a_deleted_row_only",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "name", "text_value": "ghost", "search_type": "exact"}]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "distinct_values_company_name_miss_and_accent_hit",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "name",
+                            "text_value": "analytics acme",
+                            "search_type": "exact",
+                        },
+                        {"filter_key": "name", "text_value": "GÉN", "search_type": "substring"},
+                    ]
+                }
+            }
+        },
+        "expected": ["co05"],
+    },
 ]

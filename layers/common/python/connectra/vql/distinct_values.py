@@ -53,7 +53,9 @@ def walks_values(entity: Entity, target: Field) -> bool:
 
 # The walk: the smallest value, then repeatedly the smallest one above the last (an index
 # descent each), until none is left or the LIMIT stops the recursion. Each value with its
-# folded text and words, as the generated columns hold them.
+# folded text and words, as the generated columns hold them: folded in the column's own
+# (default) collation, not the walk's "C", under which lower() leaves non-ASCII letters
+# alone (a Cyrillic title would never match).
 _NO_VALUE_MATCHES = sql.SQL(
     "(WITH RECURSIVE walk(value) AS ("
     '(SELECT t.{column} COLLATE "C" FROM {table} AS t '
@@ -65,8 +67,8 @@ _NO_VALUE_MATCHES = sql.SQL(
     "FROM walk AS w WHERE w.value IS NOT NULL"
     ") SELECT count(*) <= {bound} AND NOT coalesce(bool_or({predicate}), false) "
     "FROM (SELECT walk.value FROM walk WHERE walk.value IS NOT NULL LIMIT {bound} + 1) AS d "
-    "CROSS JOIN LATERAL (SELECT public.connectra_fold(d.value) AS folded, "
-    "public.connectra_words(d.value) AS words) AS v)"
+    'CROSS JOIN LATERAL (SELECT public.connectra_fold(d.value COLLATE "default") AS folded, '
+    'public.connectra_words(d.value COLLATE "default") AS words) AS v)'
 )
 
 
