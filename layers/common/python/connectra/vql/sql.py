@@ -203,8 +203,10 @@ class _Compiler:
         folded = search_column(self.query.entity, condition.field, "folded")
         words = search_column(self.query.entity, condition.field, "words")
         matched = self.text_match(condition, folded, words)
+        # No walk in a probe's window (its rows are read anyway: a hit found there never
+        # pays the walk) nor on a field without a sort index to walk.
         if not self.index_shaped or not walks_values(self.query.entity, condition.field):
-            return matched  # a probe's window: the rows are read anyway, no scan to skip
+            return matched
         # A miss proved on the field's distinct values skips the scan (distinct_values.py).
         self.index_shaped = False  # one value at a time: the per-row form
         try:
