@@ -40,7 +40,7 @@ TEXT_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("substring short", {"search_type": "substring"}),
 )
 # Text shapes no index serves: a word prefix under 3 characters has no trigram; a fuzzy OR
-# is an OR of trigram prefilters whose thresholds (vql/sql.py fuzzy_similarity_threshold)
+# is an OR of trigram prefilters whose thresholds (vql/fuzzy_sql.py fuzzy_similarity_threshold)
 # are so low that the planner rightly prefers a scan to the union of their bitmaps.
 UNINDEXED_TEXT = frozenset({"substring short", "fuzzy or"})
 MISSING_WORD = "qzxvy"  # no record holds it (checked by the sampler)

@@ -110,3 +110,52 @@ def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
     if not prefilters:
         return None
     return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
+
+
+def intact_pieces(term: str) -> list[str] | None:
+    """Pieces of the term at least one of which every word within AUTO edits of it holds
+    verbatim; None when the term is too short for pieces of 3 characters (the trigram
+    index serves `LIKE '%piece%'` only from 3 characters on).
+
+    The term is cut into k + 1 pieces (k = its AUTO edits) with one character left out
+    between consecutive pieces. Take the k edits turning the term into a word (optimal
+    string alignment: substitutions, deletions, insertions, transpositions of adjacent
+    characters, no character edited twice). A substitution or deletion touches the one
+    piece holding its character (or none, on a left-out one); an insertion touches the
+    piece it falls strictly inside (none between pieces); a transposition touches two
+    adjacent characters, and two pieces are never adjacent (a left-out character lies
+    between), so it touches at most one. k edits touch at most k pieces: one is left
+    whole, and sits in the word unchanged. The word is a substring of the folded text
+    (connectra_words cuts the folded text into words), so the folded text holds that
+    piece: `folded LIKE '%piece%'` for one piece at least (a plain substring test, which
+    neither pg_trgm's word boundaries nor its similarity measures enter).
+    """
+    edits = max_edits(term)
+    kept = len(term) - edits  # characters in the pieces
+    if edits == 0 or kept < MIN_PIECE_LENGTH * (edits + 1):
+        return None
+    if not trigram_prefilter_is_exact(term):
+        return None  # pg_trgm would cut a piece at a mark: fewer trigrams, or none
+    pieces: list[str] = []
+    start = 0
+    for index in range(edits + 1):
+        # The kept characters spread evenly; the longer pieces first.
+        length = kept // (edits + 1) + (1 if index < kept % (edits + 1) else 0)
+        pieces.append(term[start : start + length])
+        start += length + 1  # then one left-out character
+    return pieces
+
+
+# The shortest substring the trigram index serves: `LIKE '%abc%'` looks up trigram "abc".
+MIN_PIECE_LENGTH = 3
+
+
+def pieces_prefilter(params: Params, folded: sql.Composable, pieces: list[str]) -> sql.Composable:
+    """The folded text holds one of the pieces: a BitmapOr of trigram-GIN scans, each
+    rechecked by LIKE itself (exact). Pieces are letters and digits (intact_pieces), so
+    nothing in them is a LIKE wildcard or escape."""
+    return sql.SQL("({})").format(
+        sql.SQL(" OR ").join(
+            sql.SQL("{} LIKE {}").format(folded, params.add(f"%{piece}%")) for piece in pieces
+        )
+    )

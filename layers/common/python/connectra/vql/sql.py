@@ -49,6 +49,8 @@ from connectra.vql.fuzzy_sql import (
     fuzzy_match,
     fuzzy_prefilter,
     fuzzy_similarity_threshold,
+    intact_pieces,
+    pieces_prefilter,
     trigram_prefilter_is_exact,
 )
 from connectra.vql.text import word_start_pattern
@@ -304,6 +306,12 @@ class _Compiler:
         match = fuzzy_match(self.params, term, words, edits)
         if not trigram_prefilter_is_exact(term) or not self.index_shaped:
             return match
+        pieces = intact_pieces(term)
+        if pieces is not None:
+            # A long term: substrings some match holds (intact_pieces), far fewer rows
+            # than those sharing one trigram with it.
+            prefilter = pieces_prefilter(self.params, folded, pieces)
+            return sql.SQL("({} AND {})").format(prefilter, match)
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
         # `<%` (written `<%%` for psycopg), one trigram-GIN condition per term: it keeps
