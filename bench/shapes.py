@@ -39,10 +39,8 @@ TEXT_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("substring", {"search_type": "substring"}),
     ("substring short", {"search_type": "substring"}),
 )
-# Text shapes no index serves: a word prefix under 3 characters has no trigram; a fuzzy OR
-# is an OR of trigram prefilters whose thresholds (vql/sql.py fuzzy_similarity_threshold)
-# are so low that the planner rightly prefers a scan to the union of their bitmaps.
-UNINDEXED_TEXT = frozenset({"substring short", "fuzzy or"})
+# Text shapes no index serves: a word prefix under 3 characters has no trigram.
+UNINDEXED_TEXT = frozenset({"substring short"})
 MISSING_WORD = "qzxvy"  # no record holds it (checked by the sampler)
 MISSING_KEYWORD = "atlantis"
 
@@ -118,6 +116,14 @@ def text_value(label: str, value: str, hit: bool) -> str:
     return " ".join(pair) if hit else f"{pair[0]} {MISSING_WORD}"
 
 
+def every_term_prefiltered(text: str) -> bool:
+    """A fuzzy OR of rare words (a miss) is a BitmapOr of its terms' trigram prefilters
+    when each term has one: 3 characters or more (a shorter term allows no edit and is
+    looked up in the stored words, which no index serves). Of common words (a hit), the
+    prefilters keep most rows and the planner rightly prefers a scan to their union."""
+    return all(len(word) >= 3 for word in _words(text))
+
+
 def _table(entity: Entity, name: str) -> tuple[str, str]:
     company = company_field_of(name) if entity is Entity.CONTACTS else None
     return ("companies", company) if company else (entity.value, name)
@@ -159,7 +165,10 @@ def text_shapes(values: Values) -> list[Shape]:
                 continue
             for hit in (True, False):
                 text = text_value(label, value, hit)
-                indexes = () if label in UNINDEXED_TEXT else (trigram_index(entity, key),)
+                served = label not in UNINDEXED_TEXT and (
+                    label != "fuzzy or" or (not hit and every_term_prefiltered(text))
+                )
+                indexes = (trigram_index(entity, key),) if served else ()
                 shapes.append(
                     Shape(
                         f"{entity.value} {key} {label} {'hit' if hit else 'miss'}",

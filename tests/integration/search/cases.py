@@ -1540,6 +1540,47 @@ CASES: list[dict[str, Any]] = [
         "expected": ["ct01", "ct02", "ct07", "ct14", "ct16", "ct19", "ct20", "ct22", "ct24"],
     },
     {
+        # A long term: its rows come through its pieces "eni", "nee", "rng" (a left-out
+        # letter between each; vql/fuzzy_sql.py intact_pieces). Two swaps, each with a
+        # left-out letter, turn it into "engineering", which holds only "nee" whole.
+        "name": "shuffle_fuzzy_long_term_two_swaps_at_the_pieces_edges",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "enigneeirng", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": ["ct03", "ct04", "ct13"],
+    },
+    {
+        "name": "shuffle_fuzzy_long_term_three_swaps_is_too_many",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "title", "text_value": "enigneeirgn", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "shuffle_fuzzy_long_term_swap_over_a_left_out_letter",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "title", "text_value": "Site reliabiltiy", "fuzzy": True}
+                    ]
+                }
+            }
+        },
+        "expected": ["ct14"],
+    },
+    {
         "name": "unicode_exact_cyrillic_phrase",
         "entity": "contacts",
         "vql": {

@@ -261,3 +261,90 @@ def test_postgres_engine_agrees_with_the_reference_evaluator(
     expected = evaluate.evaluate(query, contact_table, by_uuid)
     assert [row["uuid"] for row in found.data] == [row["uuid"] for row in expected]
     assert counted == evaluate.count(query, contact_table, by_uuid)
+
+
+# Long fuzzy terms: 11+ letters, prefiltered by their pieces (vql/fuzzy_sql.py
+# intact_pieces). Few letters (repeats), a digit and Cyrillic; the words 0-3 random edits
+# away (transpositions anywhere), beside other words, CJK characters (pg_trgm joins them
+# to the word, connectra does not) and a kana voicing mark.
+LONG_ALPHABET = "abж1"
+NEIGHBOURS = ["", "x ", "東", "ab", "-", "\u3099"]
+
+
+@st.composite
+def edited(draw: st.DrawFn, term: str) -> str:
+    word = term
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        kind = draw(st.sampled_from(["insert", "delete", "substitute", "swap"]))
+        at = draw(st.integers(min_value=0, max_value=len(word) - 1))
+        char = draw(st.sampled_from(LONG_ALPHABET))
+        if kind == "insert":
+            word = word[:at] + char + word[at:]
+        elif kind == "delete":
+            word = word[:at] + word[at + 1 :]
+        elif kind == "substitute":
+            word = word[:at] + char + word[at + 1 :]
+        elif at + 1 < len(word):
+            word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    return word
+
+
+@st.composite
+def long_fuzzy_titles(draw: st.DrawFn) -> tuple[str, list[str]]:
+    term = draw(st.text(alphabet=LONG_ALPHABET, min_size=11, max_size=16))
+    titles = [
+        draw(st.sampled_from(NEIGHBOURS)) + draw(edited(term)) + draw(st.sampled_from(NEIGHBOURS))
+        for _ in range(draw(st.integers(min_value=1, max_value=8)))
+    ]
+    return term, titles
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    case=long_fuzzy_titles(),
+    other=st.sampled_from(["", "ab", "aжb1", "bbaa11жжab"]),
+    operator=st.sampled_from(["and", "or"]),
+)
+def test_long_fuzzy_terms_agree_with_the_reference_evaluator(
+    property_conn: psycopg.Connection[Any],
+    case: tuple[str, list[str]],
+    other: str,
+    operator: str,
+) -> None:
+    term, titles = case
+    contacts = [
+        {"title": title, "last_name": None, "seniority": None, "departments": [], "day": 0,
+         "company": 4, "deleted": False}
+        for title in titles
+    ]  # fmt: skip
+    company_table, contact_table = build_rows(
+        [{"name": None, "industries": [], "employees_count": None, "deleted": False}], contacts
+    )
+    text = f"{term} {other}".strip()
+    vql = {
+        "where": {
+            "text_matches": {
+                "must": [
+                    {"filter_key": "title", "text_value": text, "fuzzy": True, "operator": operator}
+                ]
+            }
+        },
+        "limit": 100,
+    }
+    query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
+    try:
+        insert_rows(property_conn, "companies", company_table)
+        insert_rows(property_conn, "contacts", contact_table)
+        found = ENGINE.search(property_conn, Entity.CONTACTS, query)
+        counted = ENGINE.count(property_conn, Entity.CONTACTS, query)
+    finally:
+        property_conn.rollback()
+
+    by_uuid = {company["uuid"]: company for company in company_table}
+    expected = evaluate.evaluate(query, contact_table, by_uuid)
+    assert [row["uuid"] for row in found.data] == [row["uuid"] for row in expected]
+    assert counted == evaluate.count(query, contact_table, by_uuid)

@@ -25,6 +25,7 @@ from connectra.db import search_structures
 from connectra.models.fields import Entity
 from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.vql import sql as vql_sql
+from connectra.vql.fuzzy_sql import intact_pieces
 from connectra.vql.parse import parse_request
 from connectra.vql.sql import compile_count, compile_search
 
@@ -252,3 +253,32 @@ def test_a_title_miss_is_proved_on_the_distinct_titles(
     for gate in gates:
         scans = [child for child in gate["Plans"] if child["Parent Relationship"] == "Outer"]
         assert [scan["Actual Loops"] for scan in scans] == [0], f"{shape.name}: scanned"
+
+
+LONG_FUZZY = [
+    shape
+    for shape in SHAPES
+    if "fuzzy and hit" in shape.name
+    and any(
+        intact_pieces(term) is not None
+        for condition in shape.vql["where"]["text_matches"]["must"]
+        for term in condition["text_value"].lower().split()
+    )
+]
+
+
+def test_some_shape_has_a_long_fuzzy_term() -> None:
+    assert LONG_FUZZY  # the website's domain word: 13 letters
+
+
+@pytest.mark.parametrize("plan", ["page", "count"])
+@pytest.mark.parametrize("shape", [pytest.param(shape, id=shape.name) for shape in LONG_FUZZY])
+def test_a_long_fuzzy_term_is_looked_up_by_its_pieces(
+    sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
+) -> None:
+    """Its pieces (vql/fuzzy_sql.py intact_pieces) are the trigram index's conditions, each
+    a LIKE (`~~`): the rows holding one of them, not every row sharing one trigram."""
+    key = shape.vql["where"]["text_matches"]["must"][0]["filter_key"]
+    trigram = trigram_index(shape.entity, key)
+    used = index_conditions(explain(sample_conn, shape, plan))
+    assert any("~~" in condition for condition in used.get(trigram, [])), used

@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from connectra.models.fields import Entity
 from connectra.vql.fuzzy import edit_distance, max_edits, term_matches
-from connectra.vql.parse import parse_request
-from connectra.vql.sql import _Compiler
+from connectra.vql.fuzzy_sql import fuzzy_match
+from connectra.vql.sql import Params
 from connectra.vql.text import fold, lower, words
 
 SAMPLES = [
@@ -148,15 +147,13 @@ def term_and_near_word(draw: st.DrawFn) -> tuple[str, str]:
 def test_the_compiled_fuzzy_match_is_pythons(
     text_conn: psycopg.Connection[Any], pair: tuple[str, str], other: str
 ) -> None:
-    """vql/sql.py writes the fuzzy check inline (no SQL function call per row): it keeps
+    """vql/fuzzy_sql.py writes the fuzzy check inline (no SQL function call per row): it keeps
     the semantics of connectra_fuzzy_match and of the Python evaluator (term_matches)."""
     term, word = pair
-    compiler = _Compiler(parse_request({}, Entity.CONTACTS, cursor_secret="s"))
-    words = compiler.params.add([word, other])
-    match = compiler.fuzzy_match(term, sql.SQL("{}::text[]").format(words), max_edits(term))
-    row = text_conn.execute(
-        sql.SQL("SELECT {} AS matched").format(match), compiler.params.values
-    ).fetchone()
+    params = Params()
+    words = params.add([word, other])
+    match = fuzzy_match(params, term, sql.SQL("{}::text[]").format(words), max_edits(term))
+    row = text_conn.execute(sql.SQL("SELECT {} AS matched").format(match), params.values).fetchone()
     assert row is not None
     expected = term_matches(term, word, fuzzy=True) or term_matches(term, other, fuzzy=True)
     assert row["matched"] is expected

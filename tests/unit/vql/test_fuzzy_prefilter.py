@@ -1,4 +1,4 @@
-"""The fuzzy trigram prefilter loses no match (vql/sql.py `fuzzy_prefilter`, the bound
+"""The fuzzy trigram prefilter loses no match (vql/fuzzy_sql.py `fuzzy_prefilter`, the bound
 `fuzzy_similarity_threshold` relies on): every word within AUTO edits of a term shares a
 trigram with the prefilter text, as pg_trgm extracts trigrams (each word padded to
 "  word ")."""
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectra.vql.fuzzy import term_matches
-from connectra.vql.sql import (
+from connectra.vql.fuzzy_sql import (
     fuzzy_prefilter,
     fuzzy_similarity_threshold,
     swap_variants,

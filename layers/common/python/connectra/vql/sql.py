@@ -16,7 +16,6 @@ unbounded sort-index walk for a filter that matches (almost) nothing.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +51,14 @@ from connectra.vql.distinct_values import (
     walks_values,
 )
 from connectra.vql.fuzzy import max_edits
+from connectra.vql.fuzzy_sql import (
+    fuzzy_match,
+    fuzzy_prefilter,
+    fuzzy_similarity_threshold,
+    intact_pieces,
+    pieces_prefilter,
+    trigram_prefilter_is_exact,
+)
 from connectra.vql.text import word_start_pattern
 
 # Columns that are never NULL: a keyset bound on them can be an index condition.
@@ -319,9 +326,15 @@ class _Compiler:
         edits = max_edits(term)
         if edits == 0:
             return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
-        match = self.fuzzy_match(term, words, edits)
+        match = fuzzy_match(self.params, term, words, edits)
         if not trigram_prefilter_is_exact(term) or not self.index_shaped:
             return match
+        pieces = intact_pieces(term)
+        if pieces is not None:
+            # A long term: substrings some match holds (intact_pieces), far fewer rows
+            # than those sharing one trigram with it.
+            prefilter = pieces_prefilter(self.params, folded, pieces)
+            return sql.SQL("({} AND {})").format(prefilter, match)
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
         # `<%` (written `<%%` for psycopg), one trigram-GIN condition per term: it keeps
@@ -329,41 +342,6 @@ class _Compiler:
         # which loses no match (fuzzy_prefilter).
         prefilter = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
         return sql.SQL("({} AND {})").format(prefilter, match)
-
-    def fuzzy_match(self, term: str, words: sql.Composable, edits: int) -> sql.Composable:
-        """Some stored word within `edits` (1 or 2) OSA edits of the term: the semantics of
-        migration 0008's connectra_fuzzy_match, written inline (a SQL function holding a
-        sub-select is never inlined: its per-call overhead dominated fuzzy rechecks).
-
-        A word within `edits` Levenshtein edits matches. Otherwise it matches only through
-        a transposition of adjacent characters; once that transposition is undone (one of
-        the term's one-swap variants) at most edits - 1 OSA edits remain. With one edit the
-        word is then exactly a variant. With two it is within one OSA edit of a variant,
-        so within 2 Levenshtein edits of it: a cheap C check that leaves the exact OSA
-        distance (connectra_osa_distance, PL/pgSQL) to the few words that pass it.
-        """
-        term_param = self.params.add(term)
-        variants = self.params.add(swap_variants(term)[1:])
-        if edits == 1:
-            transposed = sql.SQL("w.word = ANY({}::text[])").format(variants)
-        else:
-            transposed = sql.SQL(
-                "EXISTS (SELECT 1 FROM unnest({variants}::text[]) AS v(variant) "
-                "WHERE public.levenshtein_less_equal(w.word, v.variant, 2) <= 2) "
-                "AND public.connectra_osa_distance(w.word, {term}) <= 2"
-            ).format(variants=variants, term=term_param)
-        return sql.SQL(
-            "EXISTS (SELECT 1 FROM unnest({words}) AS w(word) "
-            "WHERE abs(length(w.word) - {length}) <= {edits} "
-            "AND (public.levenshtein_less_equal(w.word, {term}, {edits}) <= {edits} "
-            "OR ({transposed})))"
-        ).format(
-            words=words,
-            length=self.params.add(len(term)),
-            edits=sql.Literal(edits),
-            term=term_param,
-            transposed=transposed,
-        )
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
         target = self.column(condition.field)
@@ -525,68 +503,6 @@ class _Compiler:
         if threshold is None:
             return {}
         return {"pg_trgm.word_similarity_threshold": f"{threshold:.9g}"}
-
-
-def swap_variants(term: str) -> list[str]:
-    """The term and every spelling of it with two adjacent characters swapped."""
-    variants = [term]
-    for i in range(len(term) - 1):
-        swapped = term[:i] + term[i + 1] + term[i] + term[i + 2 :]
-        if swapped not in variants:
-            variants.append(swapped)
-    return variants
-
-
-# At most how many of a word's padded trigrams one edit changes: a transposition (the
-# trigrams holding either swapped character; an insertion, deletion or substitution
-# changes at most 3).
-TRIGRAMS_PER_EDIT = 4
-
-
-def fuzzy_prefilter(term: str) -> str:
-    """The text whose trigrams every word within AUTO edits of `term` shares one of.
-
-    pg_trgm pads a word of length L to "  word ", L + 1 trigrams. k edits (insertions,
-    deletions, substitutions, transpositions of adjacent characters) change at most
-    4k of them and the others stay, so when L + 1 > 4k the term itself is enough: L >= 4
-    for one edit, L >= 8 for two. Shorter terms (3, 6 and 7 characters) also take their
-    one-swap variants, joined by spaces (one condition the trigram GIN serves; an OR of
-    one per variant is not index-served): once the word's first transposition is
-    swapped back (one of the variants) at most one edit remains, which changes at most 4
-    of L + 1 >= 7 trigrams when k = 2 and none when k = 1; with no transposition at
-    most 3k of the term's L + 1 change, L + 1 - 3k >= 1.
-    """
-    if len(term) + 1 > TRIGRAMS_PER_EDIT * max_edits(term):
-        return term
-    return " ".join(swap_variants(term))
-
-
-def trigram_prefilter_is_exact(term: str) -> bool:
-    """pg_trgm cuts words at characters that are not letters or digits (combining marks
-    of some scripts among them): the trigram bound below holds for terms of letters and
-    digits only; other terms are checked without the prefilter."""
-    return all(unicodedata.category(char)[0] in "LN" for char in term)
-
-
-def trigram_count_bound(text: str) -> int:
-    """At most how many distinct trigrams pg_trgm extracts from `text`: each word of
-    length n is padded to "  word " and gives n + 1."""
-    return sum(len(word) + 1 for word in text.split())
-
-
-def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
-    """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
-    shares at least one trigram with the prefilter text (`fuzzy_prefilter`).
-
-    `q <% f` is word_similarity(q, f) >= threshold, and word_similarity is the largest
-    share of q's N distinct trigrams found in one extent of f: at least 1 / N when one
-    trigram is shared, 0 when none is. Any threshold in (0, 1 / N] for every prefilter of
-    the query therefore means "one shared trigram" (the GIN index's consistent check,
-    shared / N >= threshold, says the same).
-    """
-    if not prefilters:
-        return None
-    return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
 
 
 def compile_search(query: Query) -> CompiledSQL:
