@@ -443,7 +443,7 @@ def measure_configuration(
     ours["database_cpu_us_per_row"] = round(database_cpu / contacts * 1e6, 2)
     insert_floor = measure_insert_floor(database_url, reference_rows)
     insert_floor["us_per_row"] = round(1e6 / insert_floor["rows_per_s"], 2)
-    _truncate(database_url, "contacts", "filters_data", "search_outbox")
+    _truncate(database_url, "contacts", "filters_data", "search_outbox", "search_outbox_batches")
     reference = measure_reference(database_url, contacts_csv, reference_rows)
     parse_only = measure_parse_only(contacts_csv, reference_rows)
     raw = measure_raw_copy(database_url, contacts_csv, contacts)

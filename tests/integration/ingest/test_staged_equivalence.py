@@ -108,8 +108,8 @@ def csv_files(draw: st.DrawFn) -> bytes:
 def _reset(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE search_outbox, job_row_errors, job_chunks, jobs, filters_data, "
-            "import_keys, contacts, companies CASCADE"
+            "TRUNCATE search_outbox, search_outbox_batches, job_row_errors, job_chunks, jobs, "
+            "filters_data, import_keys, contacts, companies CASCADE"
         )
         conn.execute("INSERT INTO companies (uuid, name) VALUES (%s, 'Acme')", (COMPANY,))
         conn.execute(
@@ -143,7 +143,11 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
             "SELECT filter_key, value, display_value, count FROM filters_data "
             "ORDER BY filter_key, value"
         ).fetchall()
-        outbox = conn.execute("SELECT record_uuid FROM search_outbox ORDER BY 1").fetchall()
+        # Queued for search: per-record rows (the Python path) or batch entries (SQL's).
+        outbox = conn.execute(
+            "SELECT record_uuid FROM search_outbox UNION "
+            "SELECT unnest(record_uuids) FROM search_outbox_batches ORDER BY 1"
+        ).fetchall()
         companies = conn.execute("SELECT count(*) FROM companies").fetchone()
     counts = (summary.status, summary.total, summary.inserted, summary.updated)
     return {

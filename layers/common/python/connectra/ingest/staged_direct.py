@@ -3,7 +3,8 @@
 When every record of a batch entered the COPY (no record was left to Python before it)
 and the chunk has not met a missing company, one statement over the raw table converts
 the records (staged.py's checks and typed values), keeps the last row of each key, records
-the keys in the job's ledger, inserts the new records, queues them for search and counts
+the keys in the job's ledger, inserts the new records, queues them for search (one batch
+entry, db/outbox.py) and counts
 their filter values, without materializing the typed rows (staged_load.py's steps 1, 2,
 4-6, fused: data-modifying CTEs feeding each other). The same rows, counts and ledger
 entries as the two-step way (convert into the typed table, then `StagedLoader.load`):
@@ -26,6 +27,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import tuple_row
 
+from connectra.db import outbox
 from connectra.ingest.load import BatchCounts
 from connectra.ingest.staged import TYPED_TABLE, ContactConverter
 from connectra.ingest.staged_load import (
@@ -33,7 +35,6 @@ from connectra.ingest.staged_load import (
     PREVIOUS,
     WINNERS,
     StagedLoader,
-    enqueue_statement,
     filter_deltas_query,
 )
 
@@ -81,7 +82,7 @@ def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
     columns = ", ".join(converter.columns)
     written = ", ".join(f"k.{name}" for name in loader.written)
     enqueue = (
-        f", queued AS ({enqueue_statement('SELECT uuid FROM kept')} RETURNING 1)"
+        f", queued AS ({outbox.batch_statement('contacts', 'SELECT uuid FROM kept')} RETURNING 1)"
         if loader.enqueue_search
         else ""
     )

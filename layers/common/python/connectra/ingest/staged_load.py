@@ -13,7 +13,8 @@ over the temporary typed table:
    filter columns read under that lock (exact filter count deltas, db/filter_counts.py),
    then updated (a live record equal to its row is not rewritten). A batch of new keys,
    the common case, probes nothing before its insert;
-5. the search outbox gets every written key, in the same transaction;
+5. the search outbox gets one batch entry of every written key, in the same transaction
+   (db/outbox.py `batch_statement`);
 6. the filter count changes come back grouped by (key, value), a few rows per batch.
 
 The caller runs this in a savepoint: a refused row (a unique email held by a record with
@@ -30,6 +31,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import tuple_row
 
+from connectra.db import outbox
 from connectra.db.filter_counts import FilterChanges
 from connectra.ingest.staged import TYPED_TABLE
 from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
@@ -206,7 +208,9 @@ class StagedLoader:
         )
 
     def _enqueue(self) -> None:
-        self.conn.execute(enqueue_statement(f"SELECT target FROM {WINNERS} WHERE applied"))
+        self.conn.execute(
+            outbox.batch_statement("contacts", f"SELECT target FROM {WINNERS} WHERE applied")
+        )
 
     def _counts(self) -> tuple[int, int, int]:
         """(first-seen rows whose key became a new record, first-seen rows, rows merged
@@ -262,16 +266,4 @@ def filter_deltas_query(parts: list[str]) -> str:
     return (
         f"SELECT key, value, sum(delta)::int FROM ({' UNION ALL '.join(parts)}) AS change "
         "WHERE value IS NOT NULL GROUP BY key, value HAVING sum(delta) <> 0"
-    )
-
-
-def enqueue_statement(targets: str) -> str:
-    """Queue a search upsert of every contact `targets` (a query of uuids) names."""
-    return (
-        "INSERT INTO search_outbox (entity, record_uuid, operation) "
-        f"SELECT 'contacts', target.uuid, 'upsert' FROM ({targets}) AS target(uuid) "
-        "ORDER BY target.uuid "
-        "ON CONFLICT (entity, record_uuid) DO UPDATE "
-        "SET operation = excluded.operation, enqueued_at = clock_timestamp(), "
-        "attempts = 0, next_attempt_at = now(), last_error = NULL"
     )
