@@ -370,6 +370,10 @@ def test_reindex_requeues_a_write_whose_transaction_began_before_it(
     assert reconcile(conn, indexer, Entity.COMPANIES).drift == 0
 
 
+class DrainerKilled(BaseException):
+    """The process ends here (like SystemExit: no `except Exception` handles it)."""
+
+
 def write_unqueued(conn: psycopg.Connection[Any]) -> None:
     """The fixture's records, with nothing queued for search (yet)."""
     for entity, rows in ((Entity.COMPANIES, LIVE_COMPANIES), (Entity.CONTACTS, LIVE_CONTACTS)):
@@ -428,10 +432,10 @@ def test_a_batch_entry_outlives_an_outage_and_a_crashed_drain(
     queue_batch_entry(conn, "contacts", "SELECT uuid FROM contacts")
 
     def crash(_: list[Any]) -> None:
-        raise KeyboardInterrupt  # the drainer dies mid-bulk (not an error it handles)
+        raise DrainerKilled  # the drainer dies mid-bulk (not an error it handles)
 
     cluster.on_bulk = crash
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(DrainerKilled):
         drain_outbox(conn, indexer, batch_size=4)
     conn.rollback()
     assert batch_entries(conn) == 1 and outbox_rows(conn) == []  # rolled back whole

@@ -74,3 +74,13 @@ def batch_statement(entity: str, ids: str) -> str:
         f"SELECT '{entity}', array_agg(DISTINCT queued.id) FROM ({ids}) AS queued(id) "
         "HAVING count(*) > 0"
     )
+
+
+def enqueue_joined_batch(conn: Connection[Any], entity: str, ids: str) -> None:
+    """Enqueue upserts of comma-joined ids as one batch entry. Contacts only: a company's
+    change re-indexes its contacts too, which per-record rows queue (`enqueue_joined`)."""
+    if entity != "contacts":
+        enqueue_joined(conn, entity, ids)
+    elif ids:
+        unnested = "SELECT unnest(string_to_array(%(ids)s, ',')::uuid[])"
+        conn.execute(batch_statement(entity, unnested), {"ids": ids})
