@@ -226,8 +226,9 @@ def database_cpu_seconds(database_url: str) -> float:
     the postmaster's children totals when it waits for them)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    postmaster, _, _ = _clock_ticks(row[0])
+        assert row is not None
+        # Read while the backend lives: once the connection closes, its /proc entry goes.
+        postmaster, _, _ = _clock_ticks(row[0])
     _, _, reaped = _clock_ticks(postmaster)
     live = 0
     for entry in Path("/proc").iterdir():
