@@ -16,6 +16,12 @@ rebuilds and reconciliation. Nothing is silently lost:
   `reconcile --repair` re-queues it, and `reconcile` counts parked rows.
   A writer committing a change to a claimed record waits on the row lock and re-queues
   it after this drain commits, so a concurrent change is never dropped.
+* Batch entries (`search_outbox_batches`, an import batch's uuids in one row: db/outbox.py)
+  are drained first, one per transaction: claimed with SKIP LOCKED, their records indexed
+  `batch_size` at a time as above, the records not acknowledged turned into ordinary
+  outbox rows (retried or parked), the entry deleted. A crash re-sends the entry whole.
+  A later change to one of its records queues its own entry or row, drained with a later
+  version, so the newest document wins whatever order two drainers finish in.
 * Every write carries the version of what it was built from (`version_type:
   external_gte`): the PostgreSQL clock read before the documents were loaded. A late
   bulk (a retry after a timeout) cannot overwrite a newer document: OpenSearch answers
@@ -441,10 +447,10 @@ def drain_outbox(
     if indexer is None:
         return total  # SEARCH_BACKEND=postgres
     _require_idle(conn)
-    for _ in range(max_batches):
+    for _ in range(max_batches):  # batch entries: at most max_batches * batch_size records
         entry = _drain_entry(conn, indexer, batch_size)
         total.add(entry)
-        if not entry.batches:
+        if not entry.batches or total.claimed >= max_batches * batch_size:
             break
     for _ in range(max_batches):
         batch = _drain_batch(conn, indexer, batch_size)
