@@ -181,6 +181,7 @@ def _log_plans(database_url: str) -> None:
             ("auto_explain.log_min_duration", "50ms"),
             ("auto_explain.log_analyze", "on"),
             ("auto_explain.log_buffers", "on"),
+            ("auto_explain.log_triggers", "on"),
         ):
             conn.execute(f"ALTER DATABASE \"{name}\" SET {setting} = '{value}'")
 
