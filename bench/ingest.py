@@ -226,8 +226,9 @@ def database_cpu_seconds(database_url: str) -> float:
     the postmaster's children totals when it waits for them)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    postmaster, _, _ = _clock_ticks(row[0])
+        assert row is not None
+        # Read while the backend lives: once the connection closes, its /proc entry goes.
+        postmaster, _, _ = _clock_ticks(row[0])
     _, _, reaped = _clock_ticks(postmaster)
     live = 0
     for entry in Path("/proc").iterdir():
@@ -443,7 +444,7 @@ def measure_configuration(
     ours["database_cpu_us_per_row"] = round(database_cpu / contacts * 1e6, 2)
     insert_floor = measure_insert_floor(database_url, reference_rows)
     insert_floor["us_per_row"] = round(1e6 / insert_floor["rows_per_s"], 2)
-    _truncate(database_url, "contacts", "filters_data", "search_outbox")
+    _truncate(database_url, "contacts", "filters_data", "search_outbox", "search_outbox_batches")
     reference = measure_reference(database_url, contacts_csv, reference_rows)
     parse_only = measure_parse_only(contacts_csv, reference_rows)
     raw = measure_raw_copy(database_url, contacts_csv, contacts)

@@ -37,6 +37,7 @@ from connectra.settings import get_settings  # noqa: E402
 
 DATA_TABLES = (
     "search_outbox",
+    "search_outbox_batches",
     "job_row_errors",
     "job_chunks",
     "jobs",

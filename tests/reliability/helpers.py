@@ -156,6 +156,7 @@ def checksums(url: str) -> dict[str, str | None]:
         "filters": "id",
         "jobs": "uuid",
         "search_outbox": "entity, record_uuid",
+        "search_outbox_batches": "id",
     }
     return {
         table: query(
@@ -168,6 +169,6 @@ def checksums(url: str) -> dict[str, str | None]:
 def truncate_data(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE search_outbox, job_row_errors, job_chunks, jobs, filters_data, contacts, "
-            "companies, import_keys CASCADE"
+            "TRUNCATE search_outbox, search_outbox_batches, job_row_errors, job_chunks, jobs, "
+            "filters_data, contacts, companies, import_keys CASCADE"
         )

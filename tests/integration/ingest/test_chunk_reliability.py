@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connectra.ingest import chunk as chunk_module
 from connectra.ingest import load
 from connectra.local.pipeline import invoke, run_import
 from connectra.storage.s3 import ObjectStore
@@ -91,16 +92,17 @@ def test_a_chunk_that_crashes_after_its_first_batch_is_retried_exactly(
     get_settings.cache_clear()
     items = prepare_chunks(store, (HEADER + contacts_csv(40)).encode(), chunk_size=10_000)
     assert len(items) == 1
-    real_load = load.BatchLoader.load
+    # Each batch ends in `_take_counts`, on the SQL path and the Python one alike.
+    real_take = chunk_module._RangeLoad._take_counts
     calls = {"n": 0}
 
-    def crash_on_second_batch(self: load.BatchLoader, rows: Any) -> load.BatchCounts:
+    def crash_on_second_batch(self: Any, counts: load.BatchCounts) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("injected crash after the first batch")
-        return real_load(self, rows)
+        real_take(self, counts)
 
-    monkeypatch.setattr(load.BatchLoader, "load", crash_on_second_batch)
+    monkeypatch.setattr(chunk_module._RangeLoad, "_take_counts", crash_on_second_batch)
     with pytest.raises(RuntimeError, match="injected crash"):
         invoke("chunk", items[0])
     chunk = conn.execute("SELECT status, attempts FROM job_chunks").fetchone()

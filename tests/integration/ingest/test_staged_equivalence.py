@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from connectra.db.pool import close_pool
 from connectra.ingest import parse as parse_module
 from connectra.ingest import staged as staged_module
+from connectra.ingest import staged_direct as direct_module
+from connectra.ingest import staged_load as staged_load_module
 from connectra.local.pipeline import run_import
 from connectra.models.identity import contact_uuid
 from connectra.settings import get_settings
@@ -106,8 +108,8 @@ def csv_files(draw: st.DrawFn) -> bytes:
 def _reset(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE search_outbox, job_row_errors, job_chunks, jobs, filters_data, "
-            "import_keys, contacts, companies CASCADE"
+            "TRUNCATE search_outbox, search_outbox_batches, job_row_errors, job_chunks, jobs, "
+            "filters_data, import_keys, contacts, companies CASCADE"
         )
         conn.execute("INSERT INTO companies (uuid, name) VALUES (%s, 'Acme')", (COMPANY,))
         conn.execute(
@@ -141,7 +143,11 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
             "SELECT filter_key, value, display_value, count FROM filters_data "
             "ORDER BY filter_key, value"
         ).fetchall()
-        outbox = conn.execute("SELECT record_uuid FROM search_outbox ORDER BY 1").fetchall()
+        # Queued for search: per-record rows (the Python path) or batch entries (SQL's).
+        outbox = conn.execute(
+            "SELECT record_uuid FROM search_outbox UNION "
+            "SELECT unnest(record_uuids) FROM search_outbox_batches ORDER BY 1"
+        ).fetchall()
         companies = conn.execute("SELECT count(*) FROM companies").fetchone()
     counts = (summary.status, summary.total, summary.inserted, summary.updated)
     return {
@@ -249,3 +255,73 @@ def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
     # 17 batches of 5 records: bad batches 1-8, good 9-16, bad 17. COPYed: 1 (then skip
     # 1), 3 (skip 2), 6 (skip 4: 7-10 go to Python), then 11-17 (11 is mostly SQL's).
     assert copied_batches == 10
+
+
+_BOB = contact_uuid("bob@x.io", None, None, None)
+# Clean files (every record enters the COPY, none is flagged), so batches may take the
+# one-statement way (staged_direct.py): new and existing records, duplicates within and
+# across batches of 3, and the refusals that send a batch the two-step way.
+_CLEAN_FILES = {
+    "new keys, repeated within and across batches": (
+        b"first_name,email,title,departments,city,company_id\n"
+        + b"".join(
+            b"P%d,p%d@x.io,T%d,Sales; Ops,C%d,%b\n"
+            % (i, i % 7, i % 3, i % 2, str(COMPANY).encode())
+            for i in range(20)
+        )
+    ),
+    "existing records: explicit id, soft-deleted key revived, unchanged row": (
+        b"uuid,email,title,city\n"
+        + b"%b,owner@acme.com,Boss,Lyon\n" % str(OWNER).encode()
+        + b",bob@x.io,Builder,Nice\n"
+        + b"%b,owner@acme.com,Boss,Lyon\n" % str(OWNER).encode()
+        + b",new@x.io,New,Paris\n"
+        + b"%b,bob@x.io,Builder,Nice\n" % str(_BOB).encode()
+    ),
+    "an email another record holds (two-step way with owners)": (
+        b"email,title\nowner@acme.com,Chief\nfresh@x.io,Dev\nOWNER@acme.com,Chair\n"
+    ),
+    "a missing company (two-step way with the company check)": (
+        b"email,company_id\n"
+        + b"a@x.io,%b\nb@x.io,%b\nc@x.io,%b\nd@x.io,\n"
+        % (str(COMPANY).encode(), str(MISSING_COMPANY).encode(), str(COMPANY).encode())
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_CLEAN_FILES))
+def test_one_statement_batches_load_what_the_python_parser_loads(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch, name: str
+) -> None:
+    outcomes: list[str] = []
+    original = direct_module.DirectLoad.run
+
+    def watching(self: Any) -> Any:
+        try:
+            outcome = original(self)
+        except psycopg.errors.IntegrityError:
+            outcomes.append("refused")
+            raise
+        outcomes.append("flagged" if outcome.flagged else "loaded")
+        return outcome
+
+    updates: list[int] = []
+    update_winners = staged_load_module.StagedLoader.update_winners
+    opensearch_backend.setattr(
+        staged_load_module.StagedLoader,
+        "update_winners",
+        lambda self: (updates.append(1), update_winners(self))[1],
+    )
+    opensearch_backend.setattr(direct_module.DirectLoad, "run", watching)
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "3")
+    body = _CLEAN_FILES[name]
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    for part, expected in python_only.items():
+        assert with_sql[part] == expected, part
+    refused = "two-step way" in name
+    assert outcomes[0] == ("refused" if refused else "loaded")
+    if refused:  # the chunk's later batches go the two-step way at once
+        assert outcomes == ["refused"]
+    # Both clean files write records that exist (stored, or written by an earlier batch).
+    assert bool(updates) == (not refused)

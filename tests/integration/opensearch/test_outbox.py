@@ -368,3 +368,87 @@ def test_reindex_requeues_a_write_whose_transaction_began_before_it(
     assert cluster.resolve("t-companies") == [result.index]
     assert cluster.documents("t-companies")[str(company)]["name"] == "Globex Renamed"
     assert reconcile(conn, indexer, Entity.COMPANIES).drift == 0
+
+
+class DrainerKilled(BaseException):
+    """The process ends here (like SystemExit: no `except Exception` handles it)."""
+
+
+def write_unqueued(conn: psycopg.Connection[Any]) -> None:
+    """The fixture's records, with nothing queued for search (yet)."""
+    for entity, rows in ((Entity.COMPANIES, LIVE_COMPANIES), (Entity.CONTACTS, LIVE_CONTACTS)):
+        bulk_upsert(conn, entity, [writable(row) for row in rows], enqueue_search=False)
+    conn.commit()
+
+
+def queue_batch_entry(conn: psycopg.Connection[Any], entity: str, ids_query: str) -> None:
+    """What an import's batch queues (db/outbox.py `batch_statement`), committed."""
+    conn.execute(outbox.batch_statement(entity, ids_query))
+    conn.commit()
+
+
+def batch_entries(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM search_outbox_batches").fetchone()
+    conn.commit()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_a_batch_entry_is_indexed_whole_and_its_failures_become_outbox_rows(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer, sleeps: list[float]
+) -> None:
+    write_unqueued(conn)
+    queue_batch_entry(conn, "contacts", "SELECT uuid FROM contacts")
+    queue_batch_entry(conn, "contacts", "SELECT uuid FROM contacts WHERE false")  # no entry
+    assert batch_entries(conn) == 1
+    before = reconcile(conn, indexer, Entity.CONTACTS)
+    assert (before.missing, before.outbox_pending) == (len(LIVE_CONTACTS), len(LIVE_CONTACTS))
+    busy, broken = str(uuid_of("ct02")), str(uuid_of("ct03"))
+    cluster.item_statuses[busy] = [429, 429, 429]  # more than the indexer's 3 attempts
+    cluster.item_statuses[broken] = [400]
+
+    result = drain_outbox(conn, indexer, batch_size=4)  # several bulk requests per entry
+
+    assert batch_entries(conn) == 0
+    assert (result.retrying, result.parked) == (1, 1)
+    assert result.removed == len(LIVE_CONTACTS) - 2
+    kept = {str(r["record_uuid"]): r for r in outbox_rows(conn)}
+    assert set(kept) == {busy, broken}
+    assert kept[broken]["parked"] and kept[broken]["last_error"].startswith(PERMANENT_PREFIX)
+    assert not kept[busy]["parked"] and kept[busy]["attempts"] == 1
+
+    make_due(conn)
+    cluster.item_statuses.clear()
+    repaired = reconcile(conn, indexer, Entity.CONTACTS, repair=True)
+    assert repaired.missing == 2
+    assert outbox_rows(conn) == []
+    assert reconcile(conn, indexer, Entity.CONTACTS).drift == 0
+
+
+def test_a_batch_entry_outlives_an_outage_and_a_crashed_drain(
+    conn: psycopg.Connection[Any], cluster: FakeCluster, indexer: BulkIndexer
+) -> None:
+    write_unqueued(conn)
+    queue_batch_entry(conn, "contacts", "SELECT uuid FROM contacts")
+
+    def crash(_: list[Any]) -> None:
+        raise DrainerKilled  # the drainer dies mid-bulk (not an error it handles)
+
+    cluster.on_bulk = crash
+    with pytest.raises(DrainerKilled):
+        drain_outbox(conn, indexer, batch_size=4)
+    conn.rollback()
+    assert batch_entries(conn) == 1 and outbox_rows(conn) == []  # rolled back whole
+
+    cluster.on_bulk = None
+    cluster.down = True
+    outage = drain_outbox(conn, indexer)
+    assert (outage.removed, outage.retrying) == (0, len(LIVE_CONTACTS))
+    assert batch_entries(conn) == 0
+    assert len(outbox_rows(conn)) == len(LIVE_CONTACTS)  # every record kept, per record
+
+    cluster.down = False
+    make_due(conn)
+    assert drain_outbox(conn, indexer).removed == len(LIVE_CONTACTS)
+    assert outbox_rows(conn) == []
+    assert reconcile(conn, indexer, Entity.CONTACTS).drift == 0

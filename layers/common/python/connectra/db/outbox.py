@@ -1,4 +1,9 @@
-"""The search outbox: index work committed in the same transaction as the rows it covers."""
+"""The search outbox: index work committed in the same transaction as the rows it covers.
+
+Two forms, drained alike (search/indexing.py): a `search_outbox` row per record (the API's
+writes, retries, repairs), and a `search_outbox_batches` row per imported batch holding
+its records' uuids (migration pipeline_1: one row instead of thousands of index entries).
+"""
 
 from __future__ import annotations
 
@@ -57,3 +62,25 @@ def enqueue_joined(conn: Connection[Any], entity: str, ids: str) -> None:
     """Enqueue upserts of comma-joined ids (cheaper to send than a uuid[] parameter)."""
     if ids:
         _enqueue_from(conn, entity, _JOINED_IDS, "upsert", {"ids": ids})
+
+
+def batch_statement(entity: str, ids: str) -> str:
+    """SQL queueing one batch entry for the uuids the query `ids` returns (none: no entry).
+    `entity` is one of the two entity names (a constant, not user input)."""
+    if entity not in ("contacts", "companies"):
+        raise ValueError(f"not an entity: {entity!r}")
+    return (
+        "INSERT INTO search_outbox_batches (entity, record_uuids) "
+        f"SELECT '{entity}', array_agg(DISTINCT queued.id) FROM ({ids}) AS queued(id) "
+        "HAVING count(*) > 0"
+    )
+
+
+def enqueue_joined_batch(conn: Connection[Any], entity: str, ids: str) -> None:
+    """Enqueue upserts of comma-joined ids as one batch entry. Contacts only: a company's
+    change re-indexes its contacts too, which per-record rows queue (`enqueue_joined`)."""
+    if entity != "contacts":
+        enqueue_joined(conn, entity, ids)
+    elif ids:
+        unnested = "SELECT unnest(string_to_array(%(ids)s, ',')::uuid[])"
+        conn.execute(batch_statement(entity, unnested), {"ids": ids})

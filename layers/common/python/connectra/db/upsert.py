@@ -101,12 +101,16 @@ def bulk_upsert(
     *,
     enqueue_search: bool,
     previous_columns: Sequence[str] = (),
+    batch_entry: bool = False,
 ) -> UpsertResult:
     """Upsert `rows` (from `RecordIn.to_row()`) inside the caller's transaction.
 
     `result.previous` holds, for every updated record, its `previous_columns` as they were
     just before this write. They are read under the row locks the write keeps, so a
     concurrent writer cannot slip a version in between (filter count deltas rely on it).
+
+    `batch_entry`: the search work is queued as one outbox batch entry (db/outbox.py; an
+    import's batches) rather than a row per record.
 
     The existing records of the batch are locked first. The new ones are copied straight
     into the table (the cheapest write PostgreSQL has); the existing ones go through a
@@ -127,7 +131,9 @@ def bulk_upsert(
     ids = ",".join([str(row["uuid"]) for row in unique_rows])  # text: cheaper than uuid[]
 
     writer = _BatchWriter(conn, entity, previous_columns)
-    if enqueue_search:
+    if enqueue_search and batch_entry:
+        outbox.enqueue_joined_batch(conn, entity.value, ids)
+    elif enqueue_search:
         outbox.enqueue_joined(conn, entity.value, ids)
     previous = writer.lock(ids)
     existing = {row["uuid"] for row in previous}

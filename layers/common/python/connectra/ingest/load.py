@@ -9,7 +9,8 @@ Order of a batch:
    key is the last in the file; a key seen before in this job counts as a duplicate;
 4. `db.upsert.bulk_upsert` (lock the existing records, COPY the new ones, stage and update
    the rest) applies the winners, returns the filter values the updated records held, and
-   enqueues search work when asked; the chunk adds the filter count changes at its end.
+   enqueues search work when asked (contacts: one outbox batch entry per batch); the chunk
+   adds the filter count changes at its end.
 
 Steps 3-4 run in a savepoint: if the database still refuses a row (a constraint the
 model cannot see, such as an email owned by a record with another explicit uuid), the
@@ -162,6 +163,7 @@ class BatchLoader:
             new_rows,
             enqueue_search=self.enqueue_search,
             previous_columns=self.filter_changes.columns,
+            batch_entry=True,
         )
         self.filter_changes.count_upsert(result)
         inserted = set(result.inserted)

@@ -220,7 +220,25 @@ class ContactConverter:
 
     def _convert_statement(self) -> str:
         """Built from constants and the header's column positions only (no cell values)."""
+        return f"""
+            WITH checked AS ({self.checked_query()}), typed AS (
+                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})
+                SELECT v.line, v.pos, {self.typed_values()} FROM checked AS v WHERE v.ok
+            )
+            SELECT pos FROM checked WHERE NOT ok
+        """
+
+    def checked_query(self) -> str:
+        """The raw records' cells, each with `ok` (SQL decides it exactly) and the list
+        cell's parts (a query over the raw table, for a `checked` CTE)."""
         cells = {name: self._cell(name) for name in self.columns}
+        values = ", ".join(f"{cells[name]} AS {name}" for name in self.columns)
+        return (
+            f"SELECT r.line, r.pos, v.*, ({' AND '.join(self._checks())}) AS ok, {_TAG_PARTS} "
+            f"FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v"
+        )
+
+    def _checks(self) -> list[str]:
         mapped = [f"coalesce(r.c{index}, '')" for index in sorted(self.source.values())]
         cells_joined = f"concat_ws(E'\\x01', {', '.join(mapped)})" if mapped else "''"
         checks = [f"{cells_joined} !~ {_literal(_NOT_PLAIN)}"]
@@ -243,7 +261,10 @@ class ContactConverter:
             "AND (v.first_name IS NOT NULL OR v.last_name IS NOT NULL) "
             f"AND concat(v.first_name, v.last_name) ~ '{_PRINTABLE_ASCII}'))",
         ]
-        values = ", ".join(f"{cells[name]} AS {name}" for name in self.columns)
+        return checks
+
+    def typed_values(self) -> str:
+        """The typed row of a `checked` row `v` whose `ok` holds, in `self.columns` order."""
         person = (
             "'person:' || regexp_replace(lower(coalesce(v.first_name, '')), ' +', ' ', 'g') "
             "|| '|' || regexp_replace(lower(coalesce(v.last_name, '')), ' +', ' ', 'g') || '|'"
@@ -256,18 +277,7 @@ class ContactConverter:
             "departments": _TAGS,
             "company_id": "v.company_id::uuid",
         }
-        statement = f"""
-            WITH checked AS (
-                SELECT r.line, r.pos, v.*, ({" AND ".join(checks)}) AS ok, {_TAG_PARTS}
-                FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v
-            ), typed AS (
-                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})
-                SELECT v.line, v.pos, {", ".join(typed[name] for name in self.columns)}
-                FROM checked AS v WHERE v.ok
-            )
-            SELECT pos FROM checked WHERE NOT ok
-        """
-        return statement
+        return ", ".join(f"{typed[name]} AS {name}" for name in self.columns)
 
     def move_to_python(self, uuids: Sequence[str], *, check_companies: bool) -> list[int]:
         """Take out of the typed rows every key Python must load (it holds a row of it

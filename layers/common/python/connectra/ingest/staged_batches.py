@@ -28,6 +28,7 @@ from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record
 from connectra.ingest.staged import ContactConverter, RawBatch
+from connectra.ingest.staged_direct import DirectLoad, DirectOutcome
 from connectra.ingest.staged_load import StagedCounts, StagedLoader
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
@@ -59,8 +60,10 @@ class StagedBatches:
         self._failed = 0
         self._backoff = self._skip_batches = 0
         self._check_companies = self._company_refused = False
+        self._direct_refused = False
         self.converter.create_tables()
         self.staged.create_tables()
+        self.direct = DirectLoad(conn, self.converter, self.staged)
 
     def add(self, record: Record) -> None:
         self.batch.add(record)
@@ -89,7 +92,11 @@ class StagedBatches:
             try:
                 with self.conn.transaction():
                     self.converter.copy(self.batch)
-                    flagged = self.converter.convert()
+                direct = self._load_direct()
+                if direct is not None and not direct.flagged:
+                    self._back_off(0)
+                    return direct.counts
+                flagged = direct.flagged if direct is not None else self._convert()
             except errors.DataError:
                 return self._python(self.batch.take(list(self.batch.records)))
         to_python = [*flagged, *self.batch.ineligible]
@@ -116,6 +123,26 @@ class StagedBatches:
         python_rows.sort(key=lambda row: row.offset)  # file order: the last row wins
         counts.add(self._load_python(python_rows))
         return counts
+
+    def _load_direct(self) -> DirectOutcome | None:
+        """The batch in one statement (staged_direct.py) when it can take that way: every
+        record entered the COPY, no missing company met in this chunk, no refusal of that
+        statement yet (a chunk whose rows update other records' emails would pay for it on
+        every batch). None: take the two-step way."""
+        if self.batch.ineligible or self._check_companies or self._direct_refused:
+            return None
+        try:
+            with self.conn.transaction():
+                return self.direct.run()
+        except errors.IntegrityError:
+            self._direct_refused = True
+            return None
+        except errors.DataError:  # a value the conversion cannot take: the two steps say
+            return None
+
+    def _convert(self) -> list[int]:
+        with self.conn.transaction():
+            return self.converter.convert()
 
     def _back_off(self, to_python: int) -> None:
         """A batch mostly left to Python (a file of bad rows, or of cells the SQL path does

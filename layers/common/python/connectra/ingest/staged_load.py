@@ -13,7 +13,8 @@ over the temporary typed table:
    filter columns read under that lock (exact filter count deltas, db/filter_counts.py),
    then updated (a live record equal to its row is not rewritten). A batch of new keys,
    the common case, probes nothing before its insert;
-5. the search outbox gets every written key, in the same transaction;
+5. the search outbox gets one batch entry of every written key, in the same transaction
+   (db/outbox.py `batch_statement`);
 6. the filter count changes come back grouped by (key, value), a few rows per batch.
 
 The caller runs this in a savepoint: a refused row (a unique email held by a record with
@@ -30,6 +31,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import tuple_row
 
+from connectra.db import outbox
 from connectra.db.filter_counts import FilterChanges
 from connectra.ingest.staged import TYPED_TABLE
 from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
@@ -63,6 +65,7 @@ class StagedLoader:
         self.filter_changes = filter_changes
         self.written = WRITABLE_COLUMNS[Entity.CONTACTS]
         self.previous_columns = [c for c in filter_changes.columns if c != "uuid"]
+        self.holds_rows = False  # whether `load` has filled the tables (they stay so)
 
     def create_tables(self) -> None:
         self.conn.execute(
@@ -87,6 +90,7 @@ class StagedLoader:
         a row whose email another record holds would write that email into a second
         record, which the unique email index refuses (UniqueViolation: the caller rolls
         back and loads again with `resolve_owners`)."""
+        self.holds_rows = True
         self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}, {INSERTED}")
         in_batch, seen_before, winners = self._ledger()
         counts = StagedCounts(duplicates=in_batch + seen_before)
@@ -205,12 +209,7 @@ class StagedLoader:
 
     def _enqueue(self) -> None:
         self.conn.execute(
-            "INSERT INTO search_outbox (entity, record_uuid, operation) "
-            f"SELECT 'contacts', target, 'upsert' FROM {WINNERS} WHERE applied "
-            "ORDER BY target "
-            "ON CONFLICT (entity, record_uuid) DO UPDATE "
-            "SET operation = excluded.operation, enqueued_at = clock_timestamp(), "
-            "attempts = 0, next_attempt_at = now(), last_error = NULL"
+            outbox.batch_statement("contacts", f"SELECT target FROM {WINNERS} WHERE applied")
         )
 
     def _counts(self) -> tuple[int, int, int]:
@@ -229,22 +228,42 @@ class StagedLoader:
 
     def _count_filters(self) -> None:
         """Written values in, replaced live values out, summed per (key, value)."""
+        parts = self.filter_delta_parts(f"{WINNERS} WHERE applied", 1)
+        parts += self.filter_delta_parts(f"{PREVIOUS} WHERE deleted_at IS NULL", -1)
+        self._add_filter_deltas(parts)
+
+    def filter_delta_parts(self, rows: str, sign: int) -> list[str]:
+        """SELECTs of (key, value, `sign`) for each filter value of `rows` (a table or a CTE
+        and its condition), to be summed per (key, value)."""
         fields = FIELDS_BY_ENTITY[Entity.CONTACTS]
         parts: list[str] = []
         for key in self.filter_changes.keys:
             value = f"unnest({key})" if fields[key].is_array else key
             parts.append(
-                f"SELECT '{key}' AS key, {value}::text AS value, 1 AS delta "
-                f"FROM {WINNERS} WHERE applied"
+                f"SELECT '{key}' AS key, {value}::text AS value, {sign} AS delta FROM {rows}"
             )
-            parts.append(
-                f"SELECT '{key}', {value}::text, -1 FROM {PREVIOUS} WHERE deleted_at IS NULL"
-            )
+        return parts
+
+    def _add_filter_deltas(self, parts: list[str]) -> None:
         if not parts:
             return
-        statement = (
-            f"SELECT key, value, sum(delta)::int FROM ({' UNION ALL '.join(parts)}) AS change "
-            "WHERE value IS NOT NULL GROUP BY key, value HAVING sum(delta) <> 0"
-        )
-        rows = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchall()
+        cursor = self.conn.cursor(row_factory=tuple_row)
+        rows = cursor.execute(filter_deltas_query(parts)).fetchall()
         self.filter_changes.add_deltas((key, value, delta) for key, value, delta in rows)
+
+    def update_winners(self) -> None:
+        """The direct load's (staged_direct.py) rows whose record existed, all applied, in
+        the winners table: lock those records, update them, uncount their replaced values
+        (the written ones were counted with the others)."""
+        self._lock()
+        self._update_existing()
+        self._add_filter_deltas(self.filter_delta_parts(f"{PREVIOUS} WHERE deleted_at IS NULL", -1))
+        self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}")
+
+
+def filter_deltas_query(parts: list[str]) -> str:
+    """(key, value, delta) per changed filter value of `parts` (filter_delta_parts)."""
+    return (
+        f"SELECT key, value, sum(delta)::int FROM ({' UNION ALL '.join(parts)}) AS change "
+        "WHERE value IS NOT NULL GROUP BY key, value HAVING sum(delta) <> 0"
+    )

@@ -16,6 +16,12 @@ rebuilds and reconciliation. Nothing is silently lost:
   `reconcile --repair` re-queues it, and `reconcile` counts parked rows.
   A writer committing a change to a claimed record waits on the row lock and re-queues
   it after this drain commits, so a concurrent change is never dropped.
+* Batch entries (`search_outbox_batches`, an import batch's uuids in one row: db/outbox.py)
+  are drained first, one per transaction: claimed with SKIP LOCKED, their records indexed
+  `batch_size` at a time as above, the records not acknowledged turned into ordinary
+  outbox rows (retried or parked), the entry deleted. A crash re-sends the entry whole.
+  A later change to one of its records queues its own entry or row, drained with a later
+  version, so the newest document wins whatever order two drainers finish in.
 * Every write carries the version of what it was built from (`version_type:
   external_gte`): the PostgreSQL clock read before the documents were loaded. A late
   bulk (a retry after a timeout) cannot overwrite a newer document: OpenSearch answers
@@ -390,6 +396,25 @@ WHERE o.entity = f.entity AND o.record_uuid = f.id
 
 PERMANENT_PREFIX = "permanent: "
 
+_CLAIM_ENTRY = """
+SELECT id, entity, record_uuids FROM search_outbox_batches
+ORDER BY id LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+# A batch entry's records OpenSearch did not acknowledge: ordinary outbox rows, as if
+# they had failed once (a record already queued keeps its row: it is drained anyway).
+_KEEP_FAILED = """
+INSERT INTO search_outbox AS o (entity, record_uuid, operation, attempts, last_error,
+                                next_attempt_at)
+SELECT f.entity, f.id, 'upsert', 1, f.error,
+       CASE WHEN f.permanent THEN now() + interval '100 years'
+           ELSE clock_timestamp() + make_interval(secs => least(%(cap)s, %(base)s)) END
+FROM unnest(%(entities)s::text[], %(ids)s::uuid[], %(errors)s::text[], %(permanent)s::bool[])
+    AS f(entity, id, error, permanent)
+ON CONFLICT (entity, record_uuid) DO NOTHING
+"""
+
 
 @dataclass
 class DrainResult:
@@ -422,6 +447,11 @@ def drain_outbox(
     if indexer is None:
         return total  # SEARCH_BACKEND=postgres
     _require_idle(conn)
+    for _ in range(max_batches):  # batch entries: at most max_batches * batch_size records
+        entry = _drain_entry(conn, indexer, batch_size)
+        total.add(entry)
+        if not entry.batches or total.claimed >= max_batches * batch_size:
+            break
     for _ in range(max_batches):
         batch = _drain_batch(conn, indexer, batch_size)
         total.add(batch)
@@ -468,6 +498,70 @@ def _drain_batch(conn: Connection[Any], indexer: BulkIndexer, batch_size: int) -
     return result
 
 
+def _drain_entry(conn: Connection[Any], indexer: BulkIndexer, batch_size: int) -> DrainResult:
+    """Index the records of one batch entry (search_outbox_batches), `batch_size` at a
+    time, and delete it, in one transaction: a crash re-sends it whole (the writes are
+    versioned, so a repeat changes nothing). The records not acknowledged are kept as
+    per-record rows (retried later, or parked when permanent)."""
+    result = DrainResult()
+    with conn.transaction():
+        entry = conn.cursor(row_factory=dict_row).execute(_CLAIM_ENTRY).fetchone()
+        if entry is None:
+            return result
+        result.batches = 1
+        entity = entry["entity"]
+        ids = sorted(set(entry["record_uuids"]), key=lambda record_id: record_id.int)
+        for start in range(0, len(ids), batch_size):
+            piece = ids[start : start + batch_size]
+            claimed = [{"entity": entity, "record_uuid": record_id} for record_id in piece]
+            result.add(_index_claimed(conn, indexer, claimed, keep_failed=True))
+        conn.execute("DELETE FROM search_outbox_batches WHERE id = %s", (entry["id"],))
+    return result
+
+
+def _index_claimed(
+    conn: Connection[Any],
+    indexer: BulkIndexer,
+    claimed: list[dict[str, Any]],
+    *,
+    keep_failed: bool,
+) -> DrainResult:
+    """Send the claimed records' current documents (or deletes); tally the outcome. With
+    `keep_failed` (a batch entry's records) the failed ones become outbox rows."""
+    result = DrainResult(claimed=len(claimed))
+    version = _clock_micros(conn)  # read before the documents: never newer than them
+    actions, owner = _bulk_actions(conn, indexer, claimed, version)
+    outcome = _send_actions(indexer, actions)
+    by_key = {action.key: action for action in actions}
+    result.removed = len(outcome.acknowledged_keys)
+    result.indexed = sum(1 for key in outcome.acknowledged_keys if by_key[key].op == "index")
+    result.deleted = result.removed - result.indexed
+    result.retrying = len(outcome.retryable)
+    result.parked = len(outcome.permanent)
+    failures = [(key, message, False) for key, message in outcome.retryable.items()]
+    failures += [(key, PERMANENT_PREFIX + m, True) for key, m in outcome.permanent.items()]
+    if failures and keep_failed:
+        conn.execute(_KEEP_FAILED, _failure_params(owner, failures))
+        logger.warning(
+            "batch entry records kept for retry",
+            extra={"retrying": result.retrying, "parked": result.parked},
+        )
+    return result
+
+
+def _failure_params(
+    owner: dict[Key, tuple[str, uuid.UUID]], failures: list[tuple[Key, str, bool]]
+) -> dict[str, Any]:
+    return {
+        "entities": [owner[key][0] for key, _, _ in failures],
+        "ids": [owner[key][1] for key, _, _ in failures],
+        "errors": [message for _, message, _ in failures],
+        "permanent": [permanent for _, _, permanent in failures],
+        "base": RETRY_BASE_SECONDS,
+        "cap": RETRY_CAP_SECONDS,
+    }
+
+
 def _bulk_actions(
     conn: Connection[Any], indexer: BulkIndexer, claimed: list[dict[str, Any]], version: int
 ) -> tuple[list[IndexAction], dict[Key, tuple[str, uuid.UUID]]]:
@@ -510,17 +604,7 @@ def _postpone(
     failures: list[tuple[Key, str, bool]],
 ) -> None:
     """Keeps the failed rows with their reason: retried later, or parked when permanent."""
-    conn.execute(
-        _POSTPONE,
-        {
-            "entities": [owner[key][0] for key, _, _ in failures],
-            "ids": [owner[key][1] for key, _, _ in failures],
-            "errors": [message for _, message, _ in failures],
-            "permanent": [permanent for _, _, permanent in failures],
-            "base": RETRY_BASE_SECONDS,
-            "cap": RETRY_CAP_SECONDS,
-        },
-    )
+    conn.execute(_POSTPONE, _failure_params(owner, failures))
 
 
 # -- reindex -------------------------------------------------------------------------------
@@ -787,10 +871,11 @@ def _outbox_counts(conn: Connection[Any], entity: Entity) -> dict[str, Any] | No
         conn.cursor(row_factory=dict_row)
         .execute(
             "SELECT count(*) FILTER (WHERE next_attempt_at < now() + interval '50 years') "
-            "AS pending, "
+            "+ (SELECT coalesce(sum(cardinality(record_uuids)), 0) FROM search_outbox_batches "
+            "WHERE entity = %(entity)s) AS pending, "
             "count(*) FILTER (WHERE next_attempt_at >= now() + interval '50 years') AS parked "
-            "FROM search_outbox WHERE entity = %s",
-            (entity.value,),
+            "FROM search_outbox WHERE entity = %(entity)s",
+            {"entity": entity.value},
         )
         .fetchone()
     )
