@@ -40,15 +40,18 @@ PINNED_FIRST_VALUE = sql.SQL(
     ") AS next WHERE lower(walk.value) <> ALL({values}::text[]) AND walk.step < {steps}"
     ") SELECT value FROM walk WHERE lower(value) = ANY({values}::text[]) LIMIT 1)"
 )
-# The probe: the first value's rows in uuid order (cursor included: the keyset of
-# `probe_where` drops it and what precedes it), at most `window`, filtered.
+# The probe: the first value's uuids in order (cursor included: the keyset of
+# `probe_where` drops it and what precedes it), at most `window`, read index-only from the
+# sort index (a value of a few thousand rows was otherwise read whole through a bitmap and
+# sorted, its window being larger), then each row by its uuid, filtered, until `need`.
 PINNED_PROBE = sql.SQL(
     "probe AS MATERIALIZED ("
     "SELECT {sort_values} FROM ("
-    "SELECT c.* FROM {table} AS c WHERE c.deleted_at IS NULL "
+    "SELECT c.uuid FROM {table} AS c WHERE c.deleted_at IS NULL "
     "AND {key} = (SELECT value FROM first_value) AND c.uuid {from_uuid} "
     "ORDER BY c.uuid {direction} LIMIT {window}"
-    ") AS c{join} WHERE {probe_where} ORDER BY c.uuid {direction} LIMIT {need})"
+    ") AS walked JOIN {table} AS c ON c.uuid = walked.uuid{join} "
+    "WHERE {probe_where} ORDER BY c.uuid {direction} LIMIT {need})"
 )
 
 
