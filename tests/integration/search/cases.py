@@ -1920,4 +1920,97 @@ CASES: list[dict[str, Any]] = [
         },
         "expected": ["co05"],
     },
+    # Sorted on a key the filter pins to a few values: the pinned value walk (vql/sql.py
+    # `_pinned_probe`, vql/pinned_sort.py) pages one raw value at a time by uuid; two raw
+    # spellings of one folded value (TÜRKİYE, Türkiye) are two values of the sort.
+    {
+        "name": "sort_by_country_pinned_by_its_filter",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"country": ["TÜRKİYE", "united states"]}}},
+            "order_by": [{"order_by": "country"}],
+        },
+        "expected": [
+            "ct30",
+            "ct28",
+            "ct01",
+            "ct02",
+            "ct03",
+            "ct07",
+            "ct08",
+            "ct09",
+            "ct17",
+            "ct18",
+            "ct19",
+            "ct21",
+            "ct23",
+            "ct24",
+        ],
+        "walk": 3,
+    },
+    {
+        "name": "sort_by_country_desc_pinned_with_another_filter",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {
+                    "must": {
+                        "country": ["germany", "united states", "canada"],
+                        "departments": "engineering",
+                    }
+                }
+            },
+            "order_by": [{"order_by": "country", "order_direction": "desc"}],
+        },
+        "expected": [
+            "ct24",
+            "ct19",
+            "ct07",
+            "ct03",
+            "ct02",
+            "ct01",
+            "ct14",
+            "ct04",
+            "ct20",
+            "ct05",
+        ],
+        "walk": 2,
+    },
+    {
+        "name": "sort_by_seniority_pinned_by_its_filter",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"seniority": ["senior", "manager"]}}},
+            "order_by": [{"order_by": "seniority"}],
+            "limit": 50,
+        },
+        "expected": [
+            "ct03",
+            "ct08",
+            "ct23",
+            "ct30",
+            "ct01",
+            "ct06",
+            "ct07",
+            "ct09",
+            "ct14",
+            "ct16",
+            "ct19",
+            "ct22",
+            "ct29",
+        ],
+        "walk": 4,
+    },
+    {
+        "name": "companies_sort_by_country_desc_pinned_by_its_filter",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "keyword_match": {"must": {"country": ["germany", "united states", "japan"]}}
+            },
+            "order_by": [{"order_by": "country", "order_direction": "desc"}],
+        },
+        "expected": ["co03", "co02", "co01", "co11", "co08", "co04"],
+        "walk": 2,
+    },
 ]

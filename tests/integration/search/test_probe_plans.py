@@ -18,6 +18,7 @@ from connectra.vql import sql as vql_sql
 from connectra.vql.parse import parse_request
 from connectra.vql.sql import compile_search, sort_is_indexed, walks_companies
 from tests.integration.search.cases import CASES
+from tests.integration.search.fixture import short_id_of
 from tests.integration.search.test_conformance import SECRET, ids, run
 
 
@@ -192,3 +193,108 @@ def test_a_company_key_with_few_values_pages_one_value_by_uuid(
     assert found is not None
     assert (found["n"] == query.offset + query.limit + 1) is answers
     assert ids(run(fixture_conn, "contacts", {**case["vql"], "limit": 2})) == case["expected"][:2]
+
+
+def _probe_count(
+    conn: psycopg.Connection[Any], compiled: vql_sql.CompiledSQL, probe: str = "probe"
+) -> int:
+    """Rows the statement's `probe` CTE finds (its CTEs up to `matched`, then a count)."""
+    text = compiled.statement.as_string(conn)
+    probe_only = (
+        text.split(", matched AS MATERIALIZED", 1)[0] + f" SELECT count(*) AS n FROM {probe}"
+    )
+    with conn.transaction():
+        found = conn.execute(psycopg.sql.SQL(probe_only), compiled.params).fetchone()
+    assert found is not None
+    return int(found["n"])
+
+
+PINNED = "sort_by_country_desc_pinned_with_another_filter"
+
+
+@pytest.mark.parametrize(
+    ("steps", "window", "answered"),
+    [
+        # United States: 6 rows (2 pages of 2 and the 3rd row needed for each), then the
+        # cursor's value holds too few rows after it: the matched arm.
+        (300, 5000, [True, True, False, False, False]),
+        # The loose scan stops before United States, except from a cursor in it.
+        (1, 5000, [False, True, False, False, False]),
+        (300, 1, [False] * 5),  # the uuid walk reads one row of the three needed
+    ],
+    ids=["answers", "scan-gives-up", "window-too-short"],
+)
+def test_a_sort_pinned_by_its_filter_pages_one_raw_value_by_uuid(
+    fixture_conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    steps: int,
+    window: int,
+    answered: list[bool],
+) -> None:
+    """The pinned value walk (vql/pinned_sort.py): the loose scan finds the first raw value
+    the filter keeps (from a cursor's on), the probe walks its rows by uuid; it answers when
+    it finds the rows needed, else the matched arm does. Either way the same pages."""
+    monkeypatch.setattr(vql_sql.pinned_sort, "PINNED_VALUE_STEPS", steps)
+    monkeypatch.setattr(vql_sql, "PROBE_WINDOW", window)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 0)
+    case = next(c for c in CASES if c["name"] == PINNED)
+    vql: dict[str, Any] = {**case["vql"], "limit": 2}
+    seen: list[str] = []
+    from_probe: list[bool] = []
+    while True:
+        query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
+        compiled = compile_search(query)
+        assert "WITH RECURSIVE walk" in compiled.statement.as_string(fixture_conn)
+        from_probe.append(_probe_count(fixture_conn, compiled) == query.limit + 1)
+        page = run(fixture_conn, "contacts", vql)
+        seen.extend(ids(page))
+        if page.next_cursor is None:
+            break
+        vql = {**vql, "search_after": page.next_cursor}
+    assert seen == case["expected"]
+    assert from_probe == answered
+
+
+@pytest.mark.parametrize(
+    ("window", "cap", "group_window", "arm"),
+    [
+        # Three companies share a total funding of 0: a window cut at two of them cannot
+        # end between two values, so the group probe pages that value by contact uuid.
+        (2, 2, 20_000, "group"),
+        (2, 2, 1, "matched"),  # its uuid walk is too short
+        (2, 500, 20_000, "probe"),  # the window takes in all three: the company probe
+    ],
+)
+def test_a_company_walk_cut_inside_one_value_pages_that_value_by_uuid(
+    fixture_conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+    cap: int,
+    group_window: int,
+    arm: str,
+) -> None:
+    """`_COMPANY_CAPPED_RUN` (vql/sql.py): which arm of the company walk answers, each with
+    the page of the plain order or nothing."""
+    monkeypatch.setattr(vql_sql, "COMPANY_PROBE_WINDOW", window)
+    monkeypatch.setattr(vql_sql, "COMPANY_WINDOW_CAP", cap)
+    monkeypatch.setattr(vql_sql, "GROUP_PROBE_WINDOW", group_window)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 0)
+    vql = {
+        "where": {"keyword_match": {"must": {"departments": "engineering"}}},
+        "order_by": [{"order_by": "company_total_funding"}],
+        "limit": 3,
+    }
+    query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
+    compiled = compile_search(query)
+    text = compiled.statement.as_string(fixture_conn)
+    no_matched = text.replace("FROM matched WHERE NOT", "FROM matched WHERE false AND NOT")
+    probe_only = no_matched.replace("FROM group_probe WHERE", "FROM group_probe WHERE false AND")
+    with fixture_conn.transaction():
+        full, without_matched, from_probe = (
+            fixture_conn.execute(psycopg.sql.SQL(statement), compiled.params).fetchall()
+            for statement in (text, no_matched, probe_only)
+        )
+    assert [short_id_of(row["sort_1"]) for row in full] == ["ct01", "ct04", "ct07", "ct14"]
+    assert without_matched in (full, []) and from_probe in (full, [])
+    answered = "probe" if from_probe else "group" if without_matched else "matched"
+    assert answered == arm

@@ -30,6 +30,7 @@ from connectra.models.fields import (
     FieldKind,
     company_field_of,
 )
+from connectra.vql import pinned_sort
 from connectra.vql.ast import (
     MIN_SUBSTRING_LENGTH,
     Condition,
@@ -527,6 +528,8 @@ def compile_search(query: Query) -> CompiledSQL:
         return _compile_company_walk(compiler, query, sort_values)
     if (not query.filter.must and not query.filter.must_not) or not sort_is_indexed(query):
         return _compile_unprobed(compiler, query, sort_values)
+    if pinned_sort.pinning_condition(query) is not None:
+        return _compile_probed(compiler, query, sort_values, _pinned_probe)
     return _compile_probed(compiler, query, sort_values)
 
 
@@ -693,11 +696,16 @@ def _compile_probed(
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
 
 
+def _probe_window(query: Query) -> int:
+    """Rows a probe reads at most (see PROBE_WINDOW)."""
+    return max(PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1))
+
+
 def _probe(
     compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable
 ) -> sql.Composable:
     query = compiler.query
-    window = compiler.params.add(max(PROBE_WINDOW, PROBE_FACTOR * (query.offset + query.limit + 1)))
+    window = compiler.params.add(_probe_window(query))
     window_parts = compiler.window_parts()
     if not reads_nulls_apart(query):
         order = compiler.order_by()
@@ -771,14 +779,23 @@ _COMPANY_WALK_SEARCH = sql.SQL(
     "SELECT {sort_values} FROM company_window AS co "
     "JOIN contacts AS c ON c.company_id = co.uuid "
     "WHERE {probe_where} ORDER BY {order} LIMIT {need}"
-    "), matched AS MATERIALIZED ("
+    "), {group_probe}matched AS MATERIALIZED ("
     "SELECT {sort_values} FROM {source} WHERE {where}"
     ") "
     "SELECT * FROM ("
     "SELECT * FROM probe WHERE {exact} "
-    "UNION ALL "
-    "SELECT * FROM matched WHERE NOT {exact}"
+    "UNION ALL {group_arm}"
+    "SELECT * FROM matched WHERE NOT {exact}{not_group}"
     ") AS found ORDER BY {outer_order} LIMIT {limit} OFFSET {offset}"
+)
+# When the window is one value's companies cut at the cap (`_COMPANY_CAPPED_RUN`: 66k of
+# 100k companies share a total funding of 0, so no window ends between two values) the
+# probe cannot be exact (its last value is the window's), and the group probe
+# (`_GROUP_PROBE`) pages that first value by contact uuid instead: it answers when it finds
+# `need` rows. Tried only then: for a value of a few companies its uuid walk finds nothing.
+_COMPANY_CAPPED_RUN = sql.SQL(
+    "((SELECT count(*) FROM company_window) = {cap} "
+    "AND (SELECT min({key}) = max({key}) FROM company_window AS co))"
 )
 
 
@@ -793,6 +810,7 @@ def _compile_company_walk(
     window = compiler.params.add(companies)
     cap = compiler.params.add(max(COMPANY_WINDOW_CAP, companies))
     descending = query.sort[0].direction is Direction.DESC
+    exact, group_probe, group_arm, not_group = _company_group_arms(compiler, sort_values, need, cap)
     statement = _COMPANY_WALK_SEARCH.format(
         key=compiler.sort_expression(query.sort[0]),
         bound=_company_window_bound(compiler),
@@ -809,12 +827,36 @@ def _compile_company_walk(
         need=need,
         source=compiler.source(),
         where=compiler.where(),
-        exact=_company_probe_is_exact(compiler, need, cap),
+        exact=exact,
+        group_probe=group_probe,
+        group_arm=group_arm,
+        not_group=not_group,
         outer_order=compiler.order_by(_outer_sort_columns(query)),
         limit=compiler.params.add(query.limit + 1),
         offset=compiler.params.add(query.offset),
     )
     return CompiledSQL(statement, compiler.params.values, {**compiler.settings(), **PAGE_SETTINGS})
+
+
+def _company_group_arms(
+    compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable, cap: sql.Composable
+) -> tuple[sql.Composable, sql.Composable, sql.Composable, sql.Composable]:
+    """For `_COMPANY_WALK_SEARCH`: the probe's `exact` condition, the group probe's CTEs,
+    its arm, and what `matched` adds against it (`_COMPANY_CAPPED_RUN`). No group arm when
+    keys come between the company key and the uuid tie-break: it pages by uuid alone."""
+    query = compiler.query
+    exact = _company_probe_is_exact(compiler, need, cap)
+    if len(query.sort) != 2:
+        return exact, sql.SQL(""), sql.SQL(""), sql.SQL("")
+    capped_run = _COMPANY_CAPPED_RUN.format(cap=cap, key=compiler.sort_expression(query.sort[0]))
+    answers = sql.SQL("({} AND (SELECT count(*) FROM group_probe) = {})").format(capped_run, need)
+    return (
+        # The same truth value as `exact` alone (see above), without running the probe.
+        sql.SQL("(NOT {} AND {})").format(capped_run, exact),
+        sql.SQL("{}, ").format(_group_probe(compiler, sort_values, need, name="group_probe")),
+        sql.SQL("SELECT * FROM group_probe WHERE {} UNION ALL ").format(answers),
+        sql.SQL(" AND NOT {}").format(answers),
+    )
 
 
 # Contacts sorted on a company key with few values (COMPANY_GROUPED_SORTS): `first_value`
@@ -826,23 +868,25 @@ _GROUP_PROBE = sql.SQL(
     "first_value AS MATERIALIZED ("
     "SELECT {key} AS value FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL"
     "{bound} ORDER BY {company_order} LIMIT 1"
-    "), probe AS MATERIALIZED ("
+    "), {name} AS MATERIALIZED ("
     "SELECT {sort_values} FROM ("
     "SELECT c.* FROM contacts AS c WHERE c.deleted_at IS NULL AND c.uuid {from_uuid} "
     "ORDER BY c.uuid {direction} LIMIT {window}"
-    ") AS c JOIN companies AS co ON co.uuid = c.company_id AND co.deleted_at IS NULL "
-    "AND {key} = (SELECT value FROM first_value) "
+    ") AS c JOIN LATERAL (SELECT co.* FROM companies AS co WHERE co.uuid = c.company_id "
+    "AND co.deleted_at IS NULL AND {key} = (SELECT value FROM first_value) OFFSET 0) AS co ON true "
     "WHERE {probe_where} ORDER BY c.uuid {direction} LIMIT {need})"
 )
 
 
 def _group_probe(
-    compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable
+    compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable, name: str = "probe"
 ) -> sql.Composable:
-    """`_GROUP_PROBE` for the query: the probe of `_compile_probed`'s statement."""
+    """`_GROUP_PROBE` for the query: the probe of `_compile_probed`'s statement (or of the
+    company walk's, under another `name`)."""
     query = compiler.query
     descending = query.sort[1].direction is Direction.DESC  # the uuid tie-break
     return _GROUP_PROBE.format(
+        name=sql.SQL(name),
         key=compiler.sort_expression(query.sort[0]),
         bound=_company_window_bound(compiler),
         company_order=_company_window_order(compiler),
@@ -853,6 +897,42 @@ def _group_probe(
         probe_where=compiler.probe_where(),
         need=need,
     )
+
+
+def _pinned_probe(
+    compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable
+) -> sql.Composable:
+    """The pinned value walk (vql/pinned_sort.py): the probe of `_compile_probed`'s
+    statement."""
+    query = compiler.query
+    condition = pinned_sort.pinning_condition(query)
+    assert condition is not None
+    order, beyond = pinned_sort.walk_direction(query)
+    descending = query.sort[1].direction is Direction.DESC  # the uuid tie-break
+    table = sql.Identifier(query.entity.value)
+    key = compiler.sort_expression(query.sort[0])
+    first_value = pinned_sort.PINNED_FIRST_VALUE.format(
+        column=compiler.column(query.sort[0].field),
+        table=table,
+        key=key,
+        bound=_company_window_bound(compiler),
+        direction=order,
+        beyond=beyond,
+        values=compiler.params.add(list(condition.values)),
+        steps=compiler.params.add(pinned_sort.PINNED_VALUE_STEPS),
+    )
+    probe = pinned_sort.PINNED_PROBE.format(
+        sort_values=sort_values,
+        table=table,
+        key=key,
+        from_uuid=_group_walk_start(compiler, descending),
+        direction=sql.SQL("DESC" if descending else "ASC"),
+        window=compiler.params.add(_probe_window(query)),
+        join=_probe_join(query),
+        probe_where=compiler.probe_where(),
+        need=need,
+    )
+    return sql.SQL("{}, {}").format(first_value, probe)
 
 
 def _group_walk_start(compiler: _Compiler, descending: bool) -> sql.Composable:
