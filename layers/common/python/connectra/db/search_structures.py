@@ -17,6 +17,9 @@ The set (every index partial on `deleted_at IS NULL`, the rows search sees):
 * One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
   prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
   substring of the folded text; the stored words recheck), and fuzzy matches (`<%`).
+* One btree `(uuid)` per text field partial on its folded column holding a CJK character:
+  the rows the fuzzy `<%` prefilter cannot vouch for (pg_trgm joins CJK characters to the
+  letters beside them, connectra_words does not), ORed with it (vql/fuzzy_sql.py).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
   `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
   for the sorts worth an index. company_id needs none of its own: the foreign key's index
@@ -37,6 +40,7 @@ import psycopg
 from psycopg import sql
 
 from connectra.models.fields import CONTACT_TEXT_SORTS, FEW_VALUED_COMPANY_SORTS
+from connectra.vql.fuzzy_sql import holds_cjk
 
 Backend = Literal["postgres", "opensearch"]
 LIVE = "WHERE deleted_at IS NULL"
@@ -62,11 +66,13 @@ class Index:
     name: str
     table: str
     method: str  # USING <method> (<columns>)
+    predicate: str | None = None  # a partial index's condition beyond LIVE
 
     def create(self, *, concurrently: bool) -> str:
         how = "CONCURRENTLY " if concurrently else ""
         target = f"{self.name} ON {self.table} USING {self.method}"
-        return f"CREATE INDEX {how}IF NOT EXISTS {target} {LIVE}"
+        where = LIVE if self.predicate is None else f"{LIVE} AND {self.predicate}"
+        return f"CREATE INDEX {how}IF NOT EXISTS {target} {where}"
 
     def drop(self, *, concurrently: bool) -> str:
         how = "CONCURRENTLY " if concurrently else ""
@@ -79,9 +85,24 @@ def _trigram(table: str, field: str) -> Index:
     )
 
 
+def _cjk_rows(table: str, field: str) -> Index:
+    """The rows whose folded field holds a CJK character, which a fuzzy term's `<%`
+    trigram prefilter cannot vouch for (vql/fuzzy_sql.py HOLDS_CJK_PATTERN): the other
+    half of its BitmapOr. Few rows, and on a write one regular-expression test per field
+    (an index entry only for those rows)."""
+    return Index(
+        f"vql_{table}_{field}_cjk",
+        table,
+        "btree (uuid)",
+        holds_cjk(f"vql_{field}_folded"),
+    )
+
+
 INDEXES: tuple[Index, ...] = (
-    # contacts: text (one trigram GIN per field), keywords, sorts and keyset paging
+    # contacts: text (one trigram GIN and one CJK-rows index per field), keywords, sorts
+    # and keyset paging
     *(_trigram("contacts", field) for field in TEXT_FIELDS["contacts"]),
+    *(_cjk_rows("contacts", field) for field in TEXT_FIELDS["contacts"]),
     *(
         Index(f"vql_contacts_{col}_lower", "contacts", f"btree (lower({col}))")
         for col in ("title", "seniority", "email_status", "city", "state", "country")
@@ -97,6 +118,7 @@ INDEXES: tuple[Index, ...] = (
     ),
     # companies
     *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),
+    *(_cjk_rows("companies", field) for field in TEXT_FIELDS["companies"]),
     *(
         Index(f"vql_companies_{col}_lower", "companies", f"btree (lower({col}))")
         for col in ("name", "city", "state", "country")

@@ -55,6 +55,7 @@ from connectra.vql.fuzzy_sql import (
     fuzzy_match,
     fuzzy_prefilter,
     fuzzy_similarity_threshold,
+    fuzzy_trigram_prefilter,
     intact_pieces,
     pieces_prefilter,
     trigram_prefilter_is_exact,
@@ -238,8 +239,22 @@ class _Compiler:
         if not condition.fuzzy:
             return self.words(condition, folded, words)
         parts = [self.fuzzy_term(term, folded, words) for term in terms]
-        joiner = " AND " if condition.operator is Operator.AND else " OR "
-        return sql.SQL("({})").format(sql.SQL(joiner).join(parts))
+        if condition.operator is Operator.OR:
+            alternatives = [
+                check
+                if shares is None
+                else sql.SQL("({} AND {})").format(fuzzy_trigram_prefilter([shares], folded), check)
+                for shares, check in parts
+            ]
+            return sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives))
+        # (P1 OR cjk) AND (P2 OR cjk) is (P1 AND P2) OR cjk: the terms' `<%` conditions
+        # stay together, one trigram-GIN scan intersecting them (one BitmapOr per term
+        # read each term's rows whole: 4-6 times slower over 100k companies).
+        shared = [shares for shares, _check in parts if shares is not None]
+        checks = [check for _shares, check in parts]
+        if shared:
+            checks.insert(0, fuzzy_trigram_prefilter(shared, folded))
+        return sql.SQL("({})").format(sql.SQL(" AND ").join(checks))
 
     def substring_term(self, term: str, folded: sql.Composable) -> sql.Composable:
         """One whitespace-separated term of a substring query: contained in the folded
@@ -322,26 +337,29 @@ class _Compiler:
 
     def fuzzy_term(
         self, term: str, folded: sql.Composable, words: sql.Composable
-    ) -> sql.Composable:
+    ) -> tuple[sql.Composable | None, sql.Composable]:
+        """(The term's `<%` trigram condition, or None; the rest of its check). The caller
+        adds the rows holding a CJK character to the `<%` condition (fuzzy_sql.py
+        fuzzy_trigram_prefilter)."""
         edits = max_edits(term)
         if edits == 0:
-            return sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
+            return None, sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
         match = fuzzy_match(self.params, term, words, edits)
         if not trigram_prefilter_is_exact(term) or not self.index_shaped:
-            return match
+            return None, match
         pieces = intact_pieces(term)
         if pieces is not None:
             # A long term: substrings some match holds (intact_pieces), far fewer rows
             # than those sharing one trigram with it.
             prefilter = pieces_prefilter(self.params, folded, pieces)
-            return sql.SQL("({} AND {})").format(prefilter, match)
+            return None, sql.SQL("({} AND {})").format(prefilter, match)
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
         # `<%` (written `<%%` for psycopg), one trigram-GIN condition per term: it keeps
         # the rows sharing a trigram with the prefilter text (fuzzy_similarity_threshold),
-        # which loses no match (fuzzy_prefilter).
-        prefilter = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
-        return sql.SQL("({} AND {})").format(prefilter, match)
+        # which loses no match (fuzzy_prefilter) but where a CJK character stands.
+        shares = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
+        return shares, match
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
         target = self.column(condition.field)
