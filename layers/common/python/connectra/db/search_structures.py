@@ -5,7 +5,7 @@ contacts and companies tables, what is present, and the online switch between th
   uniques, foreign keys; migration 0001). OpenSearch answers every search.
 * `SEARCH_BACKEND=postgres`: the keys plus the set below, which `connectra.vql.sql` uses.
 
-The set (every index partial on `deleted_at IS NULL`, the rows search sees):
+The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows search sees):
 
 * Search columns `vql_<field>_folded` (connectra_fold) and `vql_<field>_words`
   (connectra_words) per text field. PostgreSQL computes them, from those two SQL functions
@@ -17,7 +17,7 @@ The set (every index partial on `deleted_at IS NULL`, the rows search sees):
 * One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
   prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
   substring of the folded text; the stored words recheck), and fuzzy matches (`<%`).
-* One btree `(uuid)` per text field partial on its folded column holding a CJK character:
+* One btree `(uuid)` per text field, partial on its folded column holding a CJK character:
   the rows the fuzzy `<%` prefilter cannot vouch for (pg_trgm joins CJK characters to the
   letters beside them, connectra_words does not), ORed with it (vql/fuzzy_sql.py).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
@@ -66,13 +66,12 @@ class Index:
     name: str
     table: str
     method: str  # USING <method> (<columns>)
-    predicate: str | None = None  # a partial index's condition beyond LIVE
+    where: str = LIVE  # the partial index's condition
 
     def create(self, *, concurrently: bool) -> str:
         how = "CONCURRENTLY " if concurrently else ""
         target = f"{self.name} ON {self.table} USING {self.method}"
-        where = LIVE if self.predicate is None else f"{LIVE} AND {self.predicate}"
-        return f"CREATE INDEX {how}IF NOT EXISTS {target} {where}"
+        return f"CREATE INDEX {how}IF NOT EXISTS {target} {self.where}"
 
     def drop(self, *, concurrently: bool) -> str:
         how = "CONCURRENTLY " if concurrently else ""
@@ -89,12 +88,14 @@ def _cjk_rows(table: str, field: str) -> Index:
     """The rows whose folded field holds a CJK character, which a fuzzy term's `<%`
     trigram prefilter cannot vouch for (vql/fuzzy_sql.py HOLDS_CJK_PATTERN): the other
     half of its BitmapOr. Few rows, and on a write one regular-expression test per field
-    (an index entry only for those rows)."""
+    (an index entry only for those rows). Deleted rows too, unlike the rest of the set:
+    the prefilter is then the exact OR of the two indexes' conditions, which spares the
+    candidates a second `<%` (fuzzy_trigram_prefilter)."""
     return Index(
         f"vql_{table}_{field}_cjk",
         table,
         "btree (uuid)",
-        holds_cjk(f"vql_{field}_folded"),
+        f"WHERE {holds_cjk(f'vql_{field}_folded')}",
     )
 
 

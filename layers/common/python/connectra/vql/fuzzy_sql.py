@@ -99,13 +99,22 @@ def holds_cjk(folded: str) -> str:
     return f"{folded} ~ '{HOLDS_CJK_PATTERN}'"
 
 
-def fuzzy_trigram_prefilter(shared: list[sql.Composable], folded: sql.Composable) -> sql.Composable:
+def fuzzy_trigram_prefilter(
+    shared: list[sql.Composable], folded: sql.Composable, live: sql.Composable
+) -> sql.Composable:
     """The fuzzy terms' index-served prefilter: the folded text shares a trigram with each
-    term's prefilter text (`shared`: `<%` conditions, fuzzy_similarity_threshold), or
-    holds a CJK character (where pg_trgm's words are not connectra's: HOLDS_CJK_PATTERN).
-    A BitmapOr of the field's trigram GIN and its CJK partial index; loses no match."""
-    return sql.SQL("(({}) OR {} ~ {})").format(
-        sql.SQL(" AND ").join(shared), folded, sql.Literal(HOLDS_CJK_PATTERN)
+    term's prefilter text (`shared`: `folded %> text` conditions, fuzzy_similarity_threshold),
+    or holds a CJK character (where pg_trgm's words are not connectra's: HOLDS_CJK_PATTERN).
+    A BitmapOr of the field's trigram GIN and its CJK partial index; loses no match.
+
+    Written as the bitmap's own condition, `((index conditions AND the trigram index's
+    predicate) OR the CJK index's predicate)`: `live` is the row's `deleted_at IS NULL`
+    (which the query requires anyway), and `%>` the form the GIN takes. PostgreSQL then
+    finds the query's condition among the bitmap's (equal()) and checks it once, in the
+    recheck; otherwise it checked the OR again as a filter (`%>` is STABLE: no implication
+    proof), a second trigram test per candidate (+20-30 % on fuzzy hits)."""
+    return sql.SQL("(({} AND {}) OR {} ~ {})").format(
+        sql.SQL(" AND ").join(shared), live, folded, sql.Literal(HOLDS_CJK_PATTERN)
     )
 
 

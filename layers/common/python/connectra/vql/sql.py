@@ -106,6 +106,14 @@ def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
     return sql.Identifier("c", f"vql_{target.name}_{kind}")
 
 
+def search_row_live(entity: Entity, target: Field) -> sql.Composable:
+    """`deleted_at IS NULL` of the row holding the field: true wherever the query reads the
+    field (its own rows are filtered so; the company is joined only when live, and a
+    condition on a company not joined is NULL either way)."""
+    is_company = entity is Entity.CONTACTS and company_field_of(target.name) is not None
+    return sql.SQL("{} IS NULL").format(sql.Identifier("co" if is_company else "c", "deleted_at"))
+
+
 # Sort keys served by a btree `(key, uuid)` index (db/search_structures.py) or the primary
 # key, in both directions: ascending forwards; descending backwards (on NOT NULL keys the
 # ORDER BY is then written without NULLS LAST so that a backward scan matches it; nullable
@@ -239,11 +247,14 @@ class _Compiler:
         if not condition.fuzzy:
             return self.words(condition, folded, words)
         parts = [self.fuzzy_term(term, folded, words) for term in terms]
+        live = search_row_live(self.query.entity, condition.field)
         if condition.operator is Operator.OR:
             alternatives = [
                 check
                 if shares is None
-                else sql.SQL("({} AND {})").format(fuzzy_trigram_prefilter([shares], folded), check)
+                else sql.SQL("({} AND {})").format(
+                    fuzzy_trigram_prefilter([shares], folded, live), check
+                )
                 for shares, check in parts
             ]
             return sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives))
@@ -253,7 +264,7 @@ class _Compiler:
         shared = [shares for shares, _check in parts if shares is not None]
         checks = [check for _shares, check in parts]
         if shared:
-            checks.insert(0, fuzzy_trigram_prefilter(shared, folded))
+            checks.insert(0, fuzzy_trigram_prefilter(shared, folded, live))
         return sql.SQL("({})").format(sql.SQL(" AND ").join(checks))
 
     def substring_term(self, term: str, folded: sql.Composable) -> sql.Composable:
@@ -355,10 +366,13 @@ class _Compiler:
             return None, sql.SQL("({} AND {})").format(prefilter, match)
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
-        # `<%` (written `<%%` for psycopg), one trigram-GIN condition per term: it keeps
-        # the rows sharing a trigram with the prefilter text (fuzzy_similarity_threshold),
-        # which loses no match (fuzzy_prefilter) but where a CJK character stands.
-        shares = sql.SQL("{} <%% {}").format(self.params.add(prefilter_text), folded)
+        # `folded %> text` (`text <% folded` commuted, the form the trigram GIN's operator
+        # class takes; `%%` for psycopg): one trigram-GIN condition per term, the rows
+        # sharing a trigram with the prefilter text (fuzzy_similarity_threshold), which
+        # loses no match (fuzzy_prefilter) but where a CJK character stands. Written in
+        # the index's form so that the planner sees the bitmap's condition as the
+        # query's own and checks it once (fuzzy_trigram_prefilter).
+        shares = sql.SQL("{} %%> {}").format(folded, self.params.add(prefilter_text))
         return shares, match
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:

@@ -7,10 +7,11 @@ A fuzzy search missed a word written directly against a CJK character: a title `
 holds the word `abdc` (connectra_words makes each CJK character a word of its own), one
 transposition from `abcd`, yet pg_trgm reads `東abdc東` as one word, shares no trigram
 with `abcd`, and the `<%` trigram prefilter dropped the row before the per-word check.
-The prefilter becomes `(prefilter <% folded OR folded ~ '<CJK class>')`; each text field
-gets a btree `(uuid)` partial on that second condition (and `deleted_at IS NULL`), so the
+The prefilter becomes `((folded %> prefilter AND deleted_at IS NULL) OR folded ~ '<CJK
+class>')`; each text field gets a btree `(uuid)` partial on that second condition (deleted
+rows included: the OR is then exactly the bitmap's condition, checked once), so the
 planner serves the OR with a BitmapOr of the trigram GIN and this small index
-(`connectra.db.search_structures` defines them).
+(`connectra.db.search_structures` defines them, `connectra.vql.fuzzy_sql` the condition).
 
 Only with SEARCH_BACKEND=postgres. The builds run in the migration's transaction and block
 writes meanwhile (one scan per field); on a large live table run `connectra
