@@ -16,9 +16,9 @@ The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows 
   them (the trigger function is regenerated too).
 * One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
   prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
-  substring of the folded text; the stored words recheck), and fuzzy matches (`<%`).
+  substring of the folded text; the stored words recheck), and fuzzy matches (`%>`).
 * One btree `(uuid)` per text field, partial on its folded column holding a CJK character:
-  the rows the fuzzy `<%` prefilter cannot vouch for (pg_trgm joins CJK characters to the
+  the rows the fuzzy `%>` prefilter cannot vouch for (pg_trgm joins CJK characters to the
   letters beside them, connectra_words does not), ORed with it (vql/fuzzy_sql.py).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
   `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
@@ -85,12 +85,12 @@ def _trigram(table: str, field: str) -> Index:
 
 
 def _cjk_rows(table: str, field: str) -> Index:
-    """The rows whose folded field holds a CJK character, which a fuzzy term's `<%`
+    """The rows whose folded field holds a CJK character, which a fuzzy term's `%>`
     trigram prefilter cannot vouch for (vql/fuzzy_sql.py HOLDS_CJK_PATTERN): the other
     half of its BitmapOr. Few rows, and on a write one regular-expression test per field
     (an index entry only for those rows). Deleted rows too, unlike the rest of the set:
     the prefilter is then the exact OR of the two indexes' conditions, which spares the
-    candidates a second `<%` (fuzzy_trigram_prefilter)."""
+    candidates a second trigram test (fuzzy_trigram_prefilter)."""
     return Index(
         f"vql_{table}_{field}_cjk",
         table,

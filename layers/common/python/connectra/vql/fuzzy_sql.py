@@ -88,7 +88,7 @@ def fuzzy_prefilter(term: str) -> str:
 # A folded text holding a CJK character. connectra_words makes each CJK character a word
 # of its own, pg_trgm joins it to the letters beside it: in `東abdc東` pg_trgm sees one
 # word, so `abcd` (one transposition from the word `abdc`) shares no trigram with it. The
-# `<%` prefilter therefore also keeps these rows (few: a small partial index per field
+# trigram prefilter therefore also keeps these rows (few: a small partial index per field
 # holds them, db/search_structures.py, whose predicate is this same text).
 HOLDS_CJK_PATTERN = f"[{CJK_CLASS}]"
 

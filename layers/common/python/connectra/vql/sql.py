@@ -195,7 +195,7 @@ class _Compiler:
     def __init__(self, query: Query) -> None:
         self.query = query
         self.params = Params()
-        # The `<%` prefilter texts of the fuzzy terms (fuzzy_prefilter).
+        # The `%>` prefilter texts of the fuzzy terms (fuzzy_prefilter).
         self.fuzzy_prefilters: list[str] = []
         # True: conditions in the shape their index matches. False while compiling the
         # filter of a probe's window (rows read in index or table order, no index to
@@ -258,7 +258,7 @@ class _Compiler:
                 for shares, check in parts
             ]
             return sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives))
-        # (P1 OR cjk) AND (P2 OR cjk) is (P1 AND P2) OR cjk: the terms' `<%` conditions
+        # (P1 OR cjk) AND (P2 OR cjk) is (P1 AND P2) OR cjk: the terms' trigram conditions
         # stay together, one trigram-GIN scan intersecting them (one BitmapOr per term
         # read each term's rows whole: 4-6 times slower over 100k companies).
         shared = [shares for shares, _check in parts if shares is not None]
@@ -349,9 +349,9 @@ class _Compiler:
     def fuzzy_term(
         self, term: str, folded: sql.Composable, words: sql.Composable
     ) -> tuple[sql.Composable | None, sql.Composable]:
-        """(The term's `<%` trigram condition, or None; the rest of its check). The caller
-        adds the rows holding a CJK character to the `<%` condition (fuzzy_sql.py
-        fuzzy_trigram_prefilter)."""
+        """(The term's trigram condition `folded %> text`, or None; the rest of its check).
+        The caller adds the rows holding a CJK character to the trigram condition
+        (fuzzy_sql.py fuzzy_trigram_prefilter)."""
         edits = max_edits(term)
         if edits == 0:
             return None, sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
