@@ -51,6 +51,7 @@ GROUPS = {
     "trigram GIN": lambda name: name.endswith("_trgm"),
     "sort btrees": lambda name: name.endswith("_sort"),
     "keyword lower() btrees and array GIN": lambda name: name.endswith(("_lower", "_any")),
+    "CJK-rows partial btrees": lambda name: name.endswith("_cjk"),
 }
 
 

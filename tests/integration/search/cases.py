@@ -1701,6 +1701,88 @@ CASES: list[dict[str, Any]] = [
         "expected": ["ct29"],
     },
     {
+        # One transposition from `ginza` in 東京都中央区Ginza四丁目: no padded trigram in common
+        # with pg_trgm's one word there (vql/fuzzy_sql.py HOLDS_CJK_PATTERN).
+        "name": "unicode_cjk_fuzzy_finds_a_word_against_cjk_characters",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "address", "text_value": "gizna", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cjk_fuzzy_two_edits_beside_cjk_is_too_many",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [{"filter_key": "address", "text_value": "gizan", "fuzzy": True}]
+                }
+            }
+        },
+        "expected": [],
+    },
+    {
+        "name": "unicode_cjk_exact_finds_a_word_against_cjk_characters",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "address", "text_value": "ginza", "search_type": "exact"}
+                    ]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cjk_shuffle_finds_a_word_against_cjk_characters",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "address", "text_value": "Ginza", "search_type": "shuffle"}
+                    ]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cjk_substring_inside_a_word_against_cjk_characters",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "address", "text_value": "inz", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
+        "name": "unicode_cjk_substring_word_start_against_cjk_characters",
+        "entity": "companies",
+        "vql": {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {"filter_key": "address", "text_value": "gi", "search_type": "substring"}
+                    ]
+                }
+            }
+        },
+        "expected": ["co11"],
+    },
+    {
         "name": "unicode_cjk_phrase_order_matters",
         "entity": "companies",
         "vql": {

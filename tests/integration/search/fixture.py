@@ -45,6 +45,7 @@ def _company(
     place: tuple[str | None, str | None, str | None],
     created: str,
     deleted: bool = False,
+    address: str | None = None,
 ) -> dict[str, Any]:
     city, state, country = place
     return {
@@ -59,7 +60,7 @@ def _company(
         "employees_count": employees,
         "annual_revenue": revenue,
         "total_funding": funding,
-        "address": None,
+        "address": address,
         "city": city,
         "state": state,
         "country": country,
@@ -110,8 +111,10 @@ COMPANIES: list[dict[str, Any]] = [
     # International names: Cyrillic, CJK (no spaces between words).
     _company("co10", "ООО Ромашка Инжиниринг", "romashka.ru", ["Engineering"], [], [], 300,
              None, None, MOSCOW, "2023-09-09"),
+    # A Latin word written directly against CJK characters (pg_trgm reads the address as
+    # one word, connectra as 東 京 都 中 央 区 ginza 四 丁 目).
     _company("co11", "東京電機株式会社", "tokyo-denki.jp", ["Electronics"], [], [], 4000,
-             None, None, TOKYO, "2022-02-02"),
+             None, None, TOKYO, "2022-02-02", address="東京都中央区Ginza四丁目"),
 ]  # fmt: skip
 
 

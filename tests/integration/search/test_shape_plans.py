@@ -25,6 +25,7 @@ from connectra.db import search_structures
 from connectra.models.fields import Entity
 from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.vql import sql as vql_sql
+from connectra.vql.fuzzy import max_edits
 from connectra.vql.fuzzy_sql import intact_pieces
 from connectra.vql.parse import parse_request
 from connectra.vql.sql import compile_count, compile_search
@@ -326,3 +327,67 @@ def test_a_company_walk_cut_inside_one_value_looks_each_contacts_company_up(
         if "company_id" in condition
     ]
     assert lookups, conditions
+
+
+def takes_the_trigram_prefilter(term: str) -> bool:
+    """A fuzzy term prefiltered by `<%` (vql/fuzzy_sql.py fuzzy_trigram_prefilter): edits
+    allowed, too short for pieces."""
+    return max_edits(term) > 0 and intact_pieces(term) is None
+
+
+SHORT_FUZZY = [
+    shape
+    for shape in SHAPES
+    if "fuzzy and miss" in shape.name
+    and all(
+        takes_the_trigram_prefilter(term)
+        for condition in shape.vql["where"]["text_matches"]["must"]
+        for term in condition["text_value"].lower().split()
+    )
+]
+
+
+def cjk_index(shape: Shape) -> str:
+    return trigram_index(shape.entity, field_key(shape)).replace("_folded_trgm", "_cjk")
+
+
+def field_key(shape: Shape) -> str:
+    key: str = shape.vql["where"]["text_matches"]["must"][0]["filter_key"]
+    return key
+
+
+def bitmap_or_children(plan: dict[str, Any]) -> list[set[str]]:
+    """The indexes under each BitmapOr of the plan."""
+    found = [index_names(plan)] if plan["Node Type"] == "BitmapOr" else []
+    for child in plan.get("Plans", []):
+        found.extend(bitmap_or_children(child))
+    return found
+
+
+def test_some_shapes_have_short_fuzzy_terms() -> None:
+    assert len(SHORT_FUZZY) >= 5
+
+
+@pytest.mark.parametrize("plan", ["page", "count"])
+@pytest.mark.parametrize("shape", [pytest.param(shape, id=shape.name) for shape in SHORT_FUZZY])
+def test_a_short_fuzzy_term_reads_the_trigram_index_or_the_cjk_rows(
+    sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
+) -> None:
+    """`(prefilter <% folded OR folded ~ '<CJK class>')` is a BitmapOr of the field's
+    trigram GIN and its partial index of the rows holding a CJK character: the second
+    condition is written as that index's predicate (vql/fuzzy_sql.py holds_cjk), or the
+    planner could not use the index and would read every row for it."""
+    trigram = trigram_index(shape.entity, field_key(shape))
+    tree = explain(sample_conn, shape, plan)
+    ors = bitmap_or_children(tree)
+    assert any({trigram, cjk_index(shape)} <= names for names in ors), ors
+    # Written as the bitmap's own condition, the OR is checked once (the recheck), not
+    # again as a filter: a second trigram test per candidate.
+    assert not [f for f in filters(tree) if "%>" in f or "<%" in f], filters(tree)
+
+
+def filters(plan: dict[str, Any]) -> list[str]:
+    found = [plan["Filter"]] if "Filter" in plan else []
+    for child in plan.get("Plans", []):
+        found.extend(filters(child))
+    return found

@@ -5,7 +5,7 @@ contacts and companies tables, what is present, and the online switch between th
   uniques, foreign keys; migration 0001). OpenSearch answers every search.
 * `SEARCH_BACKEND=postgres`: the keys plus the set below, which `connectra.vql.sql` uses.
 
-The set (every index partial on `deleted_at IS NULL`, the rows search sees):
+The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows search sees):
 
 * Search columns `vql_<field>_folded` (connectra_fold) and `vql_<field>_words`
   (connectra_words) per text field. PostgreSQL computes them, from those two SQL functions
@@ -16,7 +16,10 @@ The set (every index partial on `deleted_at IS NULL`, the rows search sees):
   them (the trigger function is regenerated too).
 * One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
   prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
-  substring of the folded text; the stored words recheck), and fuzzy matches (`<%`).
+  substring of the folded text; the stored words recheck), and fuzzy matches (`%>`).
+* One btree `(uuid)` per text field, partial on its folded column holding a CJK character:
+  the rows the fuzzy `%>` prefilter cannot vouch for (pg_trgm joins CJK characters to the
+  letters beside them, connectra_words does not), ORed with it (vql/fuzzy_sql.py).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
   `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
   for the sorts worth an index. company_id needs none of its own: the foreign key's index
@@ -37,6 +40,7 @@ import psycopg
 from psycopg import sql
 
 from connectra.models.fields import CONTACT_TEXT_SORTS, FEW_VALUED_COMPANY_SORTS
+from connectra.vql.fuzzy_sql import holds_cjk
 
 Backend = Literal["postgres", "opensearch"]
 LIVE = "WHERE deleted_at IS NULL"
@@ -62,11 +66,12 @@ class Index:
     name: str
     table: str
     method: str  # USING <method> (<columns>)
+    where: str = LIVE  # the partial index's condition
 
     def create(self, *, concurrently: bool) -> str:
         how = "CONCURRENTLY " if concurrently else ""
         target = f"{self.name} ON {self.table} USING {self.method}"
-        return f"CREATE INDEX {how}IF NOT EXISTS {target} {LIVE}"
+        return f"CREATE INDEX {how}IF NOT EXISTS {target} {self.where}"
 
     def drop(self, *, concurrently: bool) -> str:
         how = "CONCURRENTLY " if concurrently else ""
@@ -79,9 +84,26 @@ def _trigram(table: str, field: str) -> Index:
     )
 
 
+def _cjk_rows(table: str, field: str) -> Index:
+    """The rows whose folded field holds a CJK character, which a fuzzy term's `%>`
+    trigram prefilter cannot vouch for (vql/fuzzy_sql.py HOLDS_CJK_PATTERN): the other
+    half of its BitmapOr. Few rows, and on a write one regular-expression test per field
+    (an index entry only for those rows). Deleted rows too, unlike the rest of the set:
+    the prefilter is then the exact OR of the two indexes' conditions, which spares the
+    candidates a second trigram test (fuzzy_trigram_prefilter)."""
+    return Index(
+        f"vql_{table}_{field}_cjk",
+        table,
+        "btree (uuid)",
+        f"WHERE {holds_cjk(f'vql_{field}_folded')}",
+    )
+
+
 INDEXES: tuple[Index, ...] = (
-    # contacts: text (one trigram GIN per field), keywords, sorts and keyset paging
+    # contacts: text (one trigram GIN and one CJK-rows index per field), keywords, sorts
+    # and keyset paging
     *(_trigram("contacts", field) for field in TEXT_FIELDS["contacts"]),
+    *(_cjk_rows("contacts", field) for field in TEXT_FIELDS["contacts"]),
     *(
         Index(f"vql_contacts_{col}_lower", "contacts", f"btree (lower({col}))")
         for col in ("title", "seniority", "email_status", "city", "state", "country")
@@ -97,6 +119,7 @@ INDEXES: tuple[Index, ...] = (
     ),
     # companies
     *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),
+    *(_cjk_rows("companies", field) for field in TEXT_FIELDS["companies"]),
     *(
         Index(f"vql_companies_{col}_lower", "companies", f"btree (lower({col}))")
         for col in ("name", "city", "state", "country")
