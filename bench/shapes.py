@@ -21,6 +21,7 @@ from typing import Any
 
 from connectra.models.fields import (
     CONTACT_TEXT_SORTS,
+    COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
     FIELDS_BY_ENTITY,
     Entity,
@@ -453,6 +454,14 @@ def sort_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
     return (f"vql_{table}_{column}_sort",)
 
 
+def _sort_shape_index(entity: Entity, name: str, descending: bool) -> tuple[str, ...]:
+    """`sort_index`, but contacts filtered on a country and sorted by a key that lies in
+    one read that country's rows in key order (vql/sql.py `_country_scope`)."""
+    if entity is Entity.CONTACTS and name in COUNTRY_SCOPED_CONTACT_SORTS:
+        return (f"vql_contacts_country_{name}_sort",)
+    return sort_index(entity, name, descending)
+
+
 def sort_shapes(values: Values) -> list[Shape]:
     """Every sortable field, both directions, over a common filter (a keyword hit)."""
     shapes = []
@@ -473,7 +482,7 @@ def sort_shapes(values: Values) -> list[Shape]:
                             "where": filters[entity],
                             "order_by": [{"order_by": name, "order_direction": direction}],
                         },
-                        sort_index(entity, name, direction == "desc"),
+                        _sort_shape_index(entity, name, direction == "desc"),
                         plan="page",
                     )
                 )

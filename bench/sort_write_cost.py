@@ -1,4 +1,4 @@
-"""Write cost of the contacts sort indexes of migration 0014 (sorts_1), in one run.
+"""Write cost of the contacts sort indexes a migration adds (0014 unless told), in one run.
 
 A scratch database at head gets 100k companies' worth of staging rows; then, alternating
 the two variants round by round (the cores are shared: both see the same load), each
@@ -10,9 +10,9 @@ timed in a transaction that is rolled back:
 
 with every index of head ("with"), or with the indexes of 0014 dropped inside the
 transaction ("without", restored by the rollback). Prints the best time of each and the
-difference in microseconds per row.
+difference in microseconds per row. `--migration 0022` prices that migration's indexes.
 
-    .venv/bin/python -m bench.sort_write_cost [--rounds N]
+    .venv/bin/python -m bench.sort_write_cost [--rounds N] [--migration NNNN]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import importlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,7 +34,15 @@ from connectra.models.fields import TABLE_COLUMNS, Entity
 
 ROWS = 100_000
 NAME = "connectra_sort_write_cost"
-SORTS = importlib.import_module("connectra.db.migrations.versions.0014_sorts_contact_sort_indexes")
+VERSIONS = "connectra.db.migrations.versions"
+SORTS = importlib.import_module(f"{VERSIONS}.0014_sorts_contact_sort_indexes")
+
+
+def _migration(number: str) -> Any:
+    """The migration module whose file name starts with `number` (its indexes are priced)."""
+    folder = Path(importlib.import_module(VERSIONS).__path__[0])
+    (path,) = folder.glob(f"{number}_*.py")
+    return importlib.import_module(f"{VERSIONS}.{path.stem}")
 
 
 def _prepare(conn: psycopg.Connection[Any]) -> str:
@@ -49,17 +58,19 @@ def _prepare(conn: psycopg.Connection[Any]) -> str:
     return columns
 
 
-def _timed(conn: psycopg.Connection[Any], statement: str, with_indexes: bool) -> float:
+def _timed(
+    conn: psycopg.Connection[Any], statement: str, with_indexes: bool, migration: Any = SORTS
+) -> float:
     with conn.transaction(force_rollback=True):
         if not with_indexes:
-            for index in SORTS.added_indexes():
+            for index in migration.added_indexes():
                 conn.execute(index.drop(concurrently=False))
         started = time.perf_counter()
         conn.execute(statement)
         return time.perf_counter() - started
 
 
-def run(rounds: int) -> dict[str, Any]:
+def run(rounds: int, migration: Any = SORTS) -> dict[str, Any]:
     server = postgres.server_url()
     url = postgres.with_database(server, NAME)
     admin = postgres.with_database(server, "postgres")
@@ -84,7 +95,7 @@ def run(rounds: int) -> dict[str, Any]:
                 for with_indexes in order:
                     variant = "with" if with_indexes else "without"
                     samples.setdefault(f"insert {variant}", []).append(
-                        _timed(conn, insert, with_indexes)
+                        _timed(conn, insert, with_indexes, migration)
                     )
             conn.execute(insert)  # committed: the upserts update these rows
             conn.execute("VACUUM ANALYZE contacts")
@@ -93,7 +104,7 @@ def run(rounds: int) -> dict[str, Any]:
                 for with_indexes in order:
                     variant = "with" if with_indexes else "without"
                     samples.setdefault(f"upsert {variant}", []).append(
-                        _timed(conn, upsert, with_indexes)
+                        _timed(conn, upsert, with_indexes, migration)
                     )
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -101,7 +112,7 @@ def run(rounds: int) -> dict[str, Any]:
     best = {name: round(min(values), 2) for name, values in samples.items()}
     return {
         "rows": ROWS,
-        "indexes": [index.name for index in SORTS.added_indexes()],
+        "indexes": [index.name for index in migration.added_indexes()],
         "machine": machine(),
         "best_s": best,
         "samples_s": {name: [round(v, 2) for v in values] for name, values in samples.items()},
@@ -115,7 +126,9 @@ def run(rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (default 4)")
-    print(json.dumps(run(parser.parse_args().rounds), indent=2))
+    parser.add_argument("--migration", default="0014", help="whose indexes (default 0014)")
+    args = parser.parse_args()
+    print(json.dumps(run(args.rounds, _migration(args.migration)), indent=2))
 
 
 if __name__ == "__main__":

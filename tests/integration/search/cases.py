@@ -2095,4 +2095,67 @@ CASES: list[dict[str, Any]] = [
         "expected": ["co03", "co02", "co01", "co11", "co08", "co04"],
         "walk": 2,
     },
+    # Sorted by a key that lies within a country, filtered on one country: the probe's
+    # window is that country's rows in key order (vql/sql.py `_country_scope`).
+    {
+        "name": "sort_by_city_within_one_country",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"country": "united states"}}},
+            "order_by": [{"order_by": "city"}],
+        },
+        "expected": [
+            "ct03",
+            "ct09",
+            "ct19",
+            "ct24",
+            "ct02",
+            "ct08",
+            "ct18",
+            "ct01",
+            "ct07",
+            "ct17",
+            "ct21",
+            "ct23",
+        ],
+        "walk": 5,
+    },
+    {
+        "name": "sort_by_state_desc_within_one_country_and_another_filter",
+        "entity": "contacts",
+        "vql": {
+            "where": {
+                "keyword_match": {
+                    "must": {
+                        "country": "united states",
+                        "seniority": ["senior", "manager", "entry"],
+                    }
+                }
+            },
+            "order_by": [{"order_by": "state", "order_direction": "desc"}],
+        },
+        "expected": [
+            "ct24",
+            "ct19",
+            "ct09",
+            "ct03",
+            "ct08",
+            "ct02",
+            "ct23",
+            "ct21",
+            "ct07",
+            "ct01",
+        ],
+        "walk": 3,
+    },
+    {
+        "name": "sort_by_state_desc_within_one_country_all_missing",
+        "entity": "contacts",
+        "vql": {
+            "where": {"keyword_match": {"must": {"country": "TÜRKİYE"}}},
+            "order_by": [{"order_by": "state", "order_direction": "desc"}],
+        },
+        "expected": ["ct30", "ct28"],
+        "walk": 1,
+    },
 ]

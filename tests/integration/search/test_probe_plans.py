@@ -298,3 +298,21 @@ def test_a_company_walk_cut_inside_one_value_pages_that_value_by_uuid(
     assert without_matched in (full, []) and from_probe in (full, [])
     answered = "probe" if from_probe else "group" if without_matched else "matched"
     assert answered == arm
+
+
+def test_a_sort_within_one_country_probes_that_countrys_rows(
+    fixture_conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_country_scope` (vql/sql.py): with a window of exactly the rows needed, the probe
+    answers, as it reads the country's rows in city order (the global order starts with
+    Ankara, in another country: that window would hold too few)."""
+    monkeypatch.setattr(vql_sql, "PROBE_WINDOW", 0)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 1)
+    case = next(c for c in CASES if c["name"] == "sort_by_city_within_one_country")
+    vql = {**case["vql"], "limit": 3}
+    query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
+    compiled = compile_search(query)
+
+    assert "lower(c.country) = " in compiled.statement.as_string(fixture_conn)
+    assert _probe_count(fixture_conn, compiled) == query.limit + 1
+    assert ids(run(fixture_conn, "contacts", vql)) == case["expected"][:3]

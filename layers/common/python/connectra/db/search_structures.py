@@ -39,7 +39,11 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from connectra.models.fields import CONTACT_TEXT_SORTS, FEW_VALUED_COMPANY_SORTS
+from connectra.models.fields import (
+    CONTACT_TEXT_SORTS,
+    COUNTRY_SCOPED_CONTACT_SORTS,
+    FEW_VALUED_COMPANY_SORTS,
+)
 from connectra.vql.fuzzy_sql import holds_cjk
 
 Backend = Literal["postgres", "opensearch"]
@@ -116,6 +120,16 @@ INDEXES: tuple[Index, ...] = (
     *(
         Index(f"vql_contacts_{col}_sort", "contacts", f'btree (({col} COLLATE "C"), uuid)')
         for col in CONTACT_TEXT_SORTS
+    ),
+    # A country's rows in city (state) order: pages filtered on one country and sorted by
+    # a key that lies within a country (vql/sql.py `window_parts`).
+    *(
+        Index(
+            f"vql_contacts_country_{col}_sort",
+            "contacts",
+            f'btree (lower(country), ({col} COLLATE "C"), uuid)',
+        )
+        for col in COUNTRY_SCOPED_CONTACT_SORTS
     ),
     # companies
     *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),

@@ -145,3 +145,7 @@ CONTACT_TEXT_SORTS = tuple(
 # Contacts sorted by them are paged one value's companies at a time (vql/sql.py), each key
 # with a companies sort index (db/search_structures.py).
 FEW_VALUED_COMPANY_SORTS = ("city", "state", "country")
+# Contacts' sort keys that correlate with their country (a city or state lies in one):
+# each has a `(lower(country), key COLLATE "C", uuid)` index, so a page filtered on one
+# country reads that country's rows in key order (vql/sql.py `window_parts`).
+COUNTRY_SCOPED_CONTACT_SORTS = ("city", "state")

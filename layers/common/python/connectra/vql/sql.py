@@ -24,6 +24,7 @@ from psycopg import sql
 
 from connectra.models.fields import (
     CONTACT_TEXT_SORTS,
+    COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
     Entity,
     Field,
@@ -738,7 +739,7 @@ def _probe(
 ) -> sql.Composable:
     query = compiler.query
     window = compiler.params.add(_probe_window(query))
-    window_parts = compiler.window_parts()
+    window_parts = [*compiler.window_parts(), *_country_scope(compiler)]
     if not reads_nulls_apart(query):
         order = compiler.order_by()
         return _PROBE.format(
@@ -760,6 +761,27 @@ def _probe(
         need=need,
         absent=_nulls_apart_rows(compiler, window_parts, window, present=False),
     )
+
+
+def _country_scope(compiler: _Compiler) -> list[sql.Composable]:
+    """`lower(country) = value` when contacts sorted by a key with a country-scoped sort
+    index (COUNTRY_SCOPED_CONTACT_SORTS) must be in one country: a condition every match
+    meets, so the probe's window (then the first rows of that country in key order, read
+    from that index) still holds every match up to its last row."""
+    query = compiler.query
+    if query.entity is not Entity.CONTACTS:
+        return []
+    if query.sort[0].field.name not in COUNTRY_SCOPED_CONTACT_SORTS:
+        return []
+    for group in query.filter.must:
+        only = group.conditions[0] if len(group.conditions) == 1 else None
+        if (
+            isinstance(only, KeywordCondition)
+            and only.field.name == "country"
+            and len(only.values) == 1
+        ):
+            return [sql.SQL("lower(c.country) = {}").format(compiler.params.add(only.values[0]))]
+    return []
 
 
 # Contacts sorted on a company field: the probe reads this many companies in that order,
