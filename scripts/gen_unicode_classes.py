@@ -1,4 +1,4 @@
-"""Regenerate layers/common/python/connectra/vql/unicode_classes.py from `unicodedata`.
+"""Regenerate layers/common/python/connectra/models/unicode_classes.py from `unicodedata`.
 
 The character classes of VQL's text definition (connectra.vql.text), frozen so that the
 Python tokenizer, the PostgreSQL functions (migration 0008_unicode_text) and the tests read
@@ -15,9 +15,8 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-TARGET = (
-    Path(__file__).resolve().parent.parent / "layers/common/python/connectra/vql/unicode_classes.py"
-)
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "layers/common/python/connectra/models/unicode_classes.py"
 KANA_VOICING = {"\u3099", "\u309a"}
 CJK_BLOCKS = (
     (0x3040, 0x30FF),  # hiragana, katakana

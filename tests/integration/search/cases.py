@@ -1702,7 +1702,7 @@ CASES: list[dict[str, Any]] = [
     },
     {
         # One transposition from `ginza` in 東京都中央区Ginza四丁目: no padded trigram in common
-        # with pg_trgm's one word there (vql/fuzzy_sql.py HOLDS_CJK_PATTERN).
+        # with pg_trgm's one word there (models/char_classes.py HOLDS_CJK_PATTERN).
         "name": "unicode_cjk_fuzzy_finds_a_word_against_cjk_characters",
         "entity": "companies",
         "vql": {

@@ -326,8 +326,9 @@ def test_long_fuzzy_terms_agree_with_the_reference_evaluator(
 # Short fuzzy terms (3-10 letters) take the `<%` trigram prefilter (vql/fuzzy_sql.py
 # fuzzy_prefilter); a CJK character written against the word (`東abdc東`) makes pg_trgm
 # see one word where connectra sees three, so the prefilter alone would drop the row:
-# the condition also keeps rows holding a CJK character (fuzzy_sql.holds_cjk). The other
-# search types beside CJK characters too (their prefilters are plain substrings).
+# the condition also keeps rows holding a CJK character (models/char_classes.py
+# holds_cjk). The other search types beside CJK characters too (their prefilters are
+# plain substrings).
 @settings(
     max_examples=200,
     deadline=None,

@@ -375,7 +375,7 @@ def test_a_short_fuzzy_term_reads_the_trigram_index_or_the_cjk_rows(
 ) -> None:
     """`(prefilter <% folded OR folded ~ '<CJK class>')` is a BitmapOr of the field's
     trigram GIN and its partial index of the rows holding a CJK character: the second
-    condition is written as that index's predicate (vql/fuzzy_sql.py holds_cjk), or the
+    condition is written as that index's predicate (models/char_classes.py holds_cjk), or the
     planner could not use the index and would read every row for it."""
     trigram = trigram_index(shape.entity, field_key(shape))
     tree = explain(sample_conn, shape, plan)

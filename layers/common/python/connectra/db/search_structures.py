@@ -39,12 +39,12 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from connectra.models.char_classes import holds_cjk
 from connectra.models.fields import (
     CONTACT_TEXT_SORTS,
     COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
 )
-from connectra.vql.fuzzy_sql import holds_cjk
 
 Backend = Literal["postgres", "opensearch"]
 LIVE = "WHERE deleted_at IS NULL"
@@ -90,7 +90,7 @@ def _trigram(table: str, field: str) -> Index:
 
 def _cjk_rows(table: str, field: str) -> Index:
     """The rows whose folded field holds a CJK character, which a fuzzy term's `%>`
-    trigram prefilter cannot vouch for (vql/fuzzy_sql.py HOLDS_CJK_PATTERN): the other
+    trigram prefilter cannot vouch for (models/char_classes.py HOLDS_CJK_PATTERN): the other
     half of its BitmapOr. Few rows, and on a write one regular-expression test per field
     (an index entry only for those rows). Deleted rows too, unlike the rest of the set:
     the prefilter is then the exact OR of the two indexes' conditions, which spares the

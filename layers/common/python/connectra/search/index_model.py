@@ -20,7 +20,7 @@ Fields of a document, by the catalogue kind of `connectra.models.fields`:
     in Python so the index folds exactly as the query side and the reference evaluator).
     Analyzer `connectra_words`: a `pattern` tokenizer emitting every match (`group: 0`)
     of `connectra.vql.text.WORD_PATTERN` written in Java's syntax (the same code point
-    ranges, frozen in `connectra.vql.unicode_classes`, so the JVM's Unicode version does
+    ranges, frozen in `connectra.models.unicode_classes`, so the JVM's Unicode version does
     not matter): the words of `connectra.vql.text.words`, in order, CJK characters one
     by one, for match / match_phrase / span queries.
   - `<f>__text.ngram`: every 3-10 character gram of the whole folded value, spaces and
@@ -54,6 +54,7 @@ from connectra.models.fields import (
     Field,
     FieldKind,
 )
+from connectra.models.unicode_classes import CJK_RANGES, WORD_RANGES
 from connectra.vql.ast import MAX_WINDOW, MIN_SUBSTRING_LENGTH
 from connectra.vql.field_paths import (
     NGRAM_MAX,
@@ -63,7 +64,6 @@ from connectra.vql.field_paths import (
     words_path,
 )
 from connectra.vql.text import fold, starts_word
-from connectra.vql.unicode_classes import CJK_RANGES, WORD_RANGES
 
 KEYWORD_IGNORE_ABOVE = 8191  # characters; at most 4 bytes each < Lucene's 32766-byte term
 VERSION_FIELD = "source_version"  # what reconcile compares with PostgreSQL

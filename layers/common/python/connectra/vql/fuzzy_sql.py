@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from psycopg import sql
 
+from connectra.models.char_classes import HOLDS_CJK_PATTERN
 from connectra.vql.fuzzy import max_edits
-from connectra.vql.text import CJK_CLASS
 
 if TYPE_CHECKING:
     from connectra.vql.sql import Params
@@ -83,20 +83,6 @@ def fuzzy_prefilter(term: str) -> str:
     if len(term) + 1 > TRIGRAMS_PER_EDIT * max_edits(term):
         return term
     return " ".join(swap_variants(term))
-
-
-# A folded text holding a CJK character. connectra_words makes each CJK character a word
-# of its own, pg_trgm joins it to the letters beside it: in `東abdc東` pg_trgm sees one
-# word, so `abcd` (one transposition from the word `abdc`) shares no trigram with it. The
-# trigram prefilter therefore also keeps these rows (few: a small partial index per field
-# holds them, db/search_structures.py, whose predicate is this same text).
-HOLDS_CJK_PATTERN = f"[{CJK_CLASS}]"
-
-
-def holds_cjk(folded: str) -> str:
-    """The SQL condition "this folded column holds a CJK character", written exactly as
-    the partial indexes' predicate (the planner matches the two as expressions)."""
-    return f"{folded} ~ '{HOLDS_CJK_PATTERN}'"
 
 
 def fuzzy_trigram_prefilter(

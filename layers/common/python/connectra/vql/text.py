@@ -26,7 +26,7 @@ import re
 import unicodedata
 from functools import cache
 
-from connectra.vql.unicode_classes import CJK_RANGES, STRIPPED_RANGES, WORD_RANGES
+from connectra.models.char_classes import CJK_CLASS, STRIPPED_CLASS, VOICING_CLASS, WORD_CLASS
 
 # Letters that PostgreSQL's unaccent rules map but NFKD does not decompose.
 UNACCENT_EXTRA: dict[str, str] = {
@@ -52,22 +52,6 @@ _UNACCENT_TABLE = str.maketrans(UNACCENT_EXTRA)
 KANA_VOICING = "\u3099\u309a"
 
 
-def class_body(ranges: tuple[tuple[int, int], ...]) -> str:
-    """A bracket expression's body for code point ranges, in `\\uXXXX` / `\\UXXXXXXXX`
-    escapes: the same text is a Python `re` and a PostgreSQL (ARE) character class."""
-
-    def escape(code: int) -> str:
-        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
-
-    return "".join(
-        escape(low) if low == high else f"{escape(low)}-{escape(high)}" for low, high in ranges
-    )
-
-
-WORD_CLASS = class_body(WORD_RANGES)
-CJK_CLASS = class_body(CJK_RANGES)
-STRIPPED_CLASS = class_body(STRIPPED_RANGES)
-VOICING_CLASS = class_body(((0x3099, 0x309A),))
 # A word: one CJK character (with its voicing mark), or a run of other word characters.
 # The two alternatives never start on the same character, so Python's first-match and
 # PostgreSQL's longest-match regular expressions find the same words.

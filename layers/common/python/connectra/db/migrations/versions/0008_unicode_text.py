@@ -22,7 +22,7 @@ lower-cases one code point at a time with the C library's simple mapping (İ →
 the definition the other engines use; in the C/POSIX locale it lower-cases ASCII only.
 The upgrade checks both the encoding and lower() and stops with a clear error otherwise.
 
-The code point classes come from `connectra.vql.unicode_classes` (generated, frozen): the
+The code point classes come from `connectra.models.unicode_classes` (generated, frozen): the
 Python tokenizer and these functions read the same ranges.
 
 What depends on the functions is recomputed: the stored generated columns of 0004
@@ -33,7 +33,7 @@ The rewrite leaves one dead version of every row for autovacuum.
 
 from alembic import op
 
-from connectra.vql.text import CJK_CLASS, STRIPPED_CLASS, VOICING_CLASS, WORD_CLASS
+from connectra.models.char_classes import CJK_CLASS, STRIPPED_CLASS, VOICING_CLASS, WORD_CLASS
 
 revision = "unicode_1"
 down_revision = "compat_1"
