@@ -16,10 +16,12 @@ from psycopg.rows import dict_row
 from connectra.models.fields import Entity
 from connectra.search.postgres import PostgresSearchEngine
 from connectra.vql import evaluate
+from connectra.vql.ast import Query
 from connectra.vql.budget import QueryOverBudget
 from connectra.vql.parse import parse_request
 from connectra.vql.text import fold, substring_terms, words
 from tests.conftest import DATA_TABLES
+from tests.edited_words import edit_once
 from tests.integration.search.conftest import insert_rows
 
 SECRET = "property-secret"
@@ -234,20 +236,14 @@ def property_conn(database_url: str) -> Any:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(companies=company_rows, contacts=contact_rows, vql=queries)
-def test_postgres_engine_agrees_with_the_reference_evaluator(
+def assert_engine_agrees(
     property_conn: psycopg.Connection[Any],
-    companies: list[dict[str, Any]],
-    contacts: list[dict[str, Any]],
-    vql: dict[str, Any],
+    query: Query,
+    company_table: list[dict[str, Any]],
+    contact_table: list[dict[str, Any]],
 ) -> None:
-    company_table, contact_table = build_rows(companies, contacts)
-    try:
-        query = parse_request(fix_ranges(vql), Entity.CONTACTS, cursor_secret=SECRET)
-    except QueryOverBudget:
-        # Refused before any engine runs it (e.g. two substring terms shorter than 3
-        # characters since the budget counts each term): nothing to compare.
-        reject()
+    """PostgreSQL's page and count of `query` over these rows (inserted, then rolled back)
+    are the reference evaluator's."""
     try:
         insert_rows(property_conn, "companies", company_table)
         if contact_table:
@@ -263,6 +259,23 @@ def test_postgres_engine_agrees_with_the_reference_evaluator(
     assert counted == evaluate.count(query, contact_table, by_uuid)
 
 
+@given(companies=company_rows, contacts=contact_rows, vql=queries)
+def test_postgres_engine_agrees_with_the_reference_evaluator(
+    property_conn: psycopg.Connection[Any],
+    companies: list[dict[str, Any]],
+    contacts: list[dict[str, Any]],
+    vql: dict[str, Any],
+) -> None:
+    company_table, contact_table = build_rows(companies, contacts)
+    try:
+        query = parse_request(fix_ranges(vql), Entity.CONTACTS, cursor_secret=SECRET)
+    except QueryOverBudget:
+        # Refused before any engine runs it (e.g. two substring terms shorter than 3
+        # characters since the budget counts each term): nothing to compare.
+        reject()
+    assert_engine_agrees(property_conn, query, company_table, contact_table)
+
+
 # Long fuzzy terms: 11+ letters, prefiltered by their pieces (vql/fuzzy_sql.py
 # intact_pieces). Few letters (repeats), a digit and Cyrillic; the words 0-3 random edits
 # away (transpositions anywhere), beside other words, CJK characters (pg_trgm joins them
@@ -275,17 +288,7 @@ NEIGHBOURS = ["", "x ", "東", "ab", "-", "\u3099"]
 def edited(draw: st.DrawFn, term: str) -> str:
     word = term
     for _ in range(draw(st.integers(min_value=0, max_value=3))):
-        kind = draw(st.sampled_from(["insert", "delete", "substitute", "swap"]))
-        at = draw(st.integers(min_value=0, max_value=len(word) - 1))
-        char = draw(st.sampled_from(LONG_ALPHABET))
-        if kind == "insert":
-            word = word[:at] + char + word[at:]
-        elif kind == "delete":
-            word = word[:at] + word[at + 1 :]
-        elif kind == "substitute":
-            word = word[:at] + char + word[at + 1 :]
-        elif at + 1 < len(word):
-            word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+        word = edit_once(draw, word, LONG_ALPHABET)
     return word
 
 
@@ -396,15 +399,4 @@ def check_titles_agree(
         "limit": 100,
     }
     query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
-    try:
-        insert_rows(property_conn, "companies", company_table)
-        insert_rows(property_conn, "contacts", contact_table)
-        found = ENGINE.search(property_conn, Entity.CONTACTS, query)
-        counted = ENGINE.count(property_conn, Entity.CONTACTS, query)
-    finally:
-        property_conn.rollback()
-
-    by_uuid = {company["uuid"]: company for company in company_table}
-    expected = evaluate.evaluate(query, contact_table, by_uuid)
-    assert [row["uuid"] for row in found.data] == [row["uuid"] for row in expected]
-    assert counted == evaluate.count(query, contact_table, by_uuid)
+    assert_engine_agrees(property_conn, query, company_table, contact_table)

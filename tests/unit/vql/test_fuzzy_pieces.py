@@ -10,34 +10,19 @@ from hypothesis import strategies as st
 
 from connectra.vql.fuzzy import max_edits, term_matches
 from connectra.vql.fuzzy_sql import MIN_PIECE_LENGTH, intact_pieces
+from tests.edited_words import term_and_edited_word
 
 # Few letters (repeats, pieces that occur twice), a digit and letters outside ASCII.
 ALPHABET = "abé1ж"
 
 
-@st.composite
-def long_term_and_edited_word(draw: st.DrawFn) -> tuple[str, str]:
-    """A term long enough for pieces and a word 1-3 random edits from it: transpositions
-    included, anywhere (at a piece's edges, on the left-out characters)."""
-    term = draw(st.text(alphabet=ALPHABET, min_size=7, max_size=20))
-    word = term
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        kind = draw(st.sampled_from(["insert", "delete", "substitute", "swap"]))
-        at = draw(st.integers(min_value=0, max_value=max(len(word) - 1, 0)))
-        char = draw(st.sampled_from(ALPHABET))
-        if kind == "insert":
-            word = word[:at] + char + word[at:]
-        elif kind == "delete" and len(word) > 1:
-            word = word[:at] + word[at + 1 :]
-        elif kind == "substitute":
-            word = word[:at] + char + word[at + 1 :]
-        elif kind == "swap" and at + 1 < len(word):
-            word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
-    return term, word
+# A term long enough for pieces and a word 1-3 random edits from it: transpositions
+# included, anywhere (at a piece's edges, on the left-out characters).
+LONG_TERM_AND_EDITED_WORD = term_and_edited_word(ALPHABET, (7, 20), 3)
 
 
 @settings(max_examples=3000, deadline=None)
-@given(pair=long_term_and_edited_word())
+@given(pair=LONG_TERM_AND_EDITED_WORD)
 def test_every_fuzzy_match_holds_a_piece(pair: tuple[str, str]) -> None:
     term, word = pair
     pieces = intact_pieces(term)

@@ -15,6 +15,7 @@ from connectra.vql.fuzzy_sql import (
     swap_variants,
     trigram_count_bound,
 )
+from tests.edited_words import term_and_edited_word
 
 ALPHABET = "abcde"
 
@@ -28,29 +29,13 @@ def trigrams(text: str) -> set[str]:
     return found
 
 
-@st.composite
-def term_and_edited_word(draw: st.DrawFn) -> tuple[str, str]:
-    """A term of 3-12 letters and a word 1-2 random edits from it, adjacent swaps included
-    (the edits a fuzzy match allows, and the transpositions that need the variants)."""
-    term = draw(st.text(alphabet=ALPHABET, min_size=3, max_size=12))
-    word = term
-    for _ in range(draw(st.integers(min_value=1, max_value=2))):
-        kind = draw(st.sampled_from(["insert", "delete", "substitute", "swap"]))
-        at = draw(st.integers(min_value=0, max_value=max(len(word) - 1, 0)))
-        char = draw(st.sampled_from(ALPHABET))
-        if kind == "insert":
-            word = word[:at] + char + word[at:]
-        elif kind == "delete" and len(word) > 1:
-            word = word[:at] + word[at + 1 :]
-        elif kind == "substitute":
-            word = word[:at] + char + word[at + 1 :]
-        elif kind == "swap" and at + 1 < len(word):
-            word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
-    return term, word
+# A term of 3-12 letters and a word 1-2 random edits from it, adjacent swaps included
+# (the edits a fuzzy match allows, and the transpositions that need the variants).
+TERM_AND_EDITED_WORD = term_and_edited_word(ALPHABET, (3, 12), 2)
 
 
 @settings(max_examples=1000, deadline=None)
-@given(pair=term_and_edited_word())
+@given(pair=TERM_AND_EDITED_WORD)
 def test_every_fuzzy_match_shares_a_trigram_with_the_prefilter(pair: tuple[str, str]) -> None:
     term, word = pair
     if term_matches(term, word, fuzzy=True):

@@ -182,6 +182,25 @@ def indexes_named(*names: str) -> list[Index]:
     return found
 
 
+def create_in_migration(
+    execute: Callable[[str], object], indexes: list[Index], backend: str
+) -> None:
+    """A migration adding some of the set's indexes (`execute`: alembic's op.execute).
+    Built in the migration's transaction, not concurrently, and only where the PostgreSQL
+    engine searches: on a large live table run `connectra search-structures --apply`
+    first (CREATE INDEX CONCURRENTLY)."""
+    if backend != "postgres":
+        return
+    for index in indexes:
+        execute(index.create(concurrently=False))
+
+
+def drop_in_migration(execute: Callable[[str], object], indexes: list[Index]) -> None:
+    """That migration's downgrade."""
+    for index in indexes:
+        execute(index.drop(concurrently=False))
+
+
 # Expression statistics: the planner ignores those of partial expression indexes, and
 # without them every `lower(col) = …` is estimated at the default 0.5 %.
 STATISTICS: tuple[tuple[str, str, str], ...] = (

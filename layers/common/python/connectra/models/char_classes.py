@@ -8,7 +8,7 @@ from connectra.models.unicode_classes import CJK_RANGES, STRIPPED_RANGES, WORD_R
 
 
 def class_body(ranges: tuple[tuple[int, int], ...]) -> str:
-    """A bracket expression's body for code point ranges, in `\\uXXXX` / `\\UXXXXXXXX`
+    """A bracket expression's body for code point ranges, in `\\u` + 4 or `\\U` + 8 hex digit
     escapes: the same text is a Python `re` and a PostgreSQL (ARE) character class."""
 
     def escape(code: int) -> str:

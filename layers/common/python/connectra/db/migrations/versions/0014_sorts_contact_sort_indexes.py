@@ -35,12 +35,10 @@ def added_indexes() -> list[search_structures.Index]:
 
 
 def upgrade() -> None:
-    if get_settings().search_backend != "postgres":
-        return
-    for index in added_indexes():
-        op.execute(index.create(concurrently=False))
+    search_structures.create_in_migration(
+        op.execute, added_indexes(), get_settings().search_backend
+    )
 
 
 def downgrade() -> None:
-    for index in added_indexes():
-        op.execute(index.drop(concurrently=False))
+    search_structures.drop_in_migration(op.execute, added_indexes())

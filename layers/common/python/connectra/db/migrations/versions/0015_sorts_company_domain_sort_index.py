@@ -28,12 +28,10 @@ ADDED = "vql_companies_normalized_domain_sort"
 
 
 def upgrade() -> None:
-    if get_settings().search_backend != "postgres":
-        return
-    for index in search_structures.indexes_named(ADDED):
-        op.execute(index.create(concurrently=False))
+    search_structures.create_in_migration(
+        op.execute, search_structures.indexes_named(ADDED), get_settings().search_backend
+    )
 
 
 def downgrade() -> None:
-    for index in search_structures.indexes_named(ADDED):
-        op.execute(index.drop(concurrently=False))
+    search_structures.drop_in_migration(op.execute, search_structures.indexes_named(ADDED))
