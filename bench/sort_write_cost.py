@@ -70,6 +70,24 @@ def _timed(
         return time.perf_counter() - started
 
 
+def _alternate(
+    conn: psycopg.Connection[Any],
+    label: str,
+    statement: str,
+    rounds: int,
+    migration: Any,
+    samples: dict[str, list[float]],
+) -> None:
+    """Time `statement` with and without the indexes, alternating which goes first."""
+    for number in range(rounds):
+        order = (True, False) if number % 2 == 0 else (False, True)
+        for with_indexes in order:
+            variant = "with" if with_indexes else "without"
+            samples.setdefault(f"{label} {variant}", []).append(
+                _timed(conn, statement, with_indexes, migration)
+            )
+
+
 def run(rounds: int, migration: Any = SORTS) -> dict[str, Any]:
     server = postgres.server_url()
     url = postgres.with_database(server, NAME)
@@ -90,22 +108,10 @@ def run(rounds: int, migration: Any = SORTS) -> dict[str, Any]:
                 f"ON CONFLICT (uuid) DO UPDATE SET {updates}, title = excluded.title || ' ii'"
             )
             samples: dict[str, list[float]] = {}
-            for number in range(rounds):
-                order = (True, False) if number % 2 == 0 else (False, True)
-                for with_indexes in order:
-                    variant = "with" if with_indexes else "without"
-                    samples.setdefault(f"insert {variant}", []).append(
-                        _timed(conn, insert, with_indexes, migration)
-                    )
+            _alternate(conn, "insert", insert, rounds, migration, samples)
             conn.execute(insert)  # committed: the upserts update these rows
             conn.execute("VACUUM ANALYZE contacts")
-            for number in range(rounds):
-                order = (True, False) if number % 2 == 0 else (False, True)
-                for with_indexes in order:
-                    variant = "with" if with_indexes else "without"
-                    samples.setdefault(f"upsert {variant}", []).append(
-                        _timed(conn, upsert, with_indexes, migration)
-                    )
+            _alternate(conn, "upsert", upsert, rounds, migration, samples)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
