@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import direct_split
 from bench.ingest import (
     BUCKET,
     MIB,
@@ -41,8 +42,10 @@ from bench.ingest import (
     _truncate,
     database_cpu_seconds,
 )
+from connectra.local.postgres import default_cluster
 
 DATABASE = "connectra_bench_ingest_profile"
+SPLIT_RESULT = Path(__file__).parent / "results" / "ingest_split.md"
 
 # (module, attribute path) of every step worth timing, old and new names alike.
 STEPS = [
@@ -216,15 +219,44 @@ def run(contacts: int, rounds: int, chunk_mib: int, explain: bool = False) -> di
     return {"contacts": contacts, "chunk_mib": chunk_mib, "rounds": results}
 
 
+def _write_split(log_file: Path, log_start: int, result: dict[str, Any]) -> None:
+    """The direct statement's time by part, from the plans logged during this run."""
+    if not log_file.exists():
+        print(f"no server log at {log_file}: the split needs the private cluster")
+        return
+    with log_file.open("rb") as log:
+        log.seek(log_start)
+        logged = log.read().decode("utf-8", "replace")
+    rounds = result["rounds"]
+    cpu = sum(item["database_cpu_us_per_row"] for item in rounds) / len(rounds) if rounds else None
+    table = direct_split.markdown(direct_split.split(logged), cpu)
+    SPLIT_RESULT.write_text(
+        "# Where the database time goes in the SQL path's statement per clean batch\n\n"
+        f"`.venv/bin/python -m bench.ingest_profile --contacts {result['contacts']} "
+        f"--rounds {len(rounds)} --explain` (OpenSearch configuration, "
+        f"{result['chunk_mib']} MiB chunks, one worker).\n\n{table}"
+    )
+    print(table)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk-mib", type=int, default=16)
     parser.add_argument("--json", action="store_true", help="the whole result as JSON")
-    parser.add_argument("--explain", action="store_true", help="log slow statements' plans")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="log slow statements' plans, and split the direct statement's time by part "
+        f"(bench/direct_split.py, written to {SPLIT_RESULT}; the private cluster's log)",
+    )
     args = parser.parse_args(argv)
+    log_file = default_cluster().log_file
+    log_start = log_file.stat().st_size if args.explain and log_file.exists() else 0
     result = run(args.contacts, args.rounds, args.chunk_mib, args.explain)
+    if args.explain:
+        _write_split(log_file, log_start, result)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
