@@ -21,6 +21,7 @@ transaction read-only; the data set must already be there.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import time
@@ -36,7 +37,7 @@ from bench import shapes
 from bench.common import RESULTS, machine, summary_ms, write_result
 from connectra.db import migrate, search_structures
 from connectra.local import postgres, sample
-from connectra.models.fields import TABLE_COLUMNS, Entity
+from connectra.models.fields import TABLE_COLUMNS, Entity, FieldKind
 from connectra.models.identity import company_uuid, contact_uuid
 from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.search.postgres import PostgresSearchEngine
@@ -197,7 +198,33 @@ def _query(conn: psycopg.Connection[Any], shape: shapes.Shape) -> Query:
         )
         cursor = ENGINE.search(conn, shape.entity, query).next_cursor
     body = {**shape.vql, "search_after": cursor} if shape.deep_pages else shape.vql
-    return parse_request(body, shape.entity, cursor_secret=SECRET)
+    query = parse_request(body, shape.entity, cursor_secret=SECRET)
+    if shape.resume_at:
+        return dataclasses.replace(query, search_after=_row_at(conn, query, shape.resume_at))
+    return query
+
+
+def _row_at(conn: psycopg.Connection[Any], query: Query, fraction: float) -> tuple[Any, Any]:
+    """(first sort key, uuid) of the live row `fraction` into that key's order (NULLs
+    last, ties by uuid the key's way): the values of a cursor resuming after it."""
+    key = query.sort[0]
+    column = psycopg.sql.Identifier(key.field.name)
+    direction = psycopg.sql.SQL(key.direction.value.upper())
+    textual = key.field.kind in (FieldKind.TEXT, FieldKind.KEYWORD)  # as the engine sorts
+    collated = psycopg.sql.SQL('{} COLLATE "C"').format(column) if textual else column
+    statement = psycopg.sql.SQL(
+        "SELECT {column} AS value, uuid FROM {table} WHERE deleted_at IS NULL "
+        "ORDER BY {collated} {direction} NULLS LAST, uuid {direction} "
+        "OFFSET (SELECT (count(*) * %(fraction)s)::bigint FROM {table}) LIMIT 1"
+    ).format(
+        column=column,
+        table=psycopg.sql.Identifier(query.entity.value),
+        collated=collated,
+        direction=direction,
+    )
+    row = conn.execute(statement, {"fraction": fraction}).fetchone()
+    assert row is not None, "no row to resume after"
+    return row["value"], row["uuid"]
 
 
 def _timed(action: Callable[[], Any], repetitions: int) -> tuple[list[float], Any]:

@@ -53,6 +53,9 @@ class Shape:
     vql: dict[str, Any]
     indexes: tuple[str, ...] = ()  # the plan of `plan` uses one of these
     deep_pages: int = 0  # follow search_after this many pages before timing
+    # Resume after the row this far into the first sort key's order (0.9: past 90 % of
+    # the table), as a client walking the whole result reaches: a cursor deep in the index.
+    resume_at: float = 0.0
     plan: str = "count"  # which statement's plan the indexes serve: "count" or "page"
 
 
@@ -532,6 +535,18 @@ def paging_shapes(values: Values) -> list[Shape]:
             plan="page",
         ),
         Shape("contacts no filter", Entity.CONTACTS, {}, ("contacts_pkey",), plan="page"),
+        *(
+            Shape(
+                f"contacts resume at 90% of last_name {direction}{label}",
+                Entity.CONTACTS,
+                {"order_by": [{"order_by": "last_name", "order_direction": direction}], **where},
+                ("vql_contacts_last_name_sort",),
+                resume_at=0.9,
+                plan="page",
+            )
+            for direction in ("asc", "desc")
+            for label, where in (("", {}), (" + keyword", {"where": status}))
+        ),
     ]
 
 

@@ -11,6 +11,7 @@ benchmark nobody reads.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from connectra.db import search_structures
 from connectra.models.fields import Entity
 from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.vql import sql as vql_sql
+from connectra.vql.ast import Query
 from connectra.vql.fuzzy import max_edits
 from connectra.vql.fuzzy_sql import intact_pieces
 from connectra.vql.parse import parse_request
@@ -79,7 +81,17 @@ def explain(
     """The shape's plan (`plan`: "page" or "count", default the shape's), sequential scans
     priced out; `setup` runs first in the same (rolled back) transaction."""
     query = parse_request(shape.vql, shape.entity, cursor_secret=SECRET)
-    compiled = compile_search(query) if (plan or shape.plan) == "page" else compile_count(query)
+    return explain_query(conn, query, (plan or shape.plan) == "page", setup)
+
+
+def explain_query(
+    conn: psycopg.Connection[Any],
+    query: Query,
+    page: bool = True,
+    setup: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The plan of the query's page (or count), as `explain` gives it."""
+    compiled = compile_search(query) if page else compile_count(query)
     with conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL enable_seqscan = off")
         if setup is not None:
@@ -391,3 +403,35 @@ def filters(plan: dict[str, Any]) -> list[str]:
     for child in plan.get("Plans", []):
         found.extend(filters(child))
     return found
+
+
+@pytest.mark.parametrize(
+    ("direction", "where"),
+    [
+        ("asc", None),
+        ("asc", {"keyword_match": {"must": {"email_status": "verified"}}}),
+        ("desc", {"keyword_match": {"must": {"email_status": "verified"}}}),
+    ],
+)
+def test_a_cursor_deep_in_a_nullable_sort_starts_the_index_scan_there(
+    sample_conn: psycopg.Connection[Any], direction: str, where: dict[str, Any] | None
+) -> None:
+    """Resuming after a value, the sort index is read from the cursor on (a row
+    comparison as index condition), not from its start with the keyset as a filter nor as
+    a BitmapOr of the keyset's alternatives read whole and sorted."""
+    body: dict[str, Any] = {"order_by": [{"order_by": "last_name", "order_direction": direction}]}
+    if where is not None:
+        body["where"] = where
+    middle = sample_conn.execute(
+        "SELECT last_name, uuid FROM contacts WHERE last_name IS NOT NULL "
+        f'ORDER BY last_name COLLATE "C" {direction}, uuid {direction} '
+        "OFFSET (SELECT count(*) / 2 FROM contacts) LIMIT 1"
+    ).fetchone()
+    assert middle is not None
+    query = parse_request(body, Entity.CONTACTS, cursor_secret=SECRET)
+    plan = explain_query(
+        sample_conn, dataclasses.replace(query, search_after=(middle["last_name"], middle["uuid"]))
+    )
+    conditions = index_conditions(plan)["vql_contacts_last_name_sort"]
+    assert any("ROW(" in condition for condition in conditions), conditions
+    assert ("Bitmap Index Scan", "vql_contacts_last_name_sort") not in scan_types(plan)

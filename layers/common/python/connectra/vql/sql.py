@@ -174,17 +174,23 @@ def sort_is_indexed(query: Query) -> bool:
 
 
 def reads_nulls_apart(query: Query) -> bool:
-    """DESC NULLS LAST on a nullable key whose only index is ascending: a backward scan
-    of it gives NULLS FIRST, so the rows come in two index-ordered parts, the non-NULL
-    values (backwards) and then the NULL rows (`_nulls_apart_rows`)."""
+    """Rows of a nullable key read in two index-ordered parts (`_nulls_apart_rows`), the
+    rows with a value and then the NULL rows, where one ordered index scan cannot start at
+    the right place:
+
+    * DESC NULLS LAST whose only index is ascending: a backward scan gives NULLS FIRST;
+    * ASC after a cursor with a value: the rows after it (`key > v OR key IS NULL`, ties
+      by uuid) are not one index range, so a single scan would read the index from its
+      start (O(rows before the cursor) a page); as two parts, the rows with a value
+      start at `key >= v` and the NULL rows follow."""
+    if not sort_is_indexed(query) or len(query.sort) != 2:  # the key, then uuid (tie-break)
+        return False
     first = query.sort[0]
-    return (
-        sort_is_indexed(query)
-        and len(query.sort) == 2  # the key, then uuid (the parser's tie-break)
-        and first.direction is Direction.DESC
-        and not _not_null(first)
-        and first.field.name not in DESC_INDEXED_SORTS[query.entity]
-    )
+    if _not_null(first):
+        return False
+    if first.direction is Direction.ASC:
+        return query.search_after is not None and query.search_after[0] is not None
+    return first.field.name not in DESC_INDEXED_SORTS[query.entity]
 
 
 def needs_company_join(query: Query) -> bool:
@@ -442,16 +448,17 @@ class _Compiler:
             parts.append(self.keyset(self.query.sort, self.query.search_after))
         return parts
 
-    def window_parts(self) -> list[sql.Composable]:
-        """Conjuncts on the leading sort key alone (the keyset bound, must ranges on it):
-        index conditions of the sort index, applied before the probe's window is cut."""
+    def window_parts(self, *, paged: bool = True) -> list[sql.Composable]:
+        """Conjuncts on the leading sort key alone (the keyset bound when `paged`, must
+        ranges on it): index conditions of the sort index, applied before the probe's
+        window is cut."""
         parts: list[sql.Composable] = [sql.SQL("c.deleted_at IS NULL")]
         leading = self.query.sort[0].field
         for group in self.query.filter.must:
             only = group.conditions[0] if len(group.conditions) == 1 else None
             if isinstance(only, RangeCondition) and only.field == leading:
                 parts.append(self.range(only))
-        if self.query.search_after is not None:
+        if paged and self.query.search_after is not None:
             parts.append(self.keyset(self.query.sort, self.query.search_after))
         return parts
 
@@ -598,7 +605,7 @@ def _compile_unfiltered_nulls_apart(
 ) -> CompiledSQL:
     """No filter, DESC NULLS LAST from an ascending index: the first offset + limit + 1
     rows of the two parts (`_nulls_apart_rows`), sorted."""
-    parts = compiler.where_parts()
+    parts = compiler.where_parts(paged=False)  # each part bounds itself by the cursor
     need = compiler.params.add(query.offset + query.limit + 1)
     statement = sql.SQL(
         "SELECT {sort_values} FROM (({present}) UNION ALL ({absent})) AS c "
@@ -617,14 +624,14 @@ def _compile_unfiltered_nulls_apart(
 def _nulls_apart_rows(
     compiler: _Compiler, parts: list[sql.Composable], limit: sql.Composable, *, present: bool
 ) -> sql.Composable:
-    """One part of DESC NULLS LAST read from an ascending `(key, uuid)` index
+    """One part of a nullable key's order read from its ascending `(key, uuid)` index
     (`reads_nulls_apart`), as a SELECT of `c.*` in the query's order: the rows with a value
-    (`present`: the first `limit`, read backwards), or the NULL rows (only as many as the
-    first part leaves missing of `limit`, counted only when this arm runs: LIMIT 0 reads
-    nothing). Together, exactly the first `limit` rows of the whole order.
+    (`present`: the first `limit`, read backwards for DESC), or the NULL rows (only as many
+    as the first part leaves missing of `limit`, counted only when this arm runs: LIMIT 0
+    reads nothing). Together, exactly the first `limit` rows of the whole order.
 
-    Each part's keys all have a value, or are all NULL: plain DESC (NULLS FIRST) orders it as
-    DESC NULLS LAST does, and is what a backward scan of the index gives."""
+    Each part's keys all have a value, or are all NULL: the plain direction orders it as
+    NULLS LAST does, and is what a scan of the index gives (backwards for DESC)."""
     present_rows = _nulls_apart_part(compiler, parts, present=True)
     if not present:
         limit = sql.SQL(
@@ -653,14 +660,21 @@ def _nulls_apart_part(
 
 def _nulls_apart_order(compiler: _Compiler) -> sql.Composable:
     key, tie = compiler.query.sort
-    return sql.SQL("{} DESC, {}").format(compiler.sort_expression(key), compiler.order_term(tie))
+    direction = sql.SQL("DESC" if key.direction is Direction.DESC else "ASC")
+    return sql.SQL("{} {}, {}").format(
+        compiler.sort_expression(key), direction, compiler.order_term(tie)
+    )
 
 
 def _nulls_apart_bounds(compiler: _Compiler) -> tuple[sql.Composable, sql.Composable]:
-    """Index conditions the keyset implies for each part (it stays as the exact filter):
-    after a value v, the rows with a value resume at key <= v (the scan starts there) and
-    every NULL row follows; after a NULL (the cursor is among the NULL rows) none with a
-    value is left, and the NULL rows resume after the cursor's uuid."""
+    """Each part's rows after the cursor, exactly, as conditions of the `(key, uuid)` index
+    (the parts are given without the keyset: its OR of alternatives, planned as a
+    BitmapOr, would be read whole and sorted). The tie-break uuid goes the key's way, so
+    after a value v the rows with a value are the row comparison `(key, uuid) > (v, u)`
+    (`<` for DESC), one index range the scan starts at (an explicit uuid the other way:
+    the range from v, its ties filtered), and every NULL row follows; after
+    a NULL (the cursor is among the NULL rows) none with a value is left, and the NULL rows
+    resume after the cursor's uuid."""
     query = compiler.query
     if query.search_after is None:
         return sql.SQL(""), sql.SQL("")
@@ -668,8 +682,28 @@ def _nulls_apart_bounds(compiler: _Compiler) -> tuple[sql.Composable, sql.Compos
     value, tie_value = query.search_after
     if value is None:
         return sql.SQL(" AND false"), sql.SQL(" AND {}").format(compiler.after(tie, tie_value))
-    bound = sql.SQL(" AND {} <= {}").format(
-        compiler.sort_expression(key), compiler.params.add(value)
+    expression, strictly = (
+        compiler.sort_expression(key),
+        "<" if key.direction is Direction.DESC else ">",
+    )
+    if tie.direction is key.direction:
+        bound = sql.SQL(" AND ({}, {}) {} ({}, {})").format(
+            expression,
+            compiler.sort_expression(tie),
+            sql.SQL(strictly),
+            compiler.params.add(value),
+            compiler.params.add(tie_value),
+        )
+        return bound, sql.SQL("")
+    # uuid the other way: the scan starts at the value, the ties are filtered.
+    placeholder = compiler.params.add(value)
+    bound = sql.SQL(
+        " AND {key} {strictly}= {value} AND ({key} {strictly} {value} OR {tie})"
+    ).format(
+        key=expression,
+        strictly=sql.SQL(strictly),
+        value=placeholder,
+        tie=compiler.after(tie, tie_value),
     )
     return bound, sql.SQL("")
 
@@ -739,8 +773,9 @@ def _probe(
 ) -> sql.Composable:
     query = compiler.query
     window = compiler.params.add(_probe_window(query))
-    window_parts = [*compiler.window_parts(), *_country_scope(compiler)]
-    if not reads_nulls_apart(query):
+    nulls_apart = reads_nulls_apart(query)  # its parts bound themselves by the cursor
+    window_parts = [*compiler.window_parts(paged=not nulls_apart), *_country_scope(compiler)]
+    if not nulls_apart:
         order = compiler.order_by()
         return _PROBE.format(
             sort_values=sort_values,
