@@ -63,7 +63,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 typecheck: venv
-	$(BIN)/mypy layers/common/python/connectra functions
+	$(BIN)/mypy layers/common/python/connectra functions bench
 
 test: venv db lint typecheck chromium
 	$(BIN)/pytest -q -n 2 --dist loadfile -m "not fuzz"

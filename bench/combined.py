@@ -79,7 +79,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         import boto3
 
         endpoint = f"http://127.0.0.1:{port}"
-        url = _fresh_database(DATABASE)
+        url = _fresh_database(DATABASE, "postgres")
         _environment(url, endpoint)
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
             Bucket=BUCKET

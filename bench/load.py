@@ -21,7 +21,7 @@ import httpx
 from bench.common import machine, summary_ms, write_result
 from connectra.settings import DEV_API_KEY
 
-QUERIES: list[tuple[str, dict[str, Any]]] = [
+QUERIES: list[tuple[str, dict[str, Any] | None]] = [
     ("/contacts/", {"limit": 25}),
     (
         "/contacts/",

@@ -42,7 +42,7 @@ def folder_sizes(folder: Path) -> dict[str, int]:
 def run(quick: bool = False) -> dict[str, Any]:
     built_layer = ROOT / "build" / "layer"
     layer_folder = built_layer if built_layer.exists() else ROOT / "layers" / "common"
-    layer = folder_sizes(layer_folder)
+    layer: dict[str, Any] = {**folder_sizes(layer_folder)}
     layer["source"] = (
         "build/layer (arm64 wheels + library)"
         if built_layer.exists()

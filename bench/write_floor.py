@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ FLOOR_ROWS = 100_000
 TRIGGER = "connectra_search_columns"
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 CONTACT_INDEXES = [index for index in search_structures.INDEXES if index.table == "contacts"]
-GROUPS = {
+GROUPS: dict[str, Callable[[str], bool]] = {
     "trigram GIN": lambda name: name.endswith("_trgm"),
     "sort btrees": lambda name: name.endswith("_sort"),
     "keyword lower() btrees and array GIN": lambda name: name.endswith(("_lower", "_any")),
