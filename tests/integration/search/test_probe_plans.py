@@ -131,7 +131,9 @@ COMPANY_SORT_CASES = [c for c in CASES if c["name"] in EVERY_WALK]
 @pytest.mark.parametrize(
     ("window", "cap", "from_the_probe"),
     [
-        (1, 0, set()),  # one company: too few contacts for any page
+        # One company (its value's run cut at the cap): the group probe pages that value
+        # and the next by uuid where they hold the page.
+        (1, 0, {TIES, RANGE}),
         (2, 0, set()),
         (2, 500, {TIES, RANGE}),  # the second company's value is shared: its ties come in
         (3, 0, {RANGE}),
@@ -193,6 +195,58 @@ def test_a_company_key_with_few_values_pages_one_value_by_uuid(
     assert found is not None
     assert (found["n"] == query.offset + query.limit + 1) is answers
     assert ids(run(fixture_conn, "contacts", {**case["vql"], "limit": 2})) == case["expected"][:2]
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_the_group_probe_answers_pages_that_cross_into_the_next_value(
+    fixture_conn: psycopg.Connection[Any], direction: str
+) -> None:
+    """Walking contacts by a few-valued company key, every page whose rows (and the one
+    after them) hold only the first company value from the cursor on and the next one
+    comes from the group probe (the first value's rest, then the next value's first rows
+    by uuid), not from the matched arm."""
+    case = next(c for c in CASES if c["name"] == "sort_by_company_country_filtered")
+    vql: dict[str, Any] = {
+        **case["vql"],
+        "order_by": [{"order_by": "company_country", "order_direction": direction}],
+        "limit": 2,
+    }
+    countries = [
+        row["country"]
+        for row in fixture_conn.execute(
+            'SELECT DISTINCT country COLLATE "C" AS country FROM companies '
+            f"WHERE deleted_at IS NULL AND country IS NOT NULL ORDER BY 1 {direction}"
+        ).fetchall()
+    ]
+    crossings = 0
+    for _ in range(len(case["expected"])):
+        query = parse_request(vql, Entity.CONTACTS, cursor_secret=SECRET)
+        compiled = compile_search(query)
+        with fixture_conn.transaction():
+            page_rows = fixture_conn.execute(compiled.statement, compiled.params).fetchall()
+        values = [row["sort_0"] for row in page_rows]
+        if query.search_after is not None and query.search_after[0] is None:
+            break  # among the contacts without a company: past every company value
+        first, *following = _from(countries, query.search_after, direction)[:2]
+        need = query.offset + query.limit + 1
+        if len(values) == need and set(values) <= {first, *following}:
+            assert _probe_count(fixture_conn, compiled) == need, values
+            crossings += len(set(values)) == 2
+        page = run(fixture_conn, "contacts", vql)
+        if page.next_cursor is None:
+            break
+        vql = {**vql, "search_after": page.next_cursor}
+    assert crossings >= 1  # the walk met a value boundary, and the probe paged across it
+
+
+def _from(countries: list[str], cursor: tuple[Any, ...] | None, direction: str) -> list[str]:
+    """The countries from the cursor's value on (bytewise order, as COLLATE "C")."""
+    if cursor is None:
+        return countries
+    start = str(cursor[0]).encode()
+    if direction == "asc":
+        return [value for value in countries if value.encode() >= start]
+    return [value for value in countries if value.encode() <= start]
 
 
 def _probe_count(

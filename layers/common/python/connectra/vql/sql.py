@@ -949,21 +949,34 @@ def _company_group_arms(
 
 
 # Contacts sorted on a company key with few values (COMPANY_GROUPED_SORTS): `first_value`
-# is the first company value in that order (from the cursor's on), and the probe walks the
-# contacts by uuid (from the cursor's uuid when the cursor is in that value) for those of
-# its companies that match. All share that value, so uuid order is the page's order, and
-# every match outside the walk comes after: `need` rows found are the page.
+# is the first company value in that order (from the cursor's on), `next_value` the one
+# after it, and the probe walks the contacts by uuid (from the cursor's uuid when the
+# cursor is in the first value) for those of the first value's companies that match,
+# then, only when they are too few (a LIMIT 0 arm reads nothing), from the first uuid for
+# those of the next value's: a page that crosses from one value to the next, as every
+# walk of the whole result does once per value. Within each value uuid order is the
+# page's order, each value's rows come before the next's, no company value lies between
+# the two, and every match outside the walks comes after: `need` rows found are the page.
 _GROUP_PROBE = sql.SQL(
     "first_value AS MATERIALIZED ("
     "SELECT {key} AS value FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL"
     "{bound} ORDER BY {company_order} LIMIT 1"
-    "), {name} AS MATERIALIZED ("
+    "), next_value AS MATERIALIZED ("
+    "SELECT {key} AS value FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL"
+    " AND {key} {beyond} (SELECT value FROM first_value) ORDER BY {company_order} LIMIT 1"
+    "), {first_part} AS MATERIALIZED ({first_walk} LIMIT {need}"
+    "), {name} AS MATERIALIZED (SELECT * FROM {first_part} UNION ALL ({next_walk} "
+    "LIMIT greatest({need} - (SELECT count(*) FROM {first_part}), 0)))"
+)
+# One value's walk: contacts from `from_uuid` on in uuid order (at most `window`), those of
+# the value's live companies that match, in uuid order.
+_GROUP_WALK = sql.SQL(
     "SELECT {sort_values} FROM ("
     "SELECT c.* FROM contacts AS c WHERE c.deleted_at IS NULL AND c.uuid {from_uuid} "
     "ORDER BY c.uuid {direction} LIMIT {window}"
     ") AS c JOIN LATERAL (SELECT co.* FROM companies AS co WHERE co.uuid = c.company_id "
-    "AND co.deleted_at IS NULL AND {key} = (SELECT value FROM first_value) OFFSET 0) AS co ON true "
-    "WHERE {probe_where} ORDER BY c.uuid {direction} LIMIT {need})"
+    "AND co.deleted_at IS NULL AND {key} = (SELECT value FROM {value}) OFFSET 0) AS co ON true "
+    "WHERE {probe_where} ORDER BY c.uuid {direction}"
 )
 
 
@@ -974,17 +987,36 @@ def _group_probe(
     company walk's, under another `name`)."""
     query = compiler.query
     descending = query.sort[1].direction is Direction.DESC  # the uuid tie-break
+    key = compiler.sort_expression(query.sort[0])
+    direction = sql.SQL("DESC" if descending else "ASC")
+    window = compiler.params.add(GROUP_PROBE_WINDOW)
+    probe_where = compiler.probe_where()
+
+    def walk(value: str, from_uuid: sql.Composable) -> sql.Composable:
+        return _GROUP_WALK.format(
+            sort_values=sort_values,
+            from_uuid=from_uuid,
+            direction=direction,
+            window=window,
+            key=key,
+            value=sql.Identifier(value),
+            probe_where=probe_where,
+        )
+
+    first_uuid = sql.SQL("{} {}::uuid").format(
+        sql.SQL("<=" if descending else ">="),
+        compiler.params.add(MAX_UUID if descending else NIL_UUID),
+    )
     return _GROUP_PROBE.format(
-        name=sql.SQL(name),
-        key=compiler.sort_expression(query.sort[0]),
+        key=key,
         bound=_company_window_bound(compiler),
         company_order=_company_window_order(compiler),
-        sort_values=sort_values,
-        from_uuid=_group_walk_start(compiler, descending),
-        direction=sql.SQL("DESC" if descending else "ASC"),
-        window=compiler.params.add(GROUP_PROBE_WINDOW),
-        probe_where=compiler.probe_where(),
+        beyond=sql.SQL("<" if query.sort[0].direction is Direction.DESC else ">"),
+        first_part=sql.Identifier(f"{name}_first_value"),
+        first_walk=walk("first_value", _group_walk_start(compiler, descending)),
         need=need,
+        name=sql.SQL(name),
+        next_walk=walk("next_value", first_uuid),
     )
 
 
