@@ -4,7 +4,8 @@ A client walking contacts sorted by `company_country` (city, state) pages throug
 value's contacts and, once per value, gets a page that holds the end of one value and the
 start of the next. This times that page: the cursor is `left` rows before the end of the
 first value's matching contacts (in the walk's uuid order), over the bench database
-(bench/search.py loads it), each key both ways, with and without a keyword filter.
+(bench/search.py loads it), each key both ways, with and without a keyword filter; and
+the same for contacts sorted by country with a filter on two countries (the pinned walk).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:55432/connectra \\
         .venv/bin/python -m bench.value_boundaries [--repetitions 5]
@@ -16,6 +17,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -30,6 +32,9 @@ from connectra.vql.parse import parse_request
 KEYS = ("company_country", "company_state", "company_city")
 FILTER = {"keyword_match": {"must": {"email_status": "verified"}}}
 LEFT = 10  # rows of the first value after the cursor: fewer than a page of 25
+# A filter pinning the sort key to two of its values (vql/pinned_sort.py): the page
+# crossing from the first to the second.
+PINNED = ("germany", "france")
 
 
 def boundary_cursor(
@@ -59,30 +64,63 @@ def boundary_cursor(
     return first["value"], row["uuid"]
 
 
+def pinned_cursor(conn: psycopg.Connection[Any], direction: str) -> tuple[Any, Any]:
+    """(first value, uuid) of the contact LEFT rows before the end of the first country
+    the filter PINNED keeps, in the walk's uuid order."""
+    first = conn.execute(
+        "SELECT country AS value FROM contacts WHERE lower(country) = ANY(%(kept)s) "
+        f'ORDER BY country COLLATE "C" {direction} LIMIT 1',
+        {"kept": list(PINNED)},
+    ).fetchone()
+    assert first is not None
+    row = conn.execute(
+        "SELECT uuid FROM contacts WHERE country = %(value)s AND deleted_at IS NULL "
+        f"ORDER BY uuid {'DESC' if direction == 'asc' else 'ASC'} OFFSET %(left)s LIMIT 1",
+        {"value": first["value"], "left": LEFT},
+    ).fetchone()
+    assert row is not None
+    return first["value"], row["uuid"]
+
+
+def _cases(conn: psycopg.Connection[Any]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, Any]]]:
+    """(name, request body, cursor) of every page timed."""
+    for key in KEYS:
+        for direction in ("asc", "desc"):
+            for filtered in (False, True):
+                body: dict[str, Any] = {
+                    "order_by": [{"order_by": key, "order_direction": direction}]
+                }
+                if filtered:
+                    body["where"] = FILTER
+                cursor = boundary_cursor(conn, key, direction, filtered)
+                yield f"{key} {direction}{' + keyword' if filtered else ''}", body, cursor
+    for direction in ("asc", "desc"):
+        body = {
+            "where": {"keyword_match": {"must": {"country": list(PINNED)}}},
+            "order_by": [{"order_by": "country", "order_direction": direction}],
+        }
+        yield (
+            f"country {direction}, filtered on {len(PINNED)} countries",
+            body,
+            pinned_cursor(conn, direction),
+        )
+
+
 def run(repetitions: int) -> dict[str, Any]:
     pages: dict[str, Any] = {}
     with psycopg.connect(existing_database_url(False), row_factory=dict_row) as conn:
-        for key in KEYS:
-            for direction in ("asc", "desc"):
-                for filtered in (False, True):
-                    body: dict[str, Any] = {
-                        "order_by": [{"order_by": key, "order_direction": direction}]
-                    }
-                    if filtered:
-                        body["where"] = FILTER
-                    query = parse_request(body, Entity.CONTACTS, cursor_secret=SECRET)
-                    cursor = boundary_cursor(conn, key, direction, filtered)
-                    query = dataclasses.replace(query, search_after=cursor)
-                    ENGINE.search(conn, Entity.CONTACTS, query)  # warm
-                    samples = []
-                    for _ in range(repetitions):
-                        started = time.perf_counter()
-                        page = ENGINE.search(conn, Entity.CONTACTS, query)
-                        samples.append(time.perf_counter() - started)
-                    conn.rollback()
-                    name = f"{key} {direction}{' + keyword' if filtered else ''}"
-                    pages[name] = {"rows": len(page.data), **summary_ms(samples)}
-                    print(name, pages[name], flush=True)
+        for name, body, cursor in _cases(conn):
+            query = parse_request(body, Entity.CONTACTS, cursor_secret=SECRET)
+            query = dataclasses.replace(query, search_after=cursor)
+            ENGINE.search(conn, Entity.CONTACTS, query)  # warm
+            samples = []
+            for _ in range(repetitions):
+                started = time.perf_counter()
+                page = ENGINE.search(conn, Entity.CONTACTS, query)
+                samples.append(time.perf_counter() - started)
+            conn.rollback()
+            pages[name] = {"rows": len(page.data), **summary_ms(samples)}
+            print(name, pages[name], flush=True)
     return {"machine": machine(), "left": LEFT, "pages": pages}
 
 

@@ -239,6 +239,43 @@ def test_the_group_probe_answers_pages_that_cross_into_the_next_value(
     assert crossings >= 1  # the walk met a value boundary, and the probe paged across it
 
 
+GROUPED_WALKS = [
+    case
+    for case in CASES
+    if "walk" in case
+    and any(
+        key["order_by"] in ("company_country", "company_state", "company_city", "country")
+        for key in case["vql"].get("order_by", [])[:1]
+    )
+]
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("case", GROUPED_WALKS, ids=[case["name"] for case in GROUPED_WALKS])
+def test_value_walks_cut_at_any_window_page_without_gaps_or_repeats(
+    fixture_conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    case: dict[str, Any],
+    window: int,
+) -> None:
+    """The group probe and the pinned walk read each value's rows by uuid up to a window;
+    a walk cut at its window may have left rows of its value unread, and the next value's
+    rows must then not be taken (else rows go missing or come twice)."""
+    monkeypatch.setattr(vql_sql, "GROUP_PROBE_WINDOW", window)
+    monkeypatch.setattr(vql_sql, "PROBE_WINDOW", window)
+    monkeypatch.setattr(vql_sql, "PROBE_FACTOR", 0)
+    for limit in (1, 2, 3):
+        vql: dict[str, Any] = {**case["vql"], "limit": limit}
+        seen: list[str] = []
+        for _ in range(len(case["expected"]) + 1):
+            page = run(fixture_conn, case["entity"], vql)
+            seen.extend(ids(page))
+            if page.next_cursor is None:
+                break
+            vql = {**vql, "search_after": page.next_cursor}
+        assert seen == case["expected"], limit
+
+
 def _from(countries: list[str], cursor: tuple[Any, ...] | None, direction: str) -> list[str]:
     """The countries from the cursor's value on (bytewise order, as COLLATE "C")."""
     if cursor is None:
@@ -269,9 +306,10 @@ PINNED = "sort_by_country_desc_pinned_with_another_filter"
 @pytest.mark.parametrize(
     ("steps", "window", "answered"),
     [
-        # United States: 6 rows (2 pages of 2 and the 3rd row needed for each), then the
-        # cursor's value holds too few rows after it: the matched arm.
-        (300, 5000, [True, True, False, False, False]),
+        # United States: 6 rows (3 pages of 2; the 3rd page's row after them is the next
+        # value's first, Germany); then pages that need rows of three values: the matched
+        # arm.
+        (300, 5000, [True, True, True, False, False]),
         # The loose scan stops before United States, except from a cursor in it.
         (1, 5000, [False, True, False, False, False]),
         (300, 1, [False] * 5),  # the uuid walk reads one row of the three needed

@@ -14,6 +14,9 @@ of 1M contacts before Germany), and the `matched` arm sorts every match (100k). 
    index), filtered, the first `need` kept (vql/sql.py `_GROUP_PROBE` does the same for a
    company key). All share the value, so uuid order is the page's order, and every match
    outside the walk sorts after it: no value between the cursor's and this one has a match.
+3. Only when that value's rows are too few (a page crossing into the next value): the
+   next raw value the filter keeps (`next_value`, the same loose scan after the first) and
+   its first rows the same way; no value between the two has a match either.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from connectra.vql.ast import Direction, KeywordCondition, Query
 # Distinct values the loose scan reads at most before giving up (a few index pages each).
 PINNED_VALUE_STEPS = 300
 
-# `first_value` (the name `_group_walk_start` of vql/sql.py reads) of a pinned walk. The
-# value is selected in the column's own collation: lower() under "C" lower-cases ASCII
-# only, and the filter's lower(column) does not.
-PINNED_FIRST_VALUE = sql.SQL(
-    "first_value AS MATERIALIZED ("
+# The first raw value the filter keeps, from `bound` on, as the CTE `name`: `first_value`
+# (the name `_group_walk_start` of vql/sql.py reads) from the cursor's value, `next_value`
+# after it (read only when the first value's rows are too few for the page). The value
+# is selected in the column's own collation: lower() under "C" lower-cases ASCII only,
+# and the filter's lower(column) does not.
+PINNED_VALUE = sql.SQL(
+    "{name} AS MATERIALIZED ("
     "WITH RECURSIVE walk(value, step) AS (("
     "SELECT {column}, 1 FROM {table} AS c WHERE c.deleted_at IS NULL AND {key} IS NOT NULL"
     "{bound} ORDER BY {key} {direction} LIMIT 1"
@@ -40,18 +45,18 @@ PINNED_FIRST_VALUE = sql.SQL(
     ") AS next WHERE lower(walk.value) <> ALL({values}::text[]) AND walk.step < {steps}"
     ") SELECT value FROM walk WHERE lower(value) = ANY({values}::text[]) LIMIT 1)"
 )
-# The probe: the first value's uuids in order (cursor included: the keyset of
-# `probe_where` drops it and what precedes it), at most `window`, read index-only from the
-# sort index (a value of a few thousand rows was otherwise read whole through a bitmap and
-# sorted, its window being larger), then each row by its uuid, filtered, until `need`.
-PINNED_PROBE = sql.SQL(
-    "probe AS MATERIALIZED ("
-    "SELECT {sort_values} FROM ("
+# One value's walk: its uuids in order (cursor included: the keyset of `probe_where`
+# drops it and what precedes it), at most `window`, read index-only from the sort index
+# (a value of a few thousand rows was otherwise read whole through a bitmap and sorted,
+# its window being larger), then each row by its uuid, filtered.
+PINNED_READ = sql.SQL(
     "SELECT c.uuid FROM {table} AS c WHERE c.deleted_at IS NULL "
-    "AND {key} = (SELECT value FROM first_value) AND c.uuid {from_uuid} "
+    "AND {key} = (SELECT value FROM {value}) AND c.uuid {from_uuid} "
     "ORDER BY c.uuid {direction} LIMIT {window}"
-    ") AS walked JOIN {table} AS c ON c.uuid = walked.uuid{join} "
-    "WHERE {probe_where} ORDER BY c.uuid {direction} LIMIT {need})"
+)
+PINNED_WALK = sql.SQL(
+    "SELECT {sort_values} FROM ({read}) AS walked JOIN {table} AS c ON c.uuid = walked.uuid"
+    "{join} WHERE {probe_where} ORDER BY c.uuid {direction}"
 )
 
 

@@ -964,18 +964,31 @@ _GROUP_PROBE = sql.SQL(
     "), next_value AS MATERIALIZED ("
     "SELECT {key} AS value FROM companies AS co WHERE co.deleted_at IS NULL AND {key} IS NOT NULL"
     " AND {key} {beyond} (SELECT value FROM first_value) ORDER BY {company_order} LIMIT 1"
-    "), {first_part} AS MATERIALIZED ({first_walk} LIMIT {need}"
-    "), {name} AS MATERIALIZED (SELECT * FROM {first_part} UNION ALL ({next_walk} "
-    "LIMIT greatest({need} - (SELECT count(*) FROM {first_part}), 0)))"
+    "), {walks}"
 )
-# One value's walk: contacts from `from_uuid` on in uuid order (at most `window`), those of
-# the value's live companies that match, in uuid order.
-_GROUP_WALK = sql.SQL(
-    "SELECT {sort_values} FROM ("
+# Two values' walks as one probe named {name}: the first value's matches (at most `need`),
+# then the next value's, only when the first are too few AND its walk read every row it
+# could (fewer than `window`: a walk cut at its window may have left matches of the first
+# value unread, and then the next value's rows are not the page's). Both checks run only
+# when needed (the AND stops at the first; a LIMIT 0 arm reads nothing, not even
+# `next_value`), the second re-reading the first walk's rows, uuids only.
+_TWO_VALUE_WALKS = sql.SQL(
+    "{first_part} AS MATERIALIZED ({first_walk} LIMIT {need}"
+    "), {name} AS MATERIALIZED (SELECT * FROM {first_part} UNION ALL ({next_walk} "
+    "LIMIT CASE WHEN (SELECT count(*) FROM {first_part}) < {need} "
+    "AND (SELECT count(*) FROM ({first_read}) AS first_read) < {window} "
+    "THEN {need} - (SELECT count(*) FROM {first_part}) ELSE 0 END))"
+)
+# One value's walk: contacts from `from_uuid` on in uuid order (`read`: at most `window`),
+# those of the value's live companies that match, in uuid order.
+_GROUP_READ = sql.SQL(
     "SELECT c.* FROM contacts AS c WHERE c.deleted_at IS NULL AND c.uuid {from_uuid} "
     "ORDER BY c.uuid {direction} LIMIT {window}"
-    ") AS c JOIN LATERAL (SELECT co.* FROM companies AS co WHERE co.uuid = c.company_id "
-    "AND co.deleted_at IS NULL AND {key} = (SELECT value FROM {value}) OFFSET 0) AS co ON true "
+)
+_GROUP_WALK = sql.SQL(
+    "SELECT {sort_values} FROM ({read}) AS c JOIN LATERAL (SELECT co.* FROM companies AS co "
+    "WHERE co.uuid = c.company_id AND co.deleted_at IS NULL "
+    "AND {key} = (SELECT value FROM {value}) OFFSET 0) AS co ON true "
     "WHERE {probe_where} ORDER BY c.uuid {direction}"
 )
 
@@ -992,31 +1005,50 @@ def _group_probe(
     window = compiler.params.add(GROUP_PROBE_WINDOW)
     probe_where = compiler.probe_where()
 
-    def walk(value: str, from_uuid: sql.Composable) -> sql.Composable:
-        return _GROUP_WALK.format(
+    def walk(value: str, from_uuid: sql.Composable) -> tuple[sql.Composable, sql.Composable]:
+        read = _GROUP_READ.format(from_uuid=from_uuid, direction=direction, window=window)
+        return read, _GROUP_WALK.format(
             sort_values=sort_values,
-            from_uuid=from_uuid,
-            direction=direction,
-            window=window,
+            read=read,
             key=key,
             value=sql.Identifier(value),
             probe_where=probe_where,
+            direction=direction,
         )
 
-    first_uuid = sql.SQL("{} {}::uuid").format(
-        sql.SQL("<=" if descending else ">="),
-        compiler.params.add(MAX_UUID if descending else NIL_UUID),
-    )
     return _GROUP_PROBE.format(
         key=key,
         bound=_company_window_bound(compiler),
         company_order=_company_window_order(compiler),
         beyond=sql.SQL("<" if query.sort[0].direction is Direction.DESC else ">"),
+        walks=_two_value_walks(compiler, walk, need, window, name),
+    )
+
+
+def _two_value_walks(
+    compiler: _Compiler,
+    walk: Callable[[str, sql.Composable], tuple[sql.Composable, sql.Composable]],
+    need: sql.Composable,
+    window: sql.Composable,
+    name: str,
+) -> sql.Composable:
+    """`_TWO_VALUE_WALKS` of `walk(value CTE, where its uuid walk starts)`, which gives the
+    walk's rows read (at most `window`) and its matches: `first_value`'s from the cursor
+    (`_group_walk_start`), `next_value`'s from the first uuid."""
+    descending = compiler.query.sort[1].direction is Direction.DESC  # the uuid tie-break
+    first_uuid = sql.SQL("{} {}::uuid").format(
+        sql.SQL("<=" if descending else ">="),
+        compiler.params.add(MAX_UUID if descending else NIL_UUID),
+    )
+    first_read, first_walk = walk("first_value", _group_walk_start(compiler, descending))
+    return _TWO_VALUE_WALKS.format(
         first_part=sql.Identifier(f"{name}_first_value"),
-        first_walk=walk("first_value", _group_walk_start(compiler, descending)),
+        first_walk=first_walk,
         need=need,
         name=sql.SQL(name),
-        next_walk=walk("next_value", first_uuid),
+        next_walk=walk("next_value", first_uuid)[1],
+        first_read=first_read,
+        window=window,
     )
 
 
@@ -1024,7 +1056,7 @@ def _pinned_probe(
     compiler: _Compiler, sort_values: sql.Composable, need: sql.Composable
 ) -> sql.Composable:
     """The pinned value walk (vql/pinned_sort.py): the probe of `_compile_probed`'s
-    statement."""
+    statement, over the first value the filter keeps and the next one."""
     query = compiler.query
     condition = pinned_sort.pinning_condition(query)
     assert condition is not None
@@ -1032,28 +1064,53 @@ def _pinned_probe(
     descending = query.sort[1].direction is Direction.DESC  # the uuid tie-break
     table = sql.Identifier(query.entity.value)
     key = compiler.sort_expression(query.sort[0])
-    first_value = pinned_sort.PINNED_FIRST_VALUE.format(
-        column=compiler.column(query.sort[0].field),
-        table=table,
-        key=key,
-        bound=_company_window_bound(compiler),
-        direction=order,
-        beyond=beyond,
-        values=compiler.params.add(list(condition.values)),
-        steps=compiler.params.add(pinned_sort.PINNED_VALUE_STEPS),
+    values = compiler.params.add(list(condition.values))
+    steps = compiler.params.add(pinned_sort.PINNED_VALUE_STEPS)
+
+    def kept_value(name: str, bound: sql.Composable) -> sql.Composable:
+        return pinned_sort.PINNED_VALUE.format(
+            name=sql.Identifier(name),
+            column=compiler.column(query.sort[0].field),
+            table=table,
+            key=key,
+            bound=bound,
+            direction=order,
+            beyond=beyond,
+            values=values,
+            steps=steps,
+        )
+
+    window = compiler.params.add(_probe_window(query))
+    probe_where = compiler.probe_where()
+
+    direction = sql.SQL("DESC" if descending else "ASC")
+
+    def walk(value: str, from_uuid: sql.Composable) -> tuple[sql.Composable, sql.Composable]:
+        read = pinned_sort.PINNED_READ.format(
+            table=table,
+            key=key,
+            value=sql.Identifier(value),
+            from_uuid=from_uuid,
+            direction=direction,
+            window=window,
+        )
+        return read, pinned_sort.PINNED_WALK.format(
+            sort_values=sort_values,
+            read=read,
+            table=table,
+            join=_probe_join(query),
+            probe_where=probe_where,
+            direction=direction,
+        )
+
+    after_first = sql.SQL(' AND {} {} ((SELECT value FROM first_value) COLLATE "C")').format(
+        key, beyond
     )
-    probe = pinned_sort.PINNED_PROBE.format(
-        sort_values=sort_values,
-        table=table,
-        key=key,
-        from_uuid=_group_walk_start(compiler, descending),
-        direction=sql.SQL("DESC" if descending else "ASC"),
-        window=compiler.params.add(_probe_window(query)),
-        join=_probe_join(query),
-        probe_where=compiler.probe_where(),
-        need=need,
+    return sql.SQL("{}, {}, {}").format(
+        kept_value("first_value", _company_window_bound(compiler)),
+        kept_value("next_value", after_first),
+        _two_value_walks(compiler, walk, need, window, "probe"),
     )
-    return sql.SQL("{}, {}").format(first_value, probe)
 
 
 def _group_walk_start(compiler: _Compiler, descending: bool) -> sql.Composable:
