@@ -368,15 +368,16 @@ class _Compiler:
         if edits == 0:
             return None, sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
         match = fuzzy_match(self.params, term, words, edits)
-        if not trigram_prefilter_is_exact(term) or not self.index_shaped:
+        if not trigram_prefilter_is_exact(term):
             return None, match
         patterns = intact_patterns(term)
         if patterns is not None:
             # A long term: substrings some match holds (intact_patterns), far fewer rows
-            # than those sharing one trigram with it.
+            # than those sharing one trigram with it. Per row (a probe's window) a few
+            # C-level LIKEs spare most rows the words check.
             prefilter = pieces_prefilter(self.params, folded, patterns)
             return None, sql.SQL("({} AND {})").format(prefilter, match)
-        if not shares_trigram:
+        if not shares_trigram or not self.index_shaped:
             return None, match
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
