@@ -278,8 +278,9 @@ def test_some_shape_has_a_long_fuzzy_term() -> None:
 def test_a_long_fuzzy_term_is_looked_up_by_its_pieces(
     sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
 ) -> None:
-    """Its pieces (vql/fuzzy_sql.py intact_pieces) are the trigram index's conditions, each
-    a LIKE (`~~`): the rows holding one of them, not every row sharing one trigram."""
+    """Its patterns (vql/fuzzy_sql.py intact_patterns, pairs of pieces) are the trigram
+    index's conditions, each a LIKE (`~~`): the rows matching one of them, not every row
+    sharing one trigram."""
     key = shape.vql["where"]["text_matches"]["must"][0]["filter_key"]
     trigram = trigram_index(shape.entity, key)
     used = index_conditions(explain(sample_conn, shape, plan))
