@@ -276,8 +276,8 @@ def test_postgres_engine_agrees_with_the_reference_evaluator(
     assert_engine_agrees(property_conn, query, company_table, contact_table)
 
 
-# Long fuzzy terms: 11+ letters, prefiltered by their pieces (vql/fuzzy_sql.py
-# intact_pieces). Few letters (repeats), a digit and Cyrillic; the words 0-3 random edits
+# Long fuzzy terms: 11+ letters, prefiltered by pairs of their pieces (vql/fuzzy_sql.py
+# intact_patterns). Few letters (repeats), a digit and Cyrillic; the words 0-3 random edits
 # away (transpositions anywhere), beside other words, CJK characters (pg_trgm joins them
 # to the word, connectra does not) and a kana voicing mark.
 LONG_ALPHABET = "abж1"

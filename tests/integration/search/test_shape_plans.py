@@ -12,6 +12,7 @@ benchmark nobody reads.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -289,12 +290,46 @@ def test_some_shape_has_a_long_fuzzy_term() -> None:
 def test_a_long_fuzzy_term_is_looked_up_by_its_pieces(
     sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
 ) -> None:
-    """Its pieces (vql/fuzzy_sql.py intact_pieces) are the trigram index's conditions, each
-    a LIKE (`~~`): the rows holding one of them, not every row sharing one trigram."""
+    """Its patterns (vql/fuzzy_sql.py intact_patterns, pairs of pieces) are the trigram
+    index's conditions, each a LIKE (`~~`): the rows matching one of them, not every row
+    sharing one trigram."""
     key = shape.vql["where"]["text_matches"]["must"][0]["filter_key"]
     trigram = trigram_index(shape.entity, key)
     used = index_conditions(explain(sample_conn, shape, plan))
     assert any("~~" in condition for condition in used.get(trigram, [])), used
+
+
+@pytest.mark.parametrize("plan", ["page", "count"])
+def test_a_long_fuzzy_term_spares_its_and_siblings_the_trigram_filter(
+    sample_conn: psycopg.Connection[Any], plan: str
+) -> None:
+    """`contacts email fuzzy and hit` at 1M ("4265 pedtailspin32381"): the long term's
+    patterns (vql/fuzzy_sql.py intact_patterns) are the trigram index's conditions, and
+    the short term beside it takes no `%>` (a word_similarity per candidate row, costing
+    more than its exact check): none anywhere in the plan."""
+    shape = Shape(
+        "contacts email fuzzy and, a short and a long term",
+        Entity.CONTACTS,
+        {
+            "where": {
+                "text_matches": {
+                    "must": [
+                        {
+                            "filter_key": "email",
+                            "text_value": "jnnifer rodriguez12",
+                            "search_type": "shuffle",
+                            "fuzzy": True,
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    assert intact_pieces("rodriguez12") is not None and intact_pieces("jnnifer") is None
+    tree = explain(sample_conn, shape, plan)
+    used = index_conditions(tree)[trigram_index(Entity.CONTACTS, "email")]
+    assert used and all("~~" in condition for condition in used), used
+    assert "%>" not in json.dumps(tree)
 
 
 PINNED = [

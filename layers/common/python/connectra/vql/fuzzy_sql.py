@@ -138,44 +138,124 @@ def intact_pieces(term: str) -> list[str] | None:
     index serves `LIKE '%piece%'` only from 3 characters on).
 
     The term is cut into k + 1 pieces (k = its AUTO edits) with one character left out
-    between consecutive pieces. Take the k edits turning the term into a word (optimal
-    string alignment: substitutions, deletions, insertions, transpositions of adjacent
-    characters, no character edited twice). A substitution or deletion touches the one
-    piece holding its character (or none, on a left-out one); an insertion touches the
-    piece it falls strictly inside (none between pieces); a transposition touches two
-    adjacent characters, and two pieces are never adjacent (a left-out character lies
-    between), so it touches at most one. k edits touch at most k pieces: one is left
-    whole, and sits in the word unchanged. The word is a substring of the folded text
-    (connectra_words cuts the folded text into words), so the folded text holds that
-    piece: `folded LIKE '%piece%'` for one piece at least (a plain substring test, which
-    neither pg_trgm's word boundaries nor its similarity measures enter).
+    between consecutive pieces (`_cut`: any such cut, here the kept characters spread
+    evenly). Take the k edits turning the term into a word (optimal string alignment:
+    substitutions, deletions, insertions, transpositions of adjacent characters, no
+    character edited twice). A substitution or deletion touches the one piece holding
+    its character (or none, on a left-out one); an insertion touches the piece it falls
+    strictly inside (none between pieces); a transposition touches two adjacent
+    characters, and two pieces are never adjacent (a left-out character lies between),
+    so it touches at most one. k edits touch at most k pieces: one is left whole
+    ("intact": its characters sit in the word unchanged and side by side). The word is a
+    substring of the folded text (connectra_words cuts the folded text into words), so
+    the folded text holds that piece: `folded LIKE '%piece%'` for one piece at least (a
+    plain substring test, which neither pg_trgm's word boundaries nor its similarity
+    measures enter).
     """
+    spans = _even_cut(term)
+    return None if spans is None else [term[start:end] for start, end in spans]
+
+
+def intact_patterns(term: str) -> list[str] | None:
+    """LIKE patterns at least one of which the folded text of every row holding a word
+    within AUTO edits of the term matches: narrower than the pieces alone (`intact_pieces`),
+    which a common run of the term (a company name inside a domain) can leave thousands
+    of rows each. None when the term is too short for pieces.
+
+    Two cuts of the term (`_cut`), the even one and one with 3-character end pieces and
+    a long middle, each leave one piece intact (`intact_pieces`' proof holds for any
+    cut): the word holds an intact piece `a` of the first and an intact piece `b` of the
+    second, both unedited in the alignment. When they overlap in the term (or one holds
+    the other) the alignment maps their shared characters to the same place in the word,
+    so the word holds their union, one substring; when they are apart it keeps their
+    order, so the word holds the first, then (not overlapping) the second: `%first%second%`.
+    One pattern per pair, a trigram-GIN scan each (their trigrams intersected inside the
+    index), and every match matches the pattern of its intact pair: no match is lost.
+    """
+    even = _even_cut(term)
+    if even is None:
+        return None
+    middle = _long_middle_cut(term)
+    patterns = {_pair_pattern(term, a, b) for a in even for b in middle}
+    # A pattern whose every match matches another one adds no row to the OR: one index
+    # scan fewer (`%pedtailspin3%` beside `%ailspin3%`).
+    return sorted(p for p in patterns if not any(_implies(p, q) for q in patterns - {p}))
+
+
+Span = tuple[int, int]  # [start, end) of a piece in the term
+
+
+def _even_cut(term: str) -> list[Span] | None:
+    """The k + 1 pieces of `intact_pieces`, the kept characters spread evenly (the longer
+    pieces first); None when the term is too short or not all letters and digits."""
     edits = max_edits(term)
     kept = len(term) - edits  # characters in the pieces
     if edits == 0 or kept < MIN_PIECE_LENGTH * (edits + 1):
         return None
     if not trigram_prefilter_is_exact(term):
         return None  # pg_trgm would cut a piece at a mark: fewer trigrams, or none
-    pieces: list[str] = []
+    count = edits + 1
+    return _cut([kept // count + (1 if index < kept % count else 0) for index in range(count)])
+
+
+def _long_middle_cut(term: str) -> list[Span]:
+    """k + 1 pieces (the term has `_even_cut` pieces): the first and last of
+    MIN_PIECE_LENGTH characters, the middle ones sharing the rest evenly (with one edit,
+    a short first piece and a long second)."""
+    count = max_edits(term) + 1
+    kept = len(term) - (count - 1)
+    if count == 2:
+        return _cut([MIN_PIECE_LENGTH, kept - MIN_PIECE_LENGTH])
+    middle = kept - 2 * MIN_PIECE_LENGTH
+    inner = count - 2
+    lengths = [middle // inner + (1 if index < middle % inner else 0) for index in range(inner)]
+    return _cut([MIN_PIECE_LENGTH, *lengths, MIN_PIECE_LENGTH])
+
+
+def _cut(lengths: list[int]) -> list[Span]:
+    """Consecutive pieces of these lengths from the term's start, one character left out
+    between neighbours."""
+    spans: list[Span] = []
     start = 0
-    for index in range(edits + 1):
-        # The kept characters spread evenly; the longer pieces first.
-        length = kept // (edits + 1) + (1 if index < kept % (edits + 1) else 0)
-        pieces.append(term[start : start + length])
-        start += length + 1  # then one left-out character
-    return pieces
+    for length in lengths:
+        spans.append((start, start + length))
+        start += length + 1
+    return spans
+
+
+def _implies(pattern: str, other: str) -> bool:
+    """Every text matching `pattern` matches `other` (both `%piece%…%`): the other's
+    pieces lie in order inside the pattern's pieces, each within one of them (its
+    characters then occur in every match in that order, none overlapping)."""
+    pieces = pattern.strip("%").split("%")
+    index, offset = 0, 0
+    for needed in other.strip("%").split("%"):
+        while index < len(pieces) and (found := pieces[index].find(needed, offset)) < 0:
+            index, offset = index + 1, 0
+        if index == len(pieces):
+            return False
+        offset = found + len(needed)
+    return True
+
+
+def _pair_pattern(term: str, one: Span, other: Span) -> str:
+    """The LIKE pattern a word holding both pieces intact matches (`intact_patterns`)."""
+    (first_start, first_end), (second_start, second_end) = sorted([one, other])
+    if second_start < first_end:  # they overlap: one substring
+        return f"%{term[first_start : max(first_end, second_end)]}%"
+    return f"%{term[first_start:first_end]}%{term[second_start:second_end]}%"
 
 
 # The shortest substring the trigram index serves: `LIKE '%abc%'` looks up trigram "abc".
 MIN_PIECE_LENGTH = 3
 
 
-def pieces_prefilter(params: Params, folded: sql.Composable, pieces: list[str]) -> sql.Composable:
-    """The folded text holds one of the pieces: a BitmapOr of trigram-GIN scans, each
-    rechecked by LIKE itself (exact). Pieces are letters and digits (intact_pieces), so
-    nothing in them is a LIKE wildcard or escape."""
+def pieces_prefilter(params: Params, folded: sql.Composable, patterns: list[str]) -> sql.Composable:
+    """The folded text matches one of the patterns (`intact_patterns`): a BitmapOr of
+    trigram-GIN scans, each rechecked by LIKE itself (exact). Pieces are letters and
+    digits (`_even_cut`), so nothing in them is a LIKE wildcard or escape."""
     return sql.SQL("({})").format(
         sql.SQL(" OR ").join(
-            sql.SQL("{} LIKE {}").format(folded, params.add(f"%{piece}%")) for piece in pieces
+            sql.SQL("{} LIKE {}").format(folded, params.add(pattern)) for pattern in patterns
         )
     )

@@ -58,7 +58,7 @@ from connectra.vql.fuzzy_sql import (
     fuzzy_prefilter,
     fuzzy_similarity_threshold,
     fuzzy_trigram_prefilter,
-    intact_pieces,
+    intact_patterns,
     pieces_prefilter,
     trigram_prefilter_is_exact,
 )
@@ -254,9 +254,9 @@ class _Compiler:
             return self.phrase(condition, folded, words)
         if not condition.fuzzy:
             return self.words(condition, folded, words)
-        parts = [self.fuzzy_term(term, folded, words) for term in terms]
         live = search_row_live(self.query.entity, condition.field)
         if condition.operator is Operator.OR:
+            parts = [self.fuzzy_term(term, folded, words) for term in terms]
             alternatives = [
                 check
                 if shares is None
@@ -266,6 +266,11 @@ class _Compiler:
                 for shares, check in parts
             ]
             return sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives))
+        # A long term's patterns find few rows (intact_patterns); the other terms' `%>`
+        # (one shared trigram) then narrows nothing yet costs a word_similarity per row
+        # (3 µs on an email, twice their exact check): a long term leaves them out.
+        shares_trigram = all(intact_patterns(term) is None for term in terms)
+        parts = [self.fuzzy_term(term, folded, words, shares_trigram) for term in terms]
         # (P1 OR cjk) AND (P2 OR cjk) is (P1 AND P2) OR cjk: the terms' trigram conditions
         # stay together, one trigram-GIN scan intersecting them (one BitmapOr per term
         # read each term's rows whole: 4-6 times slower over 100k companies).
@@ -355,23 +360,31 @@ class _Compiler:
         return sql.SQL("(({}) AND {})").format(joined, check)
 
     def fuzzy_term(
-        self, term: str, folded: sql.Composable, words: sql.Composable
+        self,
+        term: str,
+        folded: sql.Composable,
+        words: sql.Composable,
+        shares_trigram: bool = True,
     ) -> tuple[sql.Composable | None, sql.Composable]:
         """(The term's trigram condition `folded %> text`, or None; the rest of its check).
         The caller adds the rows holding a CJK character to the trigram condition
-        (fuzzy_sql.py fuzzy_trigram_prefilter)."""
+        (fuzzy_sql.py fuzzy_trigram_prefilter). Without `shares_trigram`, a term too short
+        for patterns has no prefilter (another term's patterns find the rows)."""
         edits = max_edits(term)
         if edits == 0:
             return None, sql.SQL("{} @> ARRAY[{}]::text[]").format(words, self.params.add(term))
         match = fuzzy_match(self.params, term, words, edits)
-        if not trigram_prefilter_is_exact(term) or not self.index_shaped:
+        if not trigram_prefilter_is_exact(term):
             return None, match
-        pieces = intact_pieces(term)
-        if pieces is not None:
-            # A long term: substrings some match holds (intact_pieces), far fewer rows
-            # than those sharing one trigram with it.
-            prefilter = pieces_prefilter(self.params, folded, pieces)
+        patterns = intact_patterns(term)
+        if patterns is not None:
+            # A long term: substrings some match holds (intact_patterns), far fewer rows
+            # than those sharing one trigram with it. Per row (a probe's window) a few
+            # C-level LIKEs spare most rows the words check.
+            prefilter = pieces_prefilter(self.params, folded, patterns)
             return None, sql.SQL("({} AND {})").format(prefilter, match)
+        if not shares_trigram or not self.index_shaped:
+            return None, match
         prefilter_text = fuzzy_prefilter(term)
         self.fuzzy_prefilters.append(prefilter_text)
         # `folded %> text` (`text <% folded` commuted, the form the trigram GIN's operator
