@@ -1,6 +1,7 @@
 """The PostgreSQL text functions (migration 0008_unicode_text) equal their Python twins
 (`connectra.vql.text`) on text in every script: the same folded text, the same words, the
-same keyword lower-casing and the same fuzzy edit distance."""
+same keyword lower-casing and the same fuzzy edit distance; and migration 0024's
+connectra_word_start_grams holds every short substring matched at a word start."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from psycopg.rows import dict_row
 from connectra.vql.fuzzy import edit_distance, max_edits, term_matches
 from connectra.vql.fuzzy_sql import fuzzy_match
 from connectra.vql.sql import Params
-from connectra.vql.text import fold, lower, words
+from connectra.vql.text import fold, lower, starts_word, words
 
 SAMPLES = [
     "Главный инженер Ёлкин",
@@ -157,3 +158,31 @@ def test_the_compiled_fuzzy_match_is_pythons(
     assert row is not None
     expected = term_matches(term, word, fuzzy=True) or term_matches(term, other, fuzzy=True)
     assert row["matched"] is expected
+
+
+def short_word_start_substrings(folded: str) -> set[str]:
+    """Every 1-2 character substring the engine matches at a word start (text.starts_word,
+    the semantics of a substring term under 3 characters)."""
+    return {
+        folded[start : start + length]
+        for start in range(len(folded))
+        if starts_word(folded, start)
+        for length in (1, 2)
+        if start + length <= len(folded)
+    }
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=unicode_text | st.text(alphabet="ab1 -.東é\u0301", max_size=10))
+def test_word_start_grams_hold_every_short_substring_at_a_word_start(
+    text_conn: psycopg.Connection[Any], value: str
+) -> None:
+    """The word-start GIN loses no match: the index's array holds each such substring."""
+    folded = fold(value)
+    row = text_conn.execute(
+        "SELECT connectra_word_start_grams(%(f)s) AS grams", {"f": folded}
+    ).fetchone()
+    assert row is not None
+    assert short_word_start_substrings(folded) <= set(row["grams"] or [])

@@ -26,6 +26,7 @@ from connectra.models.fields import (
     CONTACT_TEXT_SORTS,
     COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
+    WORD_START_INDEXED_COMPANY_FIELDS,
     Entity,
     Field,
     FieldKind,
@@ -106,6 +107,13 @@ def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
     if company_column is not None:
         return sql.Identifier("co", f"vql_{company_column}_{kind}")
     return sql.Identifier("c", f"vql_{target.name}_{kind}")
+
+
+def word_starts_indexed(entity: Entity, target: Field) -> bool:
+    """The text field's short substrings have their word-start index (models/fields.py
+    WORD_START_INDEXED_COMPANY_FIELDS: companies' fields, and contacts' company_ ones)."""
+    name = company_field_of(target.name) if entity is Entity.CONTACTS else target.name
+    return name in WORD_START_INDEXED_COMPANY_FIELDS
 
 
 def search_row_live(entity: Entity, target: Field) -> sql.Composable:
@@ -239,7 +247,8 @@ class _Compiler:
     ) -> sql.Composable:
         terms = list(condition.terms)
         if condition.search_type is SearchType.SUBSTRING:
-            contained = [self.substring_term(term, folded) for term in terms]
+            indexed = word_starts_indexed(self.query.entity, condition.field)
+            contained = [self.substring_term(term, folded, indexed) for term in terms]
             if len(contained) == 1:
                 return contained[0]
             joiner = " AND " if condition.operator is Operator.AND else " OR "
@@ -269,9 +278,12 @@ class _Compiler:
             checks.insert(0, fuzzy_trigram_prefilter(shared, folded, live))
         return sql.SQL("({})").format(sql.SQL(" AND ").join(checks))
 
-    def substring_term(self, term: str, folded: sql.Composable) -> sql.Composable:
+    def substring_term(
+        self, term: str, folded: sql.Composable, word_starts_indexed: bool
+    ) -> sql.Composable:
         """One whitespace-separated term of a substring query: contained in the folded
-        field, or at a word start when too short for the trigram index."""
+        field, or at a word start when too short for the trigram index (then served by the
+        field's word-start index where it has one: `word_starts_indexed`)."""
         if is_word_prefix(term):
             # Function calls, never an index condition: no trigram index serves a term
             # under 3 characters, yet `folded ~ pattern` is a trigram-GIN operator and the
@@ -284,10 +296,19 @@ class _Compiler:
             # rows holding the term somewhere. (regexp_like, PostgreSQL 15+, is `~` as a
             # function: the same matches.)
             pattern = self.params.add(word_start_pattern(term))
-            return sql.SQL(
+            at_word_start = sql.SQL(
                 "CASE WHEN strpos({folded}, {term}) > 0 "
                 "THEN regexp_like({folded}, {pattern}) ELSE false END"
             ).format(folded=folded, term=self.params.add(term), pattern=pattern)
+            if not (word_starts_indexed and self.index_shaped):
+                return at_word_start
+            # The GIN on connectra_word_start_grams(folded) holds the term wherever it
+            # occurs at a word start (migration 0024 proves it): the candidates come from
+            # the index (a miss reads no row), the CASE decides. GIN's `@>` needs no
+            # recheck of the function.
+            return sql.SQL(
+                "(public.connectra_word_start_grams({folded}) @> {grams}::text[] AND {exact})"
+            ).format(folded=folded, grams=self.params.add([term]), exact=at_word_start)
         like = self.params.add(f"%{escape_like(term)}%")
         return sql.SQL("{} LIKE {}").format(folded, like)
 
