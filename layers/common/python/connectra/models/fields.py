@@ -153,4 +153,4 @@ COUNTRY_SCOPED_CONTACT_SORTS = ("city", "state")
 # an index serves: a GIN on connectra_word_start_grams(folded) (migration 0024,
 # db/search_structures.py). Without it such a term filters a pass over every company
 # (vql/sql.py); contacts' short terms are proved absent on their few distinct values.
-WORD_START_INDEXED_COMPANY_FIELDS = ("name", "website", "address")
+WORD_START_INDEXED_COMPANY_FIELDS = ("name",)

@@ -3,6 +3,7 @@ exact per-word check and the trigram prefilter its index serves."""
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -88,16 +89,17 @@ def fuzzy_prefilter(term: str) -> str:
 def fuzzy_trigram_prefilter(
     shared: list[sql.Composable], folded: sql.Composable, live: sql.Composable
 ) -> sql.Composable:
-    """The fuzzy terms' index-served prefilter: the folded text shares a trigram with each
-    term's prefilter text (`shared`: `folded %> text` conditions, fuzzy_similarity_threshold),
-    or holds a CJK character (where pg_trgm's words are not connectra's: HOLDS_CJK_PATTERN).
-    A BitmapOr of the field's trigram GIN and its CJK partial index; loses no match.
+    """The fuzzy terms' index-served prefilter: the folded text has a word close enough to
+    each term's prefilter text (`shared`: `folded %>> text` conditions, under
+    fuzzy_similarity_threshold), or holds a CJK character (where pg_trgm's words are not
+    connectra's: HOLDS_CJK_PATTERN). A BitmapOr of the field's trigram GIN and its CJK
+    partial index; loses no match.
 
     Written as the bitmap's own condition, `((index conditions AND the trigram index's
     predicate) OR the CJK index's predicate)`: `live` is the row's `deleted_at IS NULL`
-    (which the query requires anyway), and `%>` the form the GIN takes. PostgreSQL then
+    (which the query requires anyway), and `%>>` the form the GIN takes. PostgreSQL then
     finds the query's condition among the bitmap's (equal()) and checks it once, in the
-    recheck; otherwise it checked the OR again as a filter (`%>` is STABLE: no implication
+    recheck; otherwise it checked the OR again as a filter (`%>>` is STABLE: no implication
     proof), a second trigram test per candidate (+20-30 % on fuzzy hits)."""
     return sql.SQL("(({} AND {}) OR {} ~ {})").format(
         sql.SQL(" AND ").join(shared), live, folded, sql.Literal(HOLDS_CJK_PATTERN)
@@ -117,19 +119,106 @@ def trigram_count_bound(text: str) -> int:
     return sum(len(word) + 1 for word in text.split())
 
 
-def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
-    """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
-    shares at least one trigram with the prefilter text (`fuzzy_prefilter`).
+def padded_trigrams(word: str) -> list[str]:
+    """pg_trgm's trigrams of one word of letters and digits, in order: "  word " cut into
+    its len(word) + 1 windows of 3 characters."""
+    padded = f"  {word} "
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
-    `q <% f` is word_similarity(q, f) >= threshold, and word_similarity is the largest
-    share of q's N distinct trigrams found in one extent of f: at least 1 / N when one
-    trigram is shared, 0 when none is. Any threshold in (0, 1 / N] for every prefilter of
-    the query therefore means "one shared trigram" (the GIN index's consistent check,
-    shared / N >= threshold, says the same).
+
+def fewest_kept_trigrams(word: str, edits: int, per_edit: int) -> int:
+    """The fewest distinct trigrams of `word` (padded_trigrams) that `edits` edits can
+    leave in place, each edit spoiling at most `per_edit` consecutive trigram windows.
+
+    An edit of the optimal string alignment touches one character of the word
+    (substitution, deletion: the <= 3 windows holding it), the gap between two (insertion:
+    the <= 2 windows spanning it) or two adjacent ones (transposition: the <= 4 windows
+    holding either); a window touched by no edit reads the same in the edited word, padding
+    included. Spoiling a longer run only keeps fewer, so the edits are taken as runs of
+    exactly `per_edit` windows (cut at the word's ends), at every position."""
+    windows = padded_trigrams(word)
+    starts = range(1 - per_edit, len(windows))
+    fewest = len(set(windows))
+    for chosen in itertools.combinations_with_replacement(starts, edits):
+        spoiled = {at for start in chosen for at in range(start, start + per_edit)}
+        kept = {window for at, window in enumerate(windows) if at not in spoiled}
+        fewest = min(fewest, len(kept))
+    return fewest
+
+
+def shared_trigram_floor(term: str) -> int:
+    """At least how many distinct trigrams of `fuzzy_prefilter(term)` every word within AUTO
+    edits of the term holds (each one of them within the word's own trigram windows).
+
+    A term alone as its prefilter (len + 1 > 4k): k edits, each spoiling <= 4 windows. With
+    its swap variants: a word reached without transposition took k edits of <= 3 windows;
+    otherwise, once its first transposition is undone (one of the variants; swapping two
+    equal characters is no edit), k - 1 edits remain, of <= 4 windows each, in the
+    variant's windows. The term's and the variants'
+    trigrams are all the prefilter's. Trigrams of non-ASCII characters are hashed to 3
+    bytes by pg_trgm, and two may merge: one trigram is all such a term is credited with
+    (one survives: fuzzy_prefilter)."""
+    edits = max_edits(term)
+    if not term.isascii():
+        return 1
+    if len(term) + 1 > TRIGRAMS_PER_EDIT * edits:  # fuzzy_prefilter's test: the term alone
+        return fewest_kept_trigrams(term, edits, TRIGRAMS_PER_EDIT)
+    untransposed = fewest_kept_trigrams(term, edits, 3)
+    transposed = [
+        fewest_kept_trigrams(variant, edits - 1, TRIGRAMS_PER_EDIT)
+        for variant in swap_variants(term)[1:]
+    ]
+    return min([untransposed, *transposed])
+
+
+def strict_similarity_floor(term: str) -> float:
+    """A lower bound of `strict_word_similarity(fuzzy_prefilter(term), folded)` over every
+    folded text holding a word within AUTO edits of the term.
+
+    strict_word_similarity(q, f) (pg_trgm, non-CJK text) is the best, over extents of f's
+    trigram sequence from a word's first trigram to a word's last, of c / (N + x): N the
+    distinct trigrams of q, c those of q in the extent, x the extent's other distinct
+    trigrams. pg_trgm's search (iterate_word_similarity, strict) moves the extent's start
+    only when it reaches a word's last trigram, and then only to a word start at or before
+    it: on reaching the matching word's last trigram the start has not passed that word's
+    first one, so the extent of that word alone is among those it weighs (a word that
+    pg_trgm splits at characters it does not take for letters, e.g. an inserted mark, is
+    weighed whole the same way, from its first piece to its last). That extent holds c >=
+    shared_trigram_floor(term) of q's trigrams, and at most len(word) + 1 <= len(term) +
+    k + 1 = P trigrams in all (each piece of n characters has n + 1, and the pieces' lengths
+    add up to at most len(word) minus the cuts), so x <= P - c and c / (N + x) >=
+    c / (N + P - c) >= floor / (N + P - floor). N: the distinct trigrams of the prefilter
+    (an upper bound for non-ASCII terms, whose hashed trigrams may merge: the bound falls
+    as N grows).
     """
-    if not prefilters:
+    prefilter = fuzzy_prefilter(term)
+    floor = shared_trigram_floor(term)
+    if term.isascii():
+        distinct = len({t for word in prefilter.split() for t in padded_trigrams(word)})
+    else:
+        distinct = trigram_count_bound(prefilter)
+    longest = len(term) + max_edits(term) + 1
+    return floor / (distinct + longest - floor)
+
+
+# Under the exact bound: float4 similarities in pg_trgm against a double threshold.
+THRESHOLD_MARGIN = 0.99
+
+
+def fuzzy_similarity_threshold(terms: list[str]) -> float | None:
+    """pg_trgm.strict_word_similarity_threshold for the fuzzy terms' `folded %>> prefilter`
+    conditions (one setting for all of them): the least strict_similarity_floor of the
+    terms, so that no match is lost (a little under it: THRESHOLD_MARGIN).
+
+    The trigram GIN's check, (q's trigrams in the row) / N >= threshold, bounds the
+    similarity from above (c / (N + x) <= c / N), so it keeps every row the similarity
+    keeps. A term with a larger floor than the least still needs at least
+    threshold * N of its prefilter's trigrams in the row: several, where one trigram of a
+    short term (e.g. the first letter, "  y") let through a third of the rows.
+    """
+    if not terms:
         return None
-    return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
+    return THRESHOLD_MARGIN * min(strict_similarity_floor(term) for term in terms)
 
 
 def intact_pieces(term: str) -> list[str] | None:

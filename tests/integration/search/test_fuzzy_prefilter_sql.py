@@ -1,0 +1,84 @@
+"""The fuzzy trigram prefilter, as PostgreSQL runs it, loses no match: a folded text holding
+a word within AUTO edits of a term, among other words, passes `folded %>> prefilter` under
+the compiled threshold (vql/fuzzy_sql.py fuzzy_similarity_threshold), both through the
+trigram GIN (its count bound, then the recheck) and as a plain operator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg.rows import dict_row
+
+from connectra.vql.fuzzy import term_matches
+from connectra.vql.fuzzy_sql import fuzzy_prefilter, fuzzy_similarity_threshold
+from tests.edited_words import term_and_edited_word
+
+ALPHABET = "abcde"
+# Other words around the matching one, and what separates them (pg_trgm cuts at both).
+OTHER_WORDS = st.lists(st.text(alphabet=ALPHABET + "xyz", min_size=1, max_size=9), max_size=3)
+SEPARATORS = st.sampled_from([" ", "-", " . ", "'"])
+
+
+@pytest.fixture(scope="module")
+def prefilter_conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        conn.execute("CREATE TEMP TABLE folded_texts (folded text)")
+        conn.execute("CREATE INDEX ON folded_texts USING gin (folded gin_trgm_ops)")
+        conn.commit()
+        yield conn
+
+
+def passes(conn: psycopg.Connection[Any], folded: str, term: str, indexed: bool) -> bool:
+    """Whether `folded` passes the term's prefilter under the term's threshold, read
+    through the GIN (`indexed`, sequential scans priced out) or filtered row by row."""
+    with conn.transaction(force_rollback=True):
+        threshold = fuzzy_similarity_threshold([term])
+        conn.execute(
+            "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, true), "
+            "set_config('enable_seqscan', %s, true), set_config('enable_bitmapscan', %s, true)",
+            (str(threshold), "off" if indexed else "on", "on" if indexed else "off"),
+        )
+        conn.execute("INSERT INTO folded_texts VALUES (%s)", (folded,))
+        row = conn.execute(
+            "SELECT count(*) AS found FROM folded_texts WHERE folded %%>> %s",
+            (fuzzy_prefilter(term),),
+        ).fetchone()
+        return row is not None and row["found"] == 1
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pair=term_and_edited_word(ALPHABET, (3, 10), 2),
+    before=OTHER_WORDS,
+    after=OTHER_WORDS,
+    separator=SEPARATORS,
+)
+def test_a_text_holding_a_fuzzy_match_passes_the_prefilter(
+    prefilter_conn: psycopg.Connection[Any],
+    pair: tuple[str, str],
+    before: list[str],
+    after: list[str],
+    separator: str,
+) -> None:
+    term, word = pair
+    if not term_matches(term, word, fuzzy=True):
+        return
+    folded = separator.join([*before, word, *after])
+    assert passes(prefilter_conn, folded, term, indexed=True), (term, folded)
+    assert passes(prefilter_conn, folded, term, indexed=False), (term, folded)
+
+
+def test_a_text_without_the_terms_letters_fails_the_prefilter(
+    prefilter_conn: psycopg.Connection[Any],
+) -> None:
+    # The check above can fail: "yvxzq" needs 2 of its trigrams in one word ("  y" alone,
+    # the first letter, is not enough now).
+    assert not passes(prefilter_conn, "yak ostrich", "yvxzq", indexed=True)
+    assert passes(prefilter_conn, "yak yvxqz", "yvxzq", indexed=True)
