@@ -16,12 +16,13 @@ The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows 
   them (the trigger function is regenerated too).
 * One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
   prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
-  substring of the folded text; the stored words recheck), and fuzzy matches (`%>`).
+  substring of the folded text; the stored words recheck), and fuzzy matches (`%>>`).
 * One btree `(uuid)` per text field, partial on its folded column holding a CJK character:
-  the rows the fuzzy `%>` prefilter cannot vouch for (pg_trgm joins CJK characters to the
+  the rows the fuzzy `%>>` prefilter cannot vouch for (pg_trgm joins CJK characters to the
   letters beside them, connectra_words does not), ORed with it (vql/fuzzy_sql.py).
-* One GIN per company text field on connectra_word_start_grams(folded column): the
-  substring terms under 3 characters, matched at word starts (vql/sql.py).
+* A GIN on connectra_word_start_grams(folded column) of companies.name
+  (WORD_START_INDEXED_COMPANY_FIELDS): the substring terms under 3 characters, matched
+  at word starts (vql/sql.py).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
   `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
   for the sorts worth an index. company_id needs none of its own: the foreign key's index
@@ -92,7 +93,7 @@ def _trigram(table: str, field: str) -> Index:
 
 
 def _cjk_rows(table: str, field: str) -> Index:
-    """The rows whose folded field holds a CJK character, which a fuzzy term's `%>`
+    """The rows whose folded field holds a CJK character, which a fuzzy term's `%>>`
     trigram prefilter cannot vouch for (models/char_classes.py HOLDS_CJK_PATTERN): the other
     half of its BitmapOr. Few rows, and on a write one regular-expression test per field
     (an index entry only for those rows). Deleted rows too, unlike the rest of the set:
