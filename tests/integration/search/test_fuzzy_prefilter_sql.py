@@ -1,7 +1,9 @@
 """The fuzzy trigram prefilter, as PostgreSQL runs it, loses no match: a folded text holding
-a word within AUTO edits of a term, among other words, passes `folded %>> prefilter` under
-the compiled threshold (vql/fuzzy_sql.py fuzzy_similarity_threshold), both through the
-trigram GIN (its count bound, then the recheck) and as a plain operator."""
+a word within AUTO edits of a term, among other words, passes the term's prefilter as the
+compiler writes it (vql/fuzzy_sql.py: `folded %>> prefilter` under
+strict_similarity_threshold where the term takes it, else `folded %> prefilter` under
+fuzzy_similarity_threshold), both through the trigram GIN (its count bound, then the
+recheck) and as a plain operator."""
 
 from __future__ import annotations
 
@@ -12,10 +14,16 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from connectra.vql.fuzzy import term_matches
-from connectra.vql.fuzzy_sql import fuzzy_prefilter, fuzzy_similarity_threshold
+from connectra.vql.fuzzy_sql import (
+    fuzzy_prefilter,
+    fuzzy_similarity_threshold,
+    strict_similarity_threshold,
+    takes_strict_prefilter,
+)
 from tests.edited_words import term_and_edited_word
 
 ALPHABET = "abcde"
@@ -36,17 +44,29 @@ def prefilter_conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 def passes(conn: psycopg.Connection[Any], folded: str, term: str, indexed: bool) -> bool:
     """Whether `folded` passes the term's prefilter under the term's threshold, read
     through the GIN (`indexed`, sequential scans priced out) or filtered row by row."""
+    prefilter = fuzzy_prefilter(term)
+    if takes_strict_prefilter(term):
+        setting, operator = "strict_word_similarity_threshold", "%>>"
+        threshold = strict_similarity_threshold([term])
+    else:
+        setting, operator = "word_similarity_threshold", "%>"
+        threshold = fuzzy_similarity_threshold([prefilter])
     with conn.transaction(force_rollback=True):
-        threshold = fuzzy_similarity_threshold([term])
         conn.execute(
-            "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, true), "
+            "SELECT set_config(%s, %s, true), "
             "set_config('enable_seqscan', %s, true), set_config('enable_bitmapscan', %s, true)",
-            (str(threshold), "off" if indexed else "on", "on" if indexed else "off"),
+            (
+                f"pg_trgm.{setting}",
+                str(threshold),
+                "off" if indexed else "on",
+                "on" if indexed else "off",
+            ),
         )
         conn.execute("INSERT INTO folded_texts VALUES (%s)", (folded,))
         row = conn.execute(
-            "SELECT count(*) AS found FROM folded_texts WHERE folded %%>> %s",
-            (fuzzy_prefilter(term),),
+            sql.SQL("SELECT count(*) AS found FROM folded_texts WHERE folded {} {}").format(
+                sql.SQL(operator), prefilter
+            )
         ).fetchone()
         return row is not None and row["found"] == 1
 

@@ -15,7 +15,10 @@ from connectra.vql.fuzzy_sql import (
     fuzzy_similarity_threshold,
     shared_trigram_floor,
     strict_similarity_floor,
+    strict_similarity_threshold,
     swap_variants,
+    takes_strict_prefilter,
+    trigram_count_bound,
 )
 from tests.edited_words import term_and_edited_word
 
@@ -80,12 +83,28 @@ def test_the_floor_counts_every_trigram_an_edit_can_leave() -> None:
 
 
 @given(st.lists(st.text(alphabet=ALPHABET, min_size=3, max_size=40), min_size=1, max_size=4))
-def test_the_threshold_is_under_every_terms_floor_and_keeps_one_trigram(
-    terms: list[str],
-) -> None:
-    threshold = fuzzy_similarity_threshold(terms)
+def test_the_strict_threshold_is_under_every_terms_floor(terms: list[str]) -> None:
+    threshold = strict_similarity_threshold(terms)
     assert threshold is not None
     for term in terms:
         assert 0 < threshold < strict_similarity_floor(term)
-        # The GIN's bound: the shared trigrams over N; a single one of them may suffice.
+        # The GIN's bound: the shared trigrams over N, which the floor's count passes.
         assert threshold * len(trigrams(fuzzy_prefilter(term))) <= shared_trigram_floor(term)
+
+
+def test_only_terms_keeping_two_trigrams_take_the_strict_prefilter() -> None:
+    assert takes_strict_prefilter("sales")  # 2 of 6 trigrams stay
+    assert takes_strict_prefilter("tilspin")  # 2, with its swap variants
+    assert not takes_strict_prefilter("cat")  # a substitution leaves 1 of 4
+    assert not takes_strict_prefilter("engineer")  # two swaps leave 1 of 9
+
+
+@given(st.lists(st.text(alphabet=ALPHABET, min_size=3, max_size=40), min_size=1, max_size=4))
+def test_the_threshold_means_one_shared_trigram_for_every_prefilter(terms: list[str]) -> None:
+    prefilters = [fuzzy_prefilter(term) for term in terms]
+    threshold = fuzzy_similarity_threshold(prefilters)
+    assert threshold is not None
+    for prefilter in prefilters:
+        distinct = len(trigrams(prefilter))
+        assert distinct <= trigram_count_bound(prefilter)
+        assert 0 < threshold * distinct < 1  # one shared trigram of `distinct` passes

@@ -89,17 +89,18 @@ def fuzzy_prefilter(term: str) -> str:
 def fuzzy_trigram_prefilter(
     shared: list[sql.Composable], folded: sql.Composable, live: sql.Composable
 ) -> sql.Composable:
-    """The fuzzy terms' index-served prefilter: the folded text has a word close enough to
-    each term's prefilter text (`shared`: `folded %>> text` conditions, under
-    fuzzy_similarity_threshold), or holds a CJK character (where pg_trgm's words are not
+    """The fuzzy terms' index-served prefilter: the folded text shares a trigram with each
+    term's prefilter text, or has a word close enough to it (`shared`: `folded %> text`
+    conditions under fuzzy_similarity_threshold, `folded %>> text` ones under
+    strict_similarity_threshold), or holds a CJK character (where pg_trgm's words are not
     connectra's: HOLDS_CJK_PATTERN). A BitmapOr of the field's trigram GIN and its CJK
     partial index; loses no match.
 
     Written as the bitmap's own condition, `((index conditions AND the trigram index's
     predicate) OR the CJK index's predicate)`: `live` is the row's `deleted_at IS NULL`
-    (which the query requires anyway), and `%>>` the form the GIN takes. PostgreSQL then
+    (which the query requires anyway), and `%>` the form the GIN takes. PostgreSQL then
     finds the query's condition among the bitmap's (equal()) and checks it once, in the
-    recheck; otherwise it checked the OR again as a filter (`%>>` is STABLE: no implication
+    recheck; otherwise it checked the OR again as a filter (`%>` is STABLE: no implication
     proof), a second trigram test per candidate (+20-30 % on fuzzy hits)."""
     return sql.SQL("(({} AND {}) OR {} ~ {})").format(
         sql.SQL(" AND ").join(shared), live, folded, sql.Literal(HOLDS_CJK_PATTERN)
@@ -201,20 +202,45 @@ def strict_similarity_floor(term: str) -> float:
     return floor / (distinct + longest - floor)
 
 
+def takes_strict_prefilter(term: str) -> bool:
+    """Whether the term's prefilter is `folded %>> text` under strict_similarity_threshold
+    (every match keeps 2 or more of the text's trigrams: rows sharing one are dropped), or
+    `folded %> text` under fuzzy_similarity_threshold (one shared trigram, where the floor
+    is 1: the same rows either way, and the plans `%>`'s estimates gave)."""
+    return shared_trigram_floor(term) >= STRICT_FLOOR
+
+
+STRICT_FLOOR = 2
 # Under the exact bound: float4 similarities in pg_trgm against a double threshold.
 THRESHOLD_MARGIN = 0.99
 
 
-def fuzzy_similarity_threshold(terms: list[str]) -> float | None:
-    """pg_trgm.strict_word_similarity_threshold for the fuzzy terms' `folded %>> prefilter`
-    conditions (one setting for all of them): the least strict_similarity_floor of the
-    terms, so that no match is lost (a little under it: THRESHOLD_MARGIN).
+def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
+    """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
+    shares at least one trigram with the prefilter text (`fuzzy_prefilter`).
+
+    `q <% f` is word_similarity(q, f) >= threshold, and word_similarity is the largest
+    share of q's N distinct trigrams found in one extent of f: at least 1 / N when one
+    trigram is shared, 0 when none is. Any threshold in (0, 1 / N] for every prefilter of
+    the query therefore means "one shared trigram" (the GIN index's consistent check,
+    shared / N >= threshold, says the same).
+    """
+    if not prefilters:
+        return None
+    return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
+
+
+def strict_similarity_threshold(terms: list[str]) -> float | None:
+    """pg_trgm.strict_word_similarity_threshold for the `folded %>> prefilter` conditions of
+    the terms that take them (takes_strict_prefilter; one setting for all of them): the
+    least strict_similarity_floor of the terms, so that no match is lost (a little under
+    it: THRESHOLD_MARGIN).
 
     The trigram GIN's check, (q's trigrams in the row) / N >= threshold, bounds the
     similarity from above (c / (N + x) <= c / N), so it keeps every row the similarity
-    keeps. A term with a larger floor than the least still needs at least
-    threshold * N of its prefilter's trigrams in the row: several, where one trigram of a
-    short term (e.g. the first letter, "  y") let through a third of the rows.
+    keeps. Each term then needs at least threshold * N of its prefilter's trigrams in the
+    row: 2 or more for most, where one trigram of a short term (e.g. the first letter,
+    "  y") let through a third of the rows.
     """
     if not terms:
         return None

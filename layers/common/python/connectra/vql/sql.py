@@ -61,6 +61,8 @@ from connectra.vql.fuzzy_sql import (
     fuzzy_trigram_prefilter,
     intact_pieces,
     pieces_prefilter,
+    strict_similarity_threshold,
+    takes_strict_prefilter,
     trigram_prefilter_is_exact,
 )
 from connectra.vql.text import word_start_pattern
@@ -205,8 +207,10 @@ class _Compiler:
     def __init__(self, query: Query) -> None:
         self.query = query
         self.params = Params()
-        # The fuzzy terms with a `%>>` prefilter (fuzzy_prefilter): they set its threshold.
-        self.fuzzy_prefiltered: list[str] = []
+        # The `%>` prefilter texts of the fuzzy terms (fuzzy_prefilter), and the terms
+        # whose prefilter is `%>>` (takes_strict_prefilter): each sets its threshold.
+        self.fuzzy_prefilters: list[str] = []
+        self.strict_fuzzy_terms: list[str] = []
         # True: conditions in the shape their index matches. False while compiling the
         # filter of a probe's window (rows read in index or table order, no index to
         # match): each condition in its cheapest per-row form deciding the same rows.
@@ -372,7 +376,8 @@ class _Compiler:
     def fuzzy_term(
         self, term: str, folded: sql.Composable, words: sql.Composable
     ) -> tuple[sql.Composable | None, sql.Composable]:
-        """(The term's trigram condition `folded %>> text`, or None; the rest of its check).
+        """(The term's trigram condition `folded %> text` or `folded %>> text`, or None; the
+        rest of its check).
         The caller adds the rows holding a CJK character to the trigram condition
         (fuzzy_sql.py fuzzy_trigram_prefilter)."""
         edits = max_edits(term)
@@ -388,15 +393,21 @@ class _Compiler:
             prefilter = pieces_prefilter(self.params, folded, pieces)
             return None, sql.SQL("({} AND {})").format(prefilter, match)
         prefilter_text = fuzzy_prefilter(term)
-        self.fuzzy_prefiltered.append(term)
-        # `folded %>> text` (`text <<% folded` commuted, the form the trigram GIN's
-        # operator class takes; `%%` for psycopg): one trigram-GIN condition per term, the
-        # rows with a word close enough to the prefilter text (fuzzy_similarity_threshold:
-        # for most terms several shared trigrams, not one), which loses no match
-        # (strict_similarity_floor) but where a CJK character stands. Written in the
-        # index's form so that the planner sees the bitmap's condition as the query's own
-        # and checks it once (fuzzy_trigram_prefilter).
-        shares = sql.SQL("{} %%>> {}").format(folded, self.params.add(prefilter_text))
+        # `folded %> text` (`text <% folded` commuted, the form the trigram GIN's operator
+        # class takes; `%%` for psycopg): one trigram-GIN condition per term, the rows
+        # sharing a trigram with the prefilter text (fuzzy_similarity_threshold), which
+        # loses no match (fuzzy_prefilter) but where a CJK character stands; or, when every
+        # match keeps several of its trigrams, `folded %>> text`: the rows with a word
+        # close enough to it (strict_similarity_threshold, strict_similarity_floor).
+        # Written in the index's form so that the planner sees the bitmap's condition as
+        # the query's own and checks it once (fuzzy_trigram_prefilter).
+        if takes_strict_prefilter(term):
+            self.strict_fuzzy_terms.append(term)
+            operator = sql.SQL("%%>>")
+        else:
+            self.fuzzy_prefilters.append(prefilter_text)
+            operator = sql.SQL("%%>")
+        shares = sql.SQL("{} {} {}").format(folded, operator, self.params.add(prefilter_text))
         return shares, match
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
@@ -555,10 +566,13 @@ class _Compiler:
         return table
 
     def settings(self) -> dict[str, str]:
-        threshold = fuzzy_similarity_threshold(self.fuzzy_prefiltered)
-        if threshold is None:
-            return {}
-        return {"pg_trgm.strict_word_similarity_threshold": f"{threshold:.9g}"}
+        thresholds = {
+            "pg_trgm.word_similarity_threshold": fuzzy_similarity_threshold(self.fuzzy_prefilters),
+            "pg_trgm.strict_word_similarity_threshold": strict_similarity_threshold(
+                self.strict_fuzzy_terms
+            ),
+        }
+        return {name: f"{value:.9g}" for name, value in thresholds.items() if value is not None}
 
 
 def compile_search(query: Query) -> CompiledSQL:
