@@ -26,7 +26,7 @@ from connectra.models.fields import Entity
 from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.vql import sql as vql_sql
 from connectra.vql.fuzzy import max_edits
-from connectra.vql.fuzzy_sql import intact_pieces
+from connectra.vql.fuzzy_sql import fuzzy_prefilter, intact_pieces, takes_strict_prefilter
 from connectra.vql.parse import parse_request
 from connectra.vql.sql import compile_count, compile_search
 
@@ -384,6 +384,41 @@ def test_a_short_fuzzy_term_reads_the_trigram_index_or_the_cjk_rows(
     # Written as the bitmap's own condition, the OR is checked once (the recheck), not
     # again as a filter: a second trigram test per candidate.
     assert not [f for f in filters(tree) if "%>" in f or "<%" in f], filters(tree)
+
+
+STRICT_FUZZY = [
+    shape
+    for shape in SHORT_FUZZY
+    if any(
+        takes_strict_prefilter(term)
+        for condition in shape.vql["where"]["text_matches"]["must"]
+        for term in condition["text_value"].lower().split()
+    )
+]
+
+
+def test_some_short_fuzzy_terms_keep_two_trigrams() -> None:
+    assert len(STRICT_FUZZY) >= 3
+
+
+@pytest.mark.parametrize("plan", ["page", "count"])
+@pytest.mark.parametrize("shape", [pytest.param(shape, id=shape.name) for shape in STRICT_FUZZY])
+def test_a_fuzzy_term_keeping_two_trigrams_is_a_strict_condition_of_the_trigram_index(
+    sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
+) -> None:
+    """A term whose every match keeps 2 or more of its prefilter's trigrams is looked up as
+    `folded %>> prefilter` (vql/fuzzy_sql.py takes_strict_prefilter): the GIN then asks
+    for several shared trigrams, not one."""
+    trigram = trigram_index(shape.entity, field_key(shape))
+    conditions = index_conditions(explain(sample_conn, shape, plan)).get(trigram, [])
+    strict = [
+        fuzzy_prefilter(term)
+        for condition in shape.vql["where"]["text_matches"]["must"]
+        for term in condition["text_value"].lower().split()
+        if takes_strict_prefilter(term)
+    ]
+    for prefilter in strict:
+        assert any(f"%>> '{prefilter}'" in condition for condition in conditions), conditions
 
 
 def filters(plan: dict[str, Any]) -> list[str]:
