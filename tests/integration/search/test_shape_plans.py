@@ -426,3 +426,36 @@ def filters(plan: dict[str, Any]) -> list[str]:
     for child in plan.get("Plans", []):
         found.extend(filters(child))
     return found
+
+
+COMPANY_TEXT_HITS = [
+    shape
+    for shape in SHAPES
+    if shape.name.startswith("contacts company_name ") and shape.name.endswith(" hit")
+]
+
+
+def test_some_shapes_filter_contacts_on_company_text() -> None:
+    assert len(COMPANY_TEXT_HITS) >= 4
+
+
+@pytest.mark.parametrize(
+    "shape", [pytest.param(shape, id=shape.name) for shape in COMPANY_TEXT_HITS]
+)
+def test_a_company_text_filter_counts_the_companies_contacts_before_probing(
+    sample_conn: psycopg.Connection[Any], shape: Shape
+) -> None:
+    """Contacts filtered on company text: the page's probe is gated on a count of the
+    selected companies' contacts (vql/sql.py `_company_gate`), read index-only from the
+    company_id key, the companies found through their field's trigram index."""
+    tree = explain(sample_conn, shape, "page")
+    scans = index_scans(tree)
+    assert ("Index Only Scan", "contacts_company_id_idx") in scans, scans
+    assert trigram_index(shape.entity, field_key(shape)) in index_names(tree)
+
+
+def index_scans(plan: dict[str, Any]) -> set[tuple[str, str]]:
+    found = {(plan["Node Type"], plan["Index Name"])} if "Index Name" in plan else set()
+    for child in plan.get("Plans", []):
+        found |= index_scans(child)
+    return found
