@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -25,6 +25,9 @@ from connectra.vql.fuzzy_sql import (
     takes_strict_prefilter,
 )
 from tests.edited_words import term_and_edited_word
+from tests.integration.search.test_property import check_titles_agree, property_conn
+
+__all__ = ["property_conn"]  # the fixture check_titles_agree's connection comes from
 
 ALPHABET = "abcde"
 # Other words around the matching one, and what separates them (pg_trgm cuts at both).
@@ -102,3 +105,27 @@ def test_a_text_without_the_terms_letters_fails_the_prefilter(
     # the first letter, is not enough now).
     assert not passes(prefilter_conn, "yak ostrich", "yvxzq", indexed=True)
     assert passes(prefilter_conn, "yak yvxqz", "yvxzq", indexed=True)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    pair=term_and_edited_word(ALPHABET, (3, 10), 2),
+    joined=st.sampled_from(["🅰", "🅐", "🆉"]),
+    side=st.sampled_from(["before", "after", "both"]),
+)
+# `cax` keeps only "  c", " ca" of `cat`, which `🅰cax` (one pg_trgm word) lacks; `slaes`
+# keeps 2 trigrams of `sales` (strict), `slaes🅰` only "  s".
+@example(pair=("cat", "cax"), joined="🅰", side="before")
+@example(pair=("sales", "slaes"), joined="🅰", side="after")
+def test_a_word_against_a_letter_pg_trgm_joins_is_found_as_the_evaluator_finds_it(
+    property_conn: psycopg.Connection[Any], pair: tuple[str, str], joined: str, side: str
+) -> None:
+    """pg_trgm joins `🅰cax` into one word where connectra_words finds `cax`: the rows
+    holding such a letter pass the fuzzy prefilter whole (JOINED_LETTER_RANGES)."""
+    term, word = pair
+    title = f"{joined if side != 'after' else ''}{word}{joined if side != 'before' else ''}"
+    check_titles_agree(property_conn, (term, [title]), "", "and", fuzzy=True, search_type=None)

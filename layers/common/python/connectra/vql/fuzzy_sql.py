@@ -192,13 +192,10 @@ def strict_similarity_floor(term: str) -> float:
     (an upper bound for non-ASCII terms, whose hashed trigrams may merge: the bound falls
     as N grows).
 
-    Like the one-trigram prefilter, this takes pg_trgm's words for connectra's outside CJK
-    text (those rows are ORed in: fuzzy_trigram_prefilter). A character pg_trgm's locale
-    takes for a letter and connectra for a separator breaks that: the negative circled and
-    squared letters U+1F150-1F189 (So, Alphabetic, no decomposition) join `🅰cax` into one
-    pg_trgm word, and the word `cax` (one edit from `cat`) then shares no trigram with
-    `cat act cta` either; the strict form loses such rows in more cases (any joined
-    neighbour adds trigrams to the extent).
+    Like the one-trigram prefilter, this takes pg_trgm's words for connectra's (or pieces
+    of them, above) where no character pg_trgm joins to its neighbours stands: the rows
+    holding one (CJK, models/char_classes.py JOINED_LETTER_RANGES) are ORed in
+    (fuzzy_trigram_prefilter).
     """
     prefilter = fuzzy_prefilter(term)
     floor = shared_trigram_floor(term)

@@ -1,4 +1,5 @@
-"""Short substrings of company names served by an index.
+"""Short substrings of company names served by an index; the fuzzy prefilter's fallback
+rows widened to the letters pg_trgm joins.
 
 Revision ID: companies_text_1
 Revises: sorts_4
@@ -16,6 +17,12 @@ those two keep their scan. Companies are a tenth of the contacts and written les
 connectra_word_start_grams is `connectra.db.search_structures.WORD_START_GRAMS_FUNCTION`
 (with the proof that it loses no match), created with the structure set (migration 0009
 builds the current set, this index included, on a fresh database).
+
+The fuzzy trigram prefilter ORs in the rows it cannot vouch for, through one partial
+btree per text field (0021's `vql_<table>_<field>_cjk`). Besides CJK text, pg_trgm also
+joins words at the negative circled and squared letters U+1F150-1F189 (models/
+char_classes.py JOINED_LETTER_RANGES): `🅰cax` lost its fuzzy match `cax` for `cat`. The
+indexes' predicate now holds those too: they are dropped and built again.
 
 Only with SEARCH_BACKEND=postgres. The build runs in the migration's transaction and
 blocks writes meanwhile; on a large live table run `connectra search-structures --apply`
@@ -41,11 +48,24 @@ def added_indexes() -> list[search_structures.Index]:
     )
 
 
+def fallback_indexes() -> list[search_structures.Index]:
+    return search_structures.indexes_named(
+        *(
+            f"vql_{table}_{field}_cjk"
+            for table, fields in search_structures.TEXT_FIELDS.items()
+            for field in fields
+        )
+    )
+
+
 def upgrade() -> None:
-    if get_settings().search_backend == "postgres":
+    backend = get_settings().search_backend
+    if backend == "postgres":
         op.execute(search_structures.WORD_START_GRAMS_FUNCTION)
+        # IF NOT EXISTS would keep the narrower predicate: built again.
+        search_structures.drop_in_migration(op.execute, fallback_indexes())
     search_structures.create_in_migration(
-        op.execute, added_indexes(), get_settings().search_backend
+        op.execute, [*added_indexes(), *fallback_indexes()], backend
     )
 
 
