@@ -114,8 +114,8 @@ def test_a_text_without_the_terms_letters_fails_the_prefilter(
 )
 @given(
     pair=term_and_edited_word(ALPHABET, (3, 10), 2),
-    joined=st.sampled_from(["🅰", "🅐", "🆉"]),
-    side=st.sampled_from(["before", "after", "both"]),
+    joined=st.sampled_from(["🅰", "🅐", "🆉", "\ufe0f", "\u0e47"]),
+    side=st.sampled_from(["before", "after", "both", "inside"]),
 )
 # `cax` keeps only "  c", " ca" of `cat`, which `🅰cax` (one pg_trgm word) lacks; `slaes`
 # keeps 2 trigrams of `sales` (strict), `slaes🅰` only "  s".
@@ -124,8 +124,12 @@ def test_a_text_without_the_terms_letters_fails_the_prefilter(
 def test_a_word_against_a_letter_pg_trgm_joins_is_found_as_the_evaluator_finds_it(
     property_conn: psycopg.Connection[Any], pair: tuple[str, str], joined: str, side: str
 ) -> None:
-    """pg_trgm joins `🅰cax` into one word where connectra_words finds `cax`: the rows
-    holding such a letter pass the fuzzy prefilter whole (JOINED_LETTER_RANGES)."""
+    """pg_trgm joins `🅰cax` into one word where connectra_words finds `cax`, and cuts
+    `sa\ufe0fles` in two where connectra_words finds one: the rows holding such a character
+    pass the fuzzy prefilter whole (JOINED_LETTER_RANGES, SPLIT_LETTER_RANGES)."""
     term, word = pair
-    title = f"{joined if side != 'after' else ''}{word}{joined if side != 'before' else ''}"
+    if side == "inside":
+        title = f"{word[:2]}{joined}{word[2:]}"
+    else:
+        title = f"{joined if side != 'after' else ''}{word}{joined if side != 'before' else ''}"
     check_titles_agree(property_conn, (term, [title]), "", "and", fuzzy=True, search_type=None)

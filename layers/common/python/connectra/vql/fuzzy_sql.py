@@ -182,20 +182,17 @@ def strict_similarity_floor(term: str) -> float:
     trigrams. pg_trgm's search (iterate_word_similarity, strict) moves the extent's start
     only when it reaches a word's last trigram, and then only to a word start at or before
     it: on reaching the matching word's last trigram the start has not passed that word's
-    first one, so the extent of that word alone is among those it weighs (a word that
-    pg_trgm splits at characters it does not take for letters, e.g. an inserted mark, is
-    weighed whole the same way, from its first piece to its last). That extent holds c >=
-    shared_trigram_floor(term) of q's trigrams, and at most len(word) + 1 <= len(term) +
-    k + 1 = P trigrams in all (each piece of n characters has n + 1, and the pieces' lengths
-    add up to at most len(word) minus the cuts), so x <= P - c and c / (N + x) >=
+    first one, so the extent of that word alone is among those it weighs. That extent
+    holds c >= shared_trigram_floor(term) of q's trigrams, and at most len(word) + 1 <=
+    len(term) + k + 1 = P trigrams in all, so x <= P - c and c / (N + x) >=
     c / (N + P - c) >= floor / (N + P - floor). N: the distinct trigrams of the prefilter
     (an upper bound for non-ASCII terms, whose hashed trigrams may merge: the bound falls
     as N grows).
 
-    Like the one-trigram prefilter, this takes pg_trgm's words for connectra's (or pieces
-    of them, above) where no character pg_trgm joins to its neighbours stands: the rows
-    holding one (CJK, models/char_classes.py JOINED_LETTER_RANGES) are ORed in
-    (fuzzy_trigram_prefilter).
+    Like the one-trigram prefilter, this takes pg_trgm's words for connectra's: the rows
+    holding a character where the two part (CJK, models/char_classes.py
+    JOINED_LETTER_RANGES, which pg_trgm joins to its neighbours, SPLIT_LETTER_RANGES,
+    which it cuts words at) are ORed in (fuzzy_trigram_prefilter).
     """
     prefilter = fuzzy_prefilter(term)
     floor = shared_trigram_floor(term)

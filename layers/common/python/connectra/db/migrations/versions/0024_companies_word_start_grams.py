@@ -19,10 +19,12 @@ connectra_word_start_grams is `connectra.db.search_structures.WORD_START_GRAMS_F
 builds the current set, this index included, on a fresh database).
 
 The fuzzy trigram prefilter ORs in the rows it cannot vouch for, through one partial
-btree per text field (0021's `vql_<table>_<field>_cjk`). Besides CJK text, pg_trgm also
-joins words at the negative circled and squared letters U+1F150-1F189 (models/
-char_classes.py JOINED_LETTER_RANGES): `🅰cax` lost its fuzzy match `cax` for `cat`. The
-indexes' predicate now holds those too: they are dropped and built again.
+btree per text field (0021's `vql_<table>_<field>_cjk`). Besides CJK text, pg_trgm's
+words and connectra's also part at the negative circled and squared letters
+U+1F150-1F189, which pg_trgm joins (`🅰cax` lost its fuzzy match `cax` for `cat`), and at
+some 1,200 word characters it cuts at (models/char_classes.py JOINED_LETTER_RANGES,
+SPLIT_LETTER_RANGES). The indexes' predicate now holds those too: they are dropped and
+built again.
 
 Only with SEARCH_BACKEND=postgres. The build runs in the migration's transaction and
 blocks writes meanwhile; on a large live table run `connectra search-structures --apply`
