@@ -24,6 +24,7 @@ from connectra.models.fields import (
     COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
     FIELDS_BY_ENTITY,
+    WORD_START_INDEXED_COMPANY_FIELDS,
     Entity,
     FieldKind,
     company_field_of,
@@ -40,8 +41,9 @@ TEXT_TYPES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("substring", {"search_type": "substring"}),
     ("substring short", {"search_type": "substring"}),
 )
-# Text shapes no index serves: a word prefix under 3 characters has no trigram.
-UNINDEXED_TEXT = frozenset({"substring short"})
+# Text shapes no trigram serves: a word prefix under 3 characters has none (the company
+# fields' word-start index serves it: `text_indexes`).
+UNTRIGRAMMED_TEXT = frozenset({"substring short"})
 MISSING_WORD = "qzxvy"  # no record holds it (checked by the sampler)
 MISSING_KEYWORD = "atlantis"
 
@@ -138,6 +140,25 @@ def trigram_index(entity: Entity, name: str) -> str:
     return f"vql_{table}_{column}_folded_trgm"
 
 
+def word_start_index(entity: Entity, name: str) -> str | None:
+    table, column = _table(entity, name)
+    if table != "companies" or column not in WORD_START_INDEXED_COMPANY_FIELDS:
+        return None
+    return f"vql_{table}_{column}_word_starts"
+
+
+def text_indexes(entity: Entity, key: str, label: str, text: str, hit: bool) -> tuple[str, ...]:
+    """The indexes a text shape's plan uses: the field's trigram GIN, or for short
+    substrings its word-start GIN (company fields only); none for a fuzzy OR whose terms'
+    prefilters keep most rows (`every_term_prefiltered`)."""
+    if label in UNTRIGRAMMED_TEXT:
+        word_starts = word_start_index(entity, key)
+        return (word_starts,) if word_starts else ()
+    if label == "fuzzy or" and (hit or not every_term_prefiltered(text)):
+        return ()
+    return (trigram_index(entity, key),)
+
+
 def keyword_index(entity: Entity, name: str) -> str:
     table, column = _table(entity, name)
     kind = FIELDS_BY_ENTITY[entity][name].kind
@@ -169,16 +190,12 @@ def text_shapes(values: Values) -> list[Shape]:
                 continue
             for hit in (True, False):
                 text = text_value(label, value, hit)
-                served = label not in UNINDEXED_TEXT and (
-                    label != "fuzzy or" or (not hit and every_term_prefiltered(text))
-                )
-                indexes = (trigram_index(entity, key),) if served else ()
                 shapes.append(
                     Shape(
                         f"{entity.value} {key} {label} {'hit' if hit else 'miss'}",
                         entity,
                         {"where": _text_where(key, text, options)},
-                        indexes,
+                        text_indexes(entity, key, label, text, hit),
                     )
                 )
     return shapes

@@ -23,11 +23,11 @@ from tests.integration.search.test_conformance import SECRET, ids, run
 
 
 @pytest.fixture(
-    params=[(0, 1, 0), (0, 2, 0), (3, 1, 3), (0, 1, 2000)],
+    params=[(0, 1, 0, 0), (0, 2, 0, 1), (3, 1, 3, 3), (0, 1, 2000, 2000)],
     ids=["window=need", "window=2need", "min3", "window=need,ties-in"],
 )
 def small_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    minimum, factor, company_cap = request.param
+    minimum, factor, company_cap, company_gate = request.param
     monkeypatch.setattr(vql_sql, "PROBE_WINDOW", minimum)
     monkeypatch.setattr(vql_sql, "PROBE_FACTOR", factor)
     # Company walks: the window's companies, and with a large cap every company sharing
@@ -36,6 +36,9 @@ def small_window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(vql_sql, "COMPANY_WINDOW_CAP", company_cap)
     # Company keys with few values: contacts walked by uuid, a few or all of them.
     monkeypatch.setattr(vql_sql, "GROUP_PROBE_WINDOW", company_cap or max(minimum, 2))
+    # Contacts filtered on company text: the probe always (0), past 1 or 3 contacts of the
+    # selected companies, or never (2,000: `matched` from the companies' side).
+    monkeypatch.setattr(vql_sql, "COMPANY_GATE_CONTACTS", company_gate)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])

@@ -29,7 +29,7 @@ from connectra.search.engine import COUNT_EXACT_UP_TO
 from connectra.vql import sql as vql_sql
 from connectra.vql.ast import Query
 from connectra.vql.fuzzy import max_edits
-from connectra.vql.fuzzy_sql import intact_pieces
+from connectra.vql.fuzzy_sql import fuzzy_prefilter, intact_pieces, takes_strict_prefilter
 from connectra.vql.parse import parse_request
 from connectra.vql.sql import compile_count, compile_search
 
@@ -433,6 +433,41 @@ def test_a_short_fuzzy_term_reads_the_trigram_index_or_the_cjk_rows(
     assert not [f for f in filters(tree) if "%>" in f or "<%" in f], filters(tree)
 
 
+STRICT_FUZZY = [
+    shape
+    for shape in SHORT_FUZZY
+    if any(
+        takes_strict_prefilter(term)
+        for condition in shape.vql["where"]["text_matches"]["must"]
+        for term in condition["text_value"].lower().split()
+    )
+]
+
+
+def test_some_short_fuzzy_terms_keep_two_trigrams() -> None:
+    assert len(STRICT_FUZZY) >= 3
+
+
+@pytest.mark.parametrize("plan", ["page", "count"])
+@pytest.mark.parametrize("shape", [pytest.param(shape, id=shape.name) for shape in STRICT_FUZZY])
+def test_a_fuzzy_term_keeping_two_trigrams_is_a_strict_condition_of_the_trigram_index(
+    sample_conn: psycopg.Connection[Any], shape: Shape, plan: str
+) -> None:
+    """A term whose every match keeps 2 or more of its prefilter's trigrams is looked up as
+    `folded %>> prefilter` (vql/fuzzy_sql.py takes_strict_prefilter): the GIN then asks
+    for several shared trigrams, not one."""
+    trigram = trigram_index(shape.entity, field_key(shape))
+    conditions = index_conditions(explain(sample_conn, shape, plan)).get(trigram, [])
+    strict = [
+        fuzzy_prefilter(term)
+        for condition in shape.vql["where"]["text_matches"]["must"]
+        for term in condition["text_value"].lower().split()
+        if takes_strict_prefilter(term)
+    ]
+    for prefilter in strict:
+        assert any(f"%>> '{prefilter}'" in condition for condition in conditions), conditions
+
+
 def filters(plan: dict[str, Any]) -> list[str]:
     found = [plan["Filter"]] if "Filter" in plan else []
     for child in plan.get("Plans", []):
@@ -470,3 +505,29 @@ def test_a_cursor_deep_in_a_nullable_sort_starts_the_index_scan_there(
     conditions = index_conditions(plan)["vql_contacts_last_name_sort"]
     assert any("ROW(" in condition for condition in conditions), conditions
     assert ("Bitmap Index Scan", "vql_contacts_last_name_sort") not in scan_types(plan)
+
+
+COMPANY_TEXT_HITS = [
+    shape
+    for shape in SHAPES
+    if shape.name.startswith("contacts company_name ") and shape.name.endswith(" hit")
+]
+
+
+def test_some_shapes_filter_contacts_on_company_text() -> None:
+    assert len(COMPANY_TEXT_HITS) >= 4
+
+
+@pytest.mark.parametrize(
+    "shape", [pytest.param(shape, id=shape.name) for shape in COMPANY_TEXT_HITS]
+)
+def test_a_company_text_filter_counts_the_companies_contacts_before_probing(
+    sample_conn: psycopg.Connection[Any], shape: Shape
+) -> None:
+    """Contacts filtered on company text: the page's probe is gated on a count of the
+    selected companies' contacts (vql/sql.py `_company_gate`), read index-only from the
+    company_id key, the companies found through their field's trigram index."""
+    tree = explain(sample_conn, shape, "page")
+    scans = scan_types(tree)
+    assert ("Index Only Scan", "contacts_company_id_idx") in scans, scans
+    assert trigram_index(shape.entity, field_key(shape)) in index_names(tree)

@@ -1,9 +1,12 @@
 """The PostgreSQL text functions (migration 0008_unicode_text) equal their Python twins
 (`connectra.vql.text`) on text in every script: the same folded text, the same words, the
-same keyword lower-casing and the same fuzzy edit distance."""
+same keyword lower-casing and the same fuzzy edit distance; and migration 0024's
+connectra_word_start_grams holds every short substring matched at a word start; and the
+characters where pg_trgm's words and connectra's part are all listed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -13,10 +16,16 @@ from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from connectra.models.char_classes import (
+    CJK_CLASS,
+    JOINED_LETTER_RANGES,
+    SPLIT_LETTER_RANGES,
+    WORD_CLASS,
+)
 from connectra.vql.fuzzy import edit_distance, max_edits, term_matches
 from connectra.vql.fuzzy_sql import fuzzy_match
 from connectra.vql.sql import Params
-from connectra.vql.text import fold, lower, words
+from connectra.vql.text import fold, lower, starts_word, words
 
 SAMPLES = [
     "Главный инженер Ёлкин",
@@ -157,3 +166,61 @@ def test_the_compiled_fuzzy_match_is_pythons(
     assert row is not None
     expected = term_matches(term, word, fuzzy=True) or term_matches(term, other, fuzzy=True)
     assert row["matched"] is expected
+
+
+def short_word_start_substrings(folded: str) -> set[str]:
+    """Every 1-2 character substring the engine matches at a word start (text.starts_word,
+    the semantics of a substring term under 3 characters)."""
+    return {
+        folded[start : start + length]
+        for start in range(len(folded))
+        if starts_word(folded, start)
+        for length in (1, 2)
+        if start + length <= len(folded)
+    }
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=unicode_text | st.text(alphabet="ab1 -.東é\u0301", max_size=10))
+def test_word_start_grams_hold_every_short_substring_at_a_word_start(
+    text_conn: psycopg.Connection[Any], value: str
+) -> None:
+    """The word-start GIN loses no match: the index's array holds each such substring."""
+    folded = fold(value)
+    row = text_conn.execute(
+        "SELECT connectra_word_start_grams(%(f)s) AS grams", {"f": folded}
+    ).fetchone()
+    assert row is not None
+    assert short_word_start_substrings(folded) <= set(row["grams"] or [])
+
+
+def test_every_character_where_pg_trgm_and_connectra_part_is_listed(
+    text_conn: psycopg.Connection[Any],
+) -> None:
+    """A character the server's locale takes for a letter or digit (pg_trgm's word
+    characters: `[[:alnum:]]` is the same iswalnum) that connectra_fold keeps and
+    connectra_words takes for a separator joins words for pg_trgm; a word character of
+    connectra_words that the locale does not take for one cuts them. The fuzzy prefilter
+    must OR their rows in (JOINED_LETTER_RANGES, SPLIT_LETTER_RANGES in HOLDS_CJK_PATTERN)."""
+    rows = text_conn.execute(
+        "SELECT code, chr(code) ~ '[[:alnum:]]' AS alnum FROM generate_series(1, 1114111) "
+        "AS code WHERE code < 55296 OR code > 57343"
+    ).fetchall()
+    connectra_word = re.compile(f"[{WORD_CLASS}]")
+    cjk = re.compile(f"[{CJK_CLASS}]")
+    joined, split = set(), set()
+    for row in rows:
+        char = chr(row["code"])
+        if cjk.fullmatch(char) or char not in fold(char):
+            continue  # CJK rows are kept anyway; a character folded away is never seen
+        word = connectra_word.fullmatch(char) is not None
+        if row["alnum"] and not word:
+            joined.add(row["code"])
+        elif word and not row["alnum"]:
+            split.add(row["code"])
+    listed_joined = {code for low, high in JOINED_LETTER_RANGES for code in range(low, high + 1)}
+    listed_split = {code for low, high in SPLIT_LETTER_RANGES for code in range(low, high + 1)}
+    assert joined <= listed_joined, sorted(hex(code) for code in joined - listed_joined)
+    assert split <= listed_split, sorted(hex(code) for code in split - listed_split)

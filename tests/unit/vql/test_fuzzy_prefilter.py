@@ -1,7 +1,8 @@
-"""The fuzzy trigram prefilter loses no match (vql/fuzzy_sql.py `fuzzy_prefilter`, the bound
-`fuzzy_similarity_threshold` relies on): every word within AUTO edits of a term shares a
-trigram with the prefilter text, as pg_trgm extracts trigrams (each word padded to
-"  word ")."""
+"""The fuzzy trigram prefilter loses no match (vql/fuzzy_sql.py `fuzzy_prefilter`, and the
+bounds `fuzzy_similarity_threshold` relies on): every word within AUTO edits of a term
+shares a trigram with the prefilter text, as pg_trgm extracts trigrams (each word padded
+to "  word "), at least `shared_trigram_floor` of them, and its strict word similarity to
+the prefilter is at least `strict_similarity_floor`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from connectra.vql.fuzzy import term_matches
 from connectra.vql.fuzzy_sql import (
     fuzzy_prefilter,
     fuzzy_similarity_threshold,
+    shared_trigram_floor,
+    strict_similarity_floor,
+    strict_similarity_threshold,
     swap_variants,
+    takes_strict_prefilter,
     trigram_count_bound,
 )
 from tests.edited_words import term_and_edited_word
@@ -51,6 +56,47 @@ def test_short_terms_take_their_swap_variants_and_long_ones_stand_alone() -> Non
     assert not trigrams("bacdfeg") & trigrams("abcdefg")
     for term in ("sale", "sales", "engineer", "controller"):
         assert fuzzy_prefilter(term) == term
+
+
+@settings(max_examples=2000, deadline=None)
+@given(pair=TERM_AND_EDITED_WORD)
+def test_every_fuzzy_match_keeps_the_floor_of_shared_trigrams(pair: tuple[str, str]) -> None:
+    """The word alone as pg_trgm's strict extent: c of the prefilter's N trigrams and x
+    others give c / (N + x), never under the term's floor."""
+    term, word = pair
+    if not term_matches(term, word, fuzzy=True):
+        return
+    prefilter = trigrams(fuzzy_prefilter(term))
+    shared = len(trigrams(word) & prefilter)
+    others = len(trigrams(word) - prefilter)
+    assert shared >= shared_trigram_floor(term), (term, word)
+    assert shared / (len(prefilter) + others) >= strict_similarity_floor(term), (term, word)
+
+
+def test_the_floor_counts_every_trigram_an_edit_can_leave() -> None:
+    # "sales" (one edit, 6 trigrams, a transposition spoils 4): 2 stay.
+    assert shared_trigram_floor("sales") == 2
+    assert len(trigrams("slaes") & trigrams("sales")) == 2
+    # "cat": a substitution spoils 3 of 4, "act" shares none with "cat" but 4 with itself.
+    assert shared_trigram_floor("cat") == 1
+    assert shared_trigram_floor("caté") == 1  # non-ASCII: hashed trigrams, one credited
+
+
+@given(st.lists(st.text(alphabet=ALPHABET, min_size=3, max_size=40), min_size=1, max_size=4))
+def test_the_strict_threshold_is_under_every_terms_floor(terms: list[str]) -> None:
+    threshold = strict_similarity_threshold(terms)
+    assert threshold is not None
+    for term in terms:
+        assert 0 < threshold < strict_similarity_floor(term)
+        # The GIN's bound: the shared trigrams over N, which the floor's count passes.
+        assert threshold * len(trigrams(fuzzy_prefilter(term))) <= shared_trigram_floor(term)
+
+
+def test_only_terms_keeping_two_trigrams_take_the_strict_prefilter() -> None:
+    assert takes_strict_prefilter("sales")  # 2 of 6 trigrams stay
+    assert takes_strict_prefilter("tilspin")  # 2, with its swap variants
+    assert not takes_strict_prefilter("cat")  # a substitution leaves 1 of 4
+    assert not takes_strict_prefilter("engineer")  # two swaps leave 1 of 9
 
 
 @given(st.lists(st.text(alphabet=ALPHABET, min_size=3, max_size=40), min_size=1, max_size=4))

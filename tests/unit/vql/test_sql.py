@@ -63,7 +63,7 @@ def test_company_fields_join_the_live_company() -> None:
     assert "co.deleted_at IS NULL" in text
 
 
-def test_fuzzy_sets_a_threshold_that_keeps_one_shared_trigram() -> None:
+def test_fuzzy_sets_a_strict_threshold_under_the_terms_floor() -> None:
     query = parse_request(
         {
             "where": {
@@ -76,9 +76,11 @@ def test_fuzzy_sets_a_threshold_that_keeps_one_shared_trigram() -> None:
         cursor_secret="s",
     )
 
-    threshold = float(compile_search(query).settings["pg_trgm.word_similarity_threshold"])
+    setting = compile_search(query).settings["pg_trgm.strict_word_similarity_threshold"]
 
-    assert 0 < threshold < 1 / 8  # "enginer": 8 padded trigrams, one shared is enough
+    # "enginer" and its swap variants: 30 distinct trigrams, 2 of them in any match, whose
+    # word has at most 10 trigrams: 2 / (30 + 10 - 2).
+    assert 0 < float(setting) < 2 / 38
 
 
 def test_short_substrings_escape_every_character_of_the_term() -> None:

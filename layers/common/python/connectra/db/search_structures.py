@@ -16,10 +16,13 @@ The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows 
   them (the trigger function is regenerated too).
 * One trigram GIN per text field, on its folded column: substring (`LIKE '%…%'`), the
   prefilter of word and phrase matches (each term, or the phrase's terms in order, is a
-  substring of the folded text; the stored words recheck), and fuzzy matches (`%>`).
+  substring of the folded text; the stored words recheck), and fuzzy matches (`%>>`).
 * One btree `(uuid)` per text field, partial on its folded column holding a CJK character:
-  the rows the fuzzy `%>` prefilter cannot vouch for (pg_trgm joins CJK characters to the
+  the rows the fuzzy `%>>` prefilter cannot vouch for (pg_trgm joins CJK characters to the
   letters beside them, connectra_words does not), ORed with it (vql/fuzzy_sql.py).
+* A GIN on connectra_word_start_grams(folded column) of companies.name
+  (WORD_START_INDEXED_COMPANY_FIELDS): the substring terms under 3 characters, matched
+  at word starts (vql/sql.py).
 * btree on `lower(col)` of keyword fields (selective equality), GIN on
   `connectra_lower_array(col)` of array fields (any element), btree `(sort key, uuid)`
   for the sorts worth an index. company_id needs none of its own: the foreign key's index
@@ -44,6 +47,7 @@ from connectra.models.fields import (
     CONTACT_TEXT_SORTS,
     COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
+    WORD_START_INDEXED_COMPANY_FIELDS,
 )
 
 Backend = Literal["postgres", "opensearch"]
@@ -89,7 +93,7 @@ def _trigram(table: str, field: str) -> Index:
 
 
 def _cjk_rows(table: str, field: str) -> Index:
-    """The rows whose folded field holds a CJK character, which a fuzzy term's `%>`
+    """The rows whose folded field holds a CJK character, which a fuzzy term's `%>>`
     trigram prefilter cannot vouch for (models/char_classes.py HOLDS_CJK_PATTERN): the other
     half of its BitmapOr. Few rows, and on a write one regular-expression test per field
     (an index entry only for those rows). Deleted rows too, unlike the rest of the set:
@@ -100,6 +104,47 @@ def _cjk_rows(table: str, field: str) -> Index:
         table,
         "btree (uuid)",
         f"WHERE {holds_cjk(f'vql_{field}_folded')}",
+    )
+
+
+# The function of the word-start indexes (`_word_starts`), created with the set.
+#
+# connectra_word_start_grams(f) holds every string of 1 or 2 characters that starts at a
+# word start of f (and more). A word starts at position p when p is the first position,
+# or the character before p is not a word character (WORD_CLASS), or a CJK character is
+# at p (vql/text.py starts_word). The function cuts f into tokens: maximal runs of
+# A = [a-z0-9] and single characters outside A, and keeps of each token its first
+# character and its first two characters followed by the next token's first one. Take a
+# word start p. If f[p] is outside A, it is a token of its own: its character and f[p:p+2]
+# (the next token starts at p + 1) are kept. If f[p] is in A, it is not CJK, so p is the
+# first position or f[p-1] is not a word character, hence not in A (A lies within
+# WORD_CLASS): p begins a run, whose first character and first two characters (running
+# into the next token when the run is one character long) are kept. Either way f[p:p+1]
+# and f[p:p+2] are in the array: `grams @> ARRAY[term]` loses no row where the term
+# matches (the exact test then decides). A is spelled out character by character: no
+# range whose meaning could depend on a collation. ~7 µs per value on a write.
+WORD_START_GRAMS_FUNCTION = """
+CREATE OR REPLACE FUNCTION connectra_word_start_grams(folded text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT pg_catalog.array_agg(DISTINCT gram) FROM (
+    SELECT token.piece[1] AS piece,
+        pg_catalog.lead(token.piece[1]) OVER (ORDER BY token.position) AS next_piece
+    FROM pg_catalog.regexp_matches(folded,
+        '[abcdefghijklmnopqrstuvwxyz0123456789]+|[^abcdefghijklmnopqrstuvwxyz0123456789]', 'g')
+        WITH ORDINALITY AS token(piece, position)
+) AS tokens, LATERAL (VALUES (pg_catalog.left(tokens.piece, 1)),
+    (pg_catalog.left(tokens.piece || coalesce(tokens.next_piece, ''), 2))) AS grams(gram) $$
+"""
+
+
+def _word_starts(table: str, field: str) -> Index:
+    """The 1-2 character strings found at the folded field's word starts (and more:
+    WORD_START_GRAMS_FUNCTION): a substring term under 3 characters, matched at word
+    starts, which no trigram serves."""
+    return Index(
+        f"vql_{table}_{field}_word_starts",
+        table,
+        f"gin (connectra_word_start_grams(vql_{field}_folded))",
     )
 
 
@@ -134,6 +179,7 @@ INDEXES: tuple[Index, ...] = (
     # companies
     *(_trigram("companies", field) for field in TEXT_FIELDS["companies"]),
     *(_cjk_rows("companies", field) for field in TEXT_FIELDS["companies"]),
+    *(_word_starts("companies", field) for field in WORD_START_INDEXED_COMPANY_FIELDS),
     *(
         Index(f"vql_companies_{col}_lower", "companies", f"btree (lower({col}))")
         for col in ("name", "city", "state", "country")
@@ -365,6 +411,7 @@ def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
     if _unfilled(conn):  # new columns, or an earlier run stopped while filling them
         log("filling the search columns")
         backfill(conn, log)
+    conn.execute(WORD_START_GRAMS_FUNCTION)
     for index in INDEXES:
         if index.name not in present:
             log(f"creating {index.name}")
@@ -490,6 +537,7 @@ def migration_statements(backend: Backend) -> list[str]:
     statements = []
     for table in TEXT_FIELDS:
         statements += [_add_columns(table), _trigger_function(table), _trigger(table)]
+    statements.append(WORD_START_GRAMS_FUNCTION)
     statements += [index.create(concurrently=False) for index in INDEXES]
     statements += [
         f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}"

@@ -149,3 +149,8 @@ FEW_VALUED_COMPANY_SORTS = ("city", "state", "country")
 # each has a `(lower(country), key COLLATE "C", uuid)` index, so a page filtered on one
 # country reads that country's rows in key order (vql/sql.py `window_parts`).
 COUNTRY_SCOPED_CONTACT_SORTS = ("city", "state")
+# Companies' text fields whose short substrings (1-2 characters, matched at word starts)
+# an index serves: a GIN on connectra_word_start_grams(folded) (migration 0024,
+# db/search_structures.py). Without it such a term filters a pass over every company
+# (vql/sql.py); contacts' short terms are proved absent on their few distinct values.
+WORD_START_INDEXED_COMPANY_FIELDS = ("name",)

@@ -3,6 +3,7 @@ exact per-word check and the trigram prefilter its index serves."""
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -89,9 +90,11 @@ def fuzzy_trigram_prefilter(
     shared: list[sql.Composable], folded: sql.Composable, live: sql.Composable
 ) -> sql.Composable:
     """The fuzzy terms' index-served prefilter: the folded text shares a trigram with each
-    term's prefilter text (`shared`: `folded %> text` conditions, fuzzy_similarity_threshold),
-    or holds a CJK character (where pg_trgm's words are not connectra's: HOLDS_CJK_PATTERN).
-    A BitmapOr of the field's trigram GIN and its CJK partial index; loses no match.
+    term's prefilter text, or has a word close enough to it (`shared`: `folded %> text`
+    conditions under fuzzy_similarity_threshold, `folded %>> text` ones under
+    strict_similarity_threshold), or holds a CJK character (where pg_trgm's words are not
+    connectra's: HOLDS_CJK_PATTERN). A BitmapOr of the field's trigram GIN and its CJK
+    partial index; loses no match.
 
     Written as the bitmap's own condition, `((index conditions AND the trigram index's
     predicate) OR the CJK index's predicate)`: `live` is the row's `deleted_at IS NULL`
@@ -117,6 +120,103 @@ def trigram_count_bound(text: str) -> int:
     return sum(len(word) + 1 for word in text.split())
 
 
+def padded_trigrams(word: str) -> list[str]:
+    """pg_trgm's trigrams of one word of letters and digits, in order: "  word " cut into
+    its len(word) + 1 windows of 3 characters."""
+    padded = f"  {word} "
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
+
+
+def fewest_kept_trigrams(word: str, edits: int, per_edit: int) -> int:
+    """The fewest distinct trigrams of `word` (padded_trigrams) that `edits` edits can
+    leave in place, each edit spoiling at most `per_edit` consecutive trigram windows.
+
+    An edit of the optimal string alignment touches one character of the word
+    (substitution, deletion: the <= 3 windows holding it), the gap between two (insertion:
+    the <= 2 windows spanning it) or two adjacent ones (transposition: the <= 4 windows
+    holding either); a window touched by no edit reads the same in the edited word, padding
+    included. Spoiling a longer run only keeps fewer, so the edits are taken as runs of
+    exactly `per_edit` windows (cut at the word's ends), at every position."""
+    windows = padded_trigrams(word)
+    starts = range(1 - per_edit, len(windows))
+    fewest = len(set(windows))
+    for chosen in itertools.combinations_with_replacement(starts, edits):
+        spoiled = {at for start in chosen for at in range(start, start + per_edit)}
+        kept = {window for at, window in enumerate(windows) if at not in spoiled}
+        fewest = min(fewest, len(kept))
+    return fewest
+
+
+def shared_trigram_floor(term: str) -> int:
+    """At least how many distinct trigrams of `fuzzy_prefilter(term)` every word within AUTO
+    edits of the term holds (each one of them within the word's own trigram windows).
+
+    A term alone as its prefilter (len + 1 > 4k): k edits, each spoiling <= 4 windows. With
+    its swap variants: a word reached without transposition took k edits of <= 3 windows;
+    otherwise, once its first transposition is undone (one of the variants; swapping two
+    equal characters is no edit), k - 1 edits remain, of <= 4 windows each, in the
+    variant's windows. The term's and the variants'
+    trigrams are all the prefilter's. Trigrams of non-ASCII characters are hashed to 3
+    bytes by pg_trgm, and two may merge: one trigram is all such a term is credited with
+    (one survives: fuzzy_prefilter)."""
+    edits = max_edits(term)
+    if not term.isascii():
+        return 1
+    if len(term) + 1 > TRIGRAMS_PER_EDIT * edits:  # fuzzy_prefilter's test: the term alone
+        return fewest_kept_trigrams(term, edits, TRIGRAMS_PER_EDIT)
+    untransposed = fewest_kept_trigrams(term, edits, 3)
+    transposed = [
+        fewest_kept_trigrams(variant, edits - 1, TRIGRAMS_PER_EDIT)
+        for variant in swap_variants(term)[1:]
+    ]
+    return min([untransposed, *transposed])
+
+
+def strict_similarity_floor(term: str) -> float:
+    """A lower bound of `strict_word_similarity(fuzzy_prefilter(term), folded)` over every
+    folded text holding a word within AUTO edits of the term.
+
+    strict_word_similarity(q, f) (pg_trgm, non-CJK text) is the best, over extents of f's
+    trigram sequence from a word's first trigram to a word's last, of c / (N + x): N the
+    distinct trigrams of q, c those of q in the extent, x the extent's other distinct
+    trigrams. pg_trgm's search (iterate_word_similarity, strict) moves the extent's start
+    only when it reaches a word's last trigram, and then only to a word start at or before
+    it: on reaching the matching word's last trigram the start has not passed that word's
+    first one, so the extent of that word alone is among those it weighs. That extent
+    holds c >= shared_trigram_floor(term) of q's trigrams, and at most len(word) + 1 <=
+    len(term) + k + 1 = P trigrams in all, so x <= P - c and c / (N + x) >=
+    c / (N + P - c) >= floor / (N + P - floor). N: the distinct trigrams of the prefilter
+    (an upper bound for non-ASCII terms, whose hashed trigrams may merge: the bound falls
+    as N grows).
+
+    Like the one-trigram prefilter, this takes pg_trgm's words for connectra's: the rows
+    holding a character where the two part (CJK, models/char_classes.py
+    JOINED_LETTER_RANGES, which pg_trgm joins to its neighbours, SPLIT_LETTER_RANGES,
+    which it cuts words at) are ORed in (fuzzy_trigram_prefilter).
+    """
+    prefilter = fuzzy_prefilter(term)
+    floor = shared_trigram_floor(term)
+    if term.isascii():
+        distinct = len({t for word in prefilter.split() for t in padded_trigrams(word)})
+    else:
+        distinct = trigram_count_bound(prefilter)
+    longest = len(term) + max_edits(term) + 1
+    return floor / (distinct + longest - floor)
+
+
+def takes_strict_prefilter(term: str) -> bool:
+    """Whether the term's prefilter is `folded %>> text` under strict_similarity_threshold
+    (every match keeps 2 or more of the text's trigrams: rows sharing one are dropped), or
+    `folded %> text` under fuzzy_similarity_threshold (one shared trigram, where the floor
+    is 1: the same rows either way, and the plans `%>`'s estimates gave)."""
+    return shared_trigram_floor(term) >= STRICT_FLOOR
+
+
+STRICT_FLOOR = 2
+# Under the exact bound: float4 similarities in pg_trgm against a double threshold.
+THRESHOLD_MARGIN = 0.99
+
+
 def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
     """A `<%` threshold under which `prefilter <% folded` holds exactly when the folded text
     shares at least one trigram with the prefilter text (`fuzzy_prefilter`).
@@ -130,6 +230,23 @@ def fuzzy_similarity_threshold(prefilters: list[str]) -> float | None:
     if not prefilters:
         return None
     return 0.99 / max(trigram_count_bound(prefilter) for prefilter in prefilters)
+
+
+def strict_similarity_threshold(terms: list[str]) -> float | None:
+    """pg_trgm.strict_word_similarity_threshold for the `folded %>> prefilter` conditions of
+    the terms that take them (takes_strict_prefilter; one setting for all of them): the
+    least strict_similarity_floor of the terms, so that no match is lost (a little under
+    it: THRESHOLD_MARGIN).
+
+    The trigram GIN's check, (q's trigrams in the row) / N >= threshold, bounds the
+    similarity from above (c / (N + x) <= c / N), so it keeps every row the similarity
+    keeps. Each term then needs at least threshold * N of its prefilter's trigrams in the
+    row: 2 or more for most, where one trigram of a short term (e.g. the first letter,
+    "  y") let through a third of the rows.
+    """
+    if not terms:
+        return None
+    return THRESHOLD_MARGIN * min(strict_similarity_floor(term) for term in terms)
 
 
 def intact_pieces(term: str) -> list[str] | None:

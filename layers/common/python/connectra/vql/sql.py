@@ -26,6 +26,7 @@ from connectra.models.fields import (
     CONTACT_TEXT_SORTS,
     COUNTRY_SCOPED_CONTACT_SORTS,
     FEW_VALUED_COMPANY_SORTS,
+    WORD_START_INDEXED_COMPANY_FIELDS,
     Entity,
     Field,
     FieldKind,
@@ -60,6 +61,8 @@ from connectra.vql.fuzzy_sql import (
     fuzzy_trigram_prefilter,
     intact_patterns,
     pieces_prefilter,
+    strict_similarity_threshold,
+    takes_strict_prefilter,
     trigram_prefilter_is_exact,
 )
 from connectra.vql.text import word_start_pattern
@@ -106,6 +109,13 @@ def search_column(entity: Entity, target: Field, kind: str) -> sql.Composable:
     if company_column is not None:
         return sql.Identifier("co", f"vql_{company_column}_{kind}")
     return sql.Identifier("c", f"vql_{target.name}_{kind}")
+
+
+def word_starts_indexed(entity: Entity, target: Field) -> bool:
+    """The text field's short substrings have their word-start index (models/fields.py
+    WORD_START_INDEXED_COMPANY_FIELDS: companies' fields, and contacts' company_ ones)."""
+    name = company_field_of(target.name) if entity is Entity.CONTACTS else target.name
+    return name in WORD_START_INDEXED_COMPANY_FIELDS
 
 
 def search_row_live(entity: Entity, target: Field) -> sql.Composable:
@@ -203,8 +213,10 @@ class _Compiler:
     def __init__(self, query: Query) -> None:
         self.query = query
         self.params = Params()
-        # The `%>` prefilter texts of the fuzzy terms (fuzzy_prefilter).
+        # The `%>` prefilter texts of the fuzzy terms (fuzzy_prefilter), and the terms
+        # whose prefilter is `%>>` (takes_strict_prefilter): each sets its threshold.
         self.fuzzy_prefilters: list[str] = []
+        self.strict_fuzzy_terms: list[str] = []
         # True: conditions in the shape their index matches. False while compiling the
         # filter of a probe's window (rows read in index or table order, no index to
         # match): each condition in its cheapest per-row form deciding the same rows.
@@ -245,7 +257,8 @@ class _Compiler:
     ) -> sql.Composable:
         terms = list(condition.terms)
         if condition.search_type is SearchType.SUBSTRING:
-            contained = [self.substring_term(term, folded) for term in terms]
+            indexed = word_starts_indexed(self.query.entity, condition.field)
+            contained = [self.substring_term(term, folded, indexed) for term in terms]
             if len(contained) == 1:
                 return contained[0]
             joiner = " AND " if condition.operator is Operator.AND else " OR "
@@ -280,9 +293,12 @@ class _Compiler:
             checks.insert(0, fuzzy_trigram_prefilter(shared, folded, live))
         return sql.SQL("({})").format(sql.SQL(" AND ").join(checks))
 
-    def substring_term(self, term: str, folded: sql.Composable) -> sql.Composable:
+    def substring_term(
+        self, term: str, folded: sql.Composable, word_starts_indexed: bool
+    ) -> sql.Composable:
         """One whitespace-separated term of a substring query: contained in the folded
-        field, or at a word start when too short for the trigram index."""
+        field, or at a word start when too short for the trigram index (then served by the
+        field's word-start index where it has one: `word_starts_indexed`)."""
         if is_word_prefix(term):
             # Function calls, never an index condition: no trigram index serves a term
             # under 3 characters, yet `folded ~ pattern` is a trigram-GIN operator and the
@@ -295,10 +311,19 @@ class _Compiler:
             # rows holding the term somewhere. (regexp_like, PostgreSQL 15+, is `~` as a
             # function: the same matches.)
             pattern = self.params.add(word_start_pattern(term))
-            return sql.SQL(
+            at_word_start = sql.SQL(
                 "CASE WHEN strpos({folded}, {term}) > 0 "
                 "THEN regexp_like({folded}, {pattern}) ELSE false END"
             ).format(folded=folded, term=self.params.add(term), pattern=pattern)
+            if not (word_starts_indexed and self.index_shaped):
+                return at_word_start
+            # The GIN on connectra_word_start_grams(folded) holds the term wherever it
+            # occurs at a word start (migration 0024 proves it): the candidates come from
+            # the index (a miss reads no row), the CASE decides. GIN's `@>` needs no
+            # recheck of the function.
+            return sql.SQL(
+                "(public.connectra_word_start_grams({folded}) @> {grams}::text[] AND {exact})"
+            ).format(folded=folded, grams=self.params.add([term]), exact=at_word_start)
         like = self.params.add(f"%{escape_like(term)}%")
         return sql.SQL("{} LIKE {}").format(folded, like)
 
@@ -366,7 +391,8 @@ class _Compiler:
         words: sql.Composable,
         shares_trigram: bool = True,
     ) -> tuple[sql.Composable | None, sql.Composable]:
-        """(The term's trigram condition `folded %> text`, or None; the rest of its check).
+        """(The term's trigram condition `folded %> text` or `folded %>> text`, or None; the
+        rest of its check).
         The caller adds the rows holding a CJK character to the trigram condition
         (fuzzy_sql.py fuzzy_trigram_prefilter). Without `shares_trigram`, a term too short
         for patterns has no prefilter (another term's patterns find the rows)."""
@@ -386,14 +412,21 @@ class _Compiler:
         if not shares_trigram or not self.index_shaped:
             return None, match
         prefilter_text = fuzzy_prefilter(term)
-        self.fuzzy_prefilters.append(prefilter_text)
         # `folded %> text` (`text <% folded` commuted, the form the trigram GIN's operator
         # class takes; `%%` for psycopg): one trigram-GIN condition per term, the rows
         # sharing a trigram with the prefilter text (fuzzy_similarity_threshold), which
-        # loses no match (fuzzy_prefilter) but where a CJK character stands. Written in
-        # the index's form so that the planner sees the bitmap's condition as the
-        # query's own and checks it once (fuzzy_trigram_prefilter).
-        shares = sql.SQL("{} %%> {}").format(folded, self.params.add(prefilter_text))
+        # loses no match (fuzzy_prefilter) but where a CJK character stands; or, when every
+        # match keeps several of its trigrams, `folded %>> text`: the rows with a word
+        # close enough to it (strict_similarity_threshold, strict_similarity_floor).
+        # Written in the index's form so that the planner sees the bitmap's condition as
+        # the query's own and checks it once (fuzzy_trigram_prefilter).
+        if takes_strict_prefilter(term):
+            self.strict_fuzzy_terms.append(term)
+            operator = sql.SQL("%%>>")
+        else:
+            self.fuzzy_prefilters.append(prefilter_text)
+            operator = sql.SQL("%%>")
+        shares = sql.SQL("{} {} {}").format(folded, operator, self.params.add(prefilter_text))
         return shares, match
 
     def keyword(self, condition: KeywordCondition) -> sql.Composable:
@@ -553,10 +586,13 @@ class _Compiler:
         return table
 
     def settings(self) -> dict[str, str]:
-        threshold = fuzzy_similarity_threshold(self.fuzzy_prefilters)
-        if threshold is None:
-            return {}
-        return {"pg_trgm.word_similarity_threshold": f"{threshold:.9g}"}
+        thresholds = {
+            "pg_trgm.word_similarity_threshold": fuzzy_similarity_threshold(self.fuzzy_prefilters),
+            "pg_trgm.strict_word_similarity_threshold": strict_similarity_threshold(
+                self.strict_fuzzy_terms
+            ),
+        }
+        return {name: f"{value:.9g}" for name, value in thresholds.items() if value is not None}
 
 
 def compile_search(query: Query) -> CompiledSQL:
@@ -788,6 +824,10 @@ def _probe(
     window = compiler.params.add(_probe_window(query))
     nulls_apart = reads_nulls_apart(query)  # its parts bound themselves by the cursor
     window_parts = [*compiler.window_parts(paged=not nulls_apart), *_country_scope(compiler)]
+    gate = _company_gate(compiler)
+    probe_where = compiler.probe_where()
+    if gate is not None:
+        probe_where = sql.SQL("{} AND {}").format(gate, probe_where)
     if not nulls_apart:
         order = compiler.order_by()
         return _PROBE.format(
@@ -797,17 +837,65 @@ def _probe(
             order=order,
             window=window,
             join=_probe_join(query),
-            probe_where=compiler.probe_where(),
+            probe_where=probe_where,
             need=need,
         )
     return _NULLS_APART_PROBE.format(
         present=_nulls_apart_rows(compiler, window_parts, window, present=True),
         sort_values=sort_values,
         join=_probe_join(query),
-        probe_where=compiler.probe_where(),
+        probe_where=probe_where,
         order=_nulls_apart_order(compiler),
         need=need,
         absent=_nulls_apart_rows(compiler, window_parts, window, present=False),
+    )
+
+
+# Contacts filtered on their company's fields: the contacts (deleted ones too: index-only)
+# of the companies those conditions select, counted up to COMPANY_GATE_CONTACTS.
+_COMPANY_GATE = sql.SQL(
+    "(SELECT count(*) FROM (SELECT 1 FROM companies AS co "
+    "JOIN contacts AS gated ON gated.company_id = co.uuid "
+    "WHERE co.deleted_at IS NULL AND {conditions} LIMIT {most}) AS gate) >= {most}"
+)
+# Under this many contacts `matched` sorts them all for less than the probe's window read
+# (2,000 key lookups and heap rows, against 5,000 contacts and their companies read one by
+# one: 40-60 ms whatever the company filter); the count reads the matching companies up to
+# it (about 200 of them, at 10 contacts each), the price paid by a filter matching many.
+COMPANY_GATE_CONTACTS = 2_000
+
+
+def _company_gate(compiler: _Compiler) -> sql.Composable | None:
+    """For contacts with a `must` group of text conditions on company fields only: the
+    probe runs only when the companies those groups select hold at least
+    COMPANY_GATE_CONTACTS contacts (a one-time condition: otherwise it reads nothing).
+    Every match is among those contacts, so below it `matched` finds them all from the
+    companies' side (their trigram index, then the company_id key) and sorts fewer rows
+    than the probe would read. At or past it the probe runs as without the gate, after an
+    index-only count of that many keys of contacts_company_id_idx. Text conditions only:
+    a common company keyword or range made the planner read a company sort index for the
+    count's LIMIT (45k entries for one country, +10-20 ms), where the probe alone took
+    2-4 ms. None when no such group."""
+    query = compiler.query
+    if query.entity is not Entity.CONTACTS:
+        return None
+    groups = [
+        group
+        for group in query.filter.must
+        if all(
+            isinstance(c, TextCondition) and company_field_of(c.field.name) is not None
+            for c in group.conditions
+        )
+    ]
+    if not groups:
+        return None
+    conditions = [
+        sql.SQL("({})").format(sql.SQL(" OR ").join(compiler.condition(c) for c in g.conditions))
+        for g in groups
+    ]
+    return _COMPANY_GATE.format(
+        conditions=sql.SQL(" AND ").join(conditions),
+        most=compiler.params.add(COMPANY_GATE_CONTACTS),
     )
 
 
