@@ -65,6 +65,16 @@ class AppStack(Stack):
         self.migrations = MigrationsConstruct(
             self, constants.MIGRATIONS_CONSTRUCT, factory=factory, database=data.database
         )
+        # Each release's code is written for the schema of its migrations (a new index,
+        # function or column its queries name): every other function is updated only once
+        # they ran. The running code meanwhile keeps working on the migrated schema.
+        self.migrations.trigger.execute_before(
+            *(
+                function
+                for function in factory.functions.values()
+                if function is not self.migrations.function
+            )
+        )
         self.observability = ObservabilityConstruct(
             self,
             constants.OBSERVABILITY_CONSTRUCT,

@@ -193,3 +193,22 @@ def test_layer_source_flag_picks_the_folder(source: str, expected: Path) -> None
 def test_unknown_layer_source_is_rejected() -> None:
     with pytest.raises(ValueError, match="layer_source"):
         function_constructs.layer_directory("docker")
+
+
+def test_every_function_but_migrate_is_updated_after_the_migrations_ran(
+    dev: Synthesized,
+) -> None:
+    """A release's queries may name what its migrations create: the functions that run
+    them wait for the migrations trigger (CDK Trigger `execute_before`)."""
+    template = dev.raw(constants.APP_STACK)["Resources"]
+    (trigger,) = [
+        logical_id
+        for logical_id, resource in template.items()
+        if resource["Type"] == "Custom::Trigger"
+    ]
+    for construct_id, function in _our_functions(dev).items():
+        depends_on = function.get("DependsOn", [])
+        if construct_id == constants.MIGRATE_FUNCTION.construct_id:
+            assert trigger not in depends_on  # the trigger invokes it
+        else:
+            assert trigger in depends_on, construct_id
