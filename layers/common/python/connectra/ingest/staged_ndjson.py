@@ -104,6 +104,7 @@ class NdjsonCells:
         self.parser = parser
         self.revision = 0
         self._taken: dict[str, str | None] = {}  # key → field (None: unknown, ignored)
+        self._index: dict[str, int] = {}
         self._met: frozenset[str] = frozenset()
         self._watched: tuple[str, ...] = ()  # normalizable fields taken
         self._outside_new_keys = False
@@ -142,6 +143,9 @@ class NdjsonCells:
             ):
                 taken[key] = field_name
         self._taken = taken
+        # the keys feeding a field, numbered (their values' columns in `from_clause`)
+        mapped = [key for key, field_name in taken.items() if field_name is not None]
+        self._index = {key: index for index, key in enumerate(mapped)}
         self._met = frozenset(self.parser.key_fields)
         self._watched = tuple(sorted(_NORMALIZABLE.intersection(taken.values())))
 
@@ -149,22 +153,39 @@ class NdjsonCells:
         return [key for key, field_name in self._taken.items() if field_name == name]
 
     def _values_of(self, name: str) -> list[str]:
-        return [f"nullif(r.doc->>{sql_literal(key)}, '')" for key in self._keys_of(name)]
+        """The field's keys' values, read once per line by `from_clause` (as `r.k<n>`)."""
+        return [f"nullif(r.k{self._index[key]}, '')" for key in self._keys_of(name)]
 
     def from_clause(self) -> str:
-        """The lines read once (OFFSET 0: not inlined into every cell), with `new_keys`:
+        """Each line read once, then each taken key's value and type read once (OFFSET 0:
+        the subqueries are not inlined into every use of their columns), with `new_keys`:
         whether a line of the batch may meet a key Python has not met."""
         parsed = (
             f"(SELECT raw.line, raw.pos, connectra_ingest_object(raw.doc) AS doc "
-            f"FROM {RAW_TABLE} AS raw OFFSET 0)"
+            f"FROM {RAW_TABLE} AS raw OFFSET 0) AS p"
         )
+        columns = ["p.line", "p.pos", "p.doc"]
+        typed = []
+        for key, index in self._index.items():
+            columns.append(f"p.doc->>{sql_literal(key)} AS k{index}")
+            typed.append(
+                f"coalesce(jsonb_typeof(p.doc->{sql_literal(key)}) IN ('string', 'null'), true)"
+            )
+        columns.append(f"{' AND '.join(typed) or 'true'} AS strings")
+        columns.append(f"(p.doc - {_keys_array(list(self._taken))}) = '{{}}'::jsonb AS known")
+        fenced = f"(SELECT {', '.join(columns)} FROM {parsed} OFFSET 0)"
         if not self._watched:
-            return f"{parsed} AS r"
-        met = _keys_array(sorted(self._met))
+            return f"{fenced} AS r"
+        # A line PostgreSQL cannot read may still meet keys in Python (NULL: counted).
+        unmet = (
+            "NOT q.known"  # every key met is taken: a key not taken is a key not met
+            if self._met == frozenset(self._taken)
+            else f"(q.doc - {_keys_array(sorted(self._met))}) <> '{{}}'::jsonb"
+        )
         outside = "true" if self._outside_new_keys else "false"
         return (
-            f"(SELECT p.line, p.pos, p.doc, {outside} OR bool_or(coalesce((p.doc - {met}) "
-            f"<> '{{}}'::jsonb, true)) OVER () AS new_keys FROM {parsed} AS p) AS r"
+            f"(SELECT q.*, {outside} OR bool_or(coalesce({unmet}, true)) OVER () AS new_keys "
+            f"FROM {fenced} AS q) AS r"
         )
 
     def cell(self, name: str) -> str:
@@ -179,13 +200,7 @@ class NdjsonCells:
         return [f"coalesce(v.{name}, '')" for name in CONTACT_COLUMNS if name in fed]
 
     def checks(self) -> list[str]:
-        keys = _keys_array(list(self._taken))
-        checks = ["r.doc IS NOT NULL", f"(r.doc - {keys}) = '{{}}'::jsonb"]
-        for key, field_name in self._taken.items():
-            if field_name is not None:
-                checks.append(
-                    f"coalesce(jsonb_typeof(r.doc->{sql_literal(key)}) IN ('string', 'null'), true)"
-                )
+        checks = ["r.doc IS NOT NULL", "r.known", "r.strings"]
         for name in CONTACT_COLUMNS:
             values = self._values_of(name)
             if len(values) > 1:
