@@ -298,12 +298,18 @@ def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
     body: bytes,
     chunk_size: int,
 ) -> None:
-    opensearch_backend.setenv("INGEST_BATCH_SIZE", "7")  # lines meet new keys mid-chunk
+    # Several batches a chunk: lines meet new keys mid-chunk. Batches then end at other
+    # records on the two paths (the Python path counts valid rows, the SQL path records),
+    # so a key's rows in two batches count as an update on one path and a duplicate on
+    # the other (both right, see `opensearch_backend`): their sum is compared.
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "7")
     args = (store, clean_db, body, chunk_size)
     with_sql = _import(*args, True, opensearch_backend, "data.ndjson")
     python_only = _import(*args, False, opensearch_backend, "data.ndjson")
-    for part, expected in python_only.items():
-        assert with_sql[part] == expected, part
+    for snapshot in (with_sql, python_only):
+        status, total, inserted, updated, failed, duplicates = snapshot["counts"]
+        snapshot["counts"] = (status, total, inserted, updated + duplicates, failed)
+    assert with_sql == python_only
 
 
 def test_plain_records_never_reach_the_python_parser(

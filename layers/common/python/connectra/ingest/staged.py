@@ -214,6 +214,11 @@ class CellSource(Protocol):
         """Called once a batch is complete, before its COPY."""
         ...
 
+    def read_leniently(self) -> bool:
+        """The batch's conversion failed on a value (DataError): whether the source now
+        reads the batch another way (the caller converts again), for the batch's rest."""
+        ...
+
     def from_clause(self) -> str:
         """The raw rows as `r` (with `r.line`, `r.pos` and whatever `cell` reads)."""
         ...
@@ -253,6 +258,9 @@ class CsvCells:
 
     def prepare(self, batch: RawBatch) -> None:
         pass
+
+    def read_leniently(self) -> bool:
+        return False  # COPY split the fields: the conversion reads them one way only
 
     def from_clause(self) -> str:
         return f"{RAW_TABLE} AS r"

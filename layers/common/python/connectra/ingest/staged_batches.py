@@ -139,9 +139,16 @@ class StagedBatches:
             self._direct_refused = True
             return None
         except errors.DataError:  # a value the conversion cannot take: the two steps say
+            self.source.read_leniently()
             return None
 
     def _convert(self) -> list[int]:
+        try:
+            with self.conn.transaction():
+                return self.converter.convert()
+        except errors.DataError:
+            if not self.source.read_leniently():
+                raise
         with self.conn.transaction():
             return self.converter.convert()
 

@@ -108,6 +108,7 @@ class NdjsonCells:
         self._met: frozenset[str] = frozenset()
         self._watched: tuple[str, ...] = ()  # normalizable fields taken
         self._outside_new_keys = False
+        self._lenient = False
         self._state: object = None
 
     def raw_columns(self) -> str:
@@ -128,7 +129,28 @@ class NdjsonCells:
         self._outside_new_keys = bool(self._watched) and any(
             _may_meet_new_keys(batch.records[offset], self._met) for offset in batch.ineligible
         )
-        state = (tuple(self._taken.items()), self._met, self._watched, self._outside_new_keys)
+        self._lenient = False
+        self._revise()
+
+    def read_leniently(self) -> bool:
+        """The batch's conversion failed on a line (`::jsonb` refused it): read its lines
+        through `connectra_ingest_object` instead, which makes such a line NULL (flagged).
+        The plain cast is the common case's way: the function's exception block costs a
+        subtransaction a line."""
+        if self._lenient:
+            return False
+        self._lenient = True
+        self._revise()
+        return True
+
+    def _revise(self) -> None:
+        state = (
+            tuple(self._taken.items()),
+            self._met,
+            self._watched,
+            self._outside_new_keys,
+            self._lenient,
+        )
         if state != self._state:
             self._state = state
             self.revision += 1
@@ -159,21 +181,23 @@ class NdjsonCells:
     def from_clause(self) -> str:
         """Each line read once, then each taken key's value and type read once (OFFSET 0:
         the subqueries are not inlined into every use of their columns), with `new_keys`:
-        whether a line of the batch may meet a key Python has not met."""
-        parsed = (
-            f"(SELECT raw.line, raw.pos, connectra_ingest_object(raw.doc) AS doc "
-            f"FROM {RAW_TABLE} AS raw OFFSET 0) AS p"
+        whether a line of the batch may meet a key Python has not met. `doc` is a JSON
+        object or NULL (the plain cast also reads arrays and scalars)."""
+        read = "connectra_ingest_object(raw.doc)" if self._lenient else "raw.doc::jsonb"
+        parsed = f"(SELECT raw.line, raw.pos, {read} AS read FROM {RAW_TABLE} AS raw OFFSET 0) AS j"
+        objects = (
+            "(SELECT j.line, j.pos, CASE WHEN jsonb_typeof(j.read) = 'object' THEN j.read END "
+            f"AS doc FROM {parsed}) AS p"
         )
         columns = ["p.line", "p.pos", "p.doc"]
         typed = []
         for key, index in self._index.items():
-            columns.append(f"p.doc->>{sql_literal(key)} AS k{index}")
-            typed.append(
-                f"coalesce(jsonb_typeof(p.doc->{sql_literal(key)}) IN ('string', 'null'), true)"
-            )
+            literal = sql_literal(key)
+            columns.append(f"p.doc->>{literal} AS k{index}")
+            typed.append(f"coalesce(jsonb_typeof(p.doc->{literal}) IN ('string', 'null'), true)")
         columns.append(f"{' AND '.join(typed) or 'true'} AS strings")
         columns.append(f"(p.doc - {_keys_array(list(self._taken))}) = '{{}}'::jsonb AS known")
-        fenced = f"(SELECT {', '.join(columns)} FROM {parsed} OFFSET 0)"
+        fenced = f"(SELECT {', '.join(columns)} FROM {objects} OFFSET 0)"
         if not self._watched:
             return f"{fenced} AS r"
         # A line PostgreSQL cannot read may still meet keys in Python (NULL: counted).
