@@ -365,6 +365,28 @@ def test_plain_ndjson_lines_never_reach_the_python_parser(
     ]
 
 
+def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql_path(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = b"".join(
+        b'{"email": "p%d@x.io", "id": %b}\n' % (index, b"NaN" if index == 3 else b"%d" % index)
+        for index in range(6)
+    )  # line 4: Python reads NaN, PostgreSQL's ::jsonb refuses the batch
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, "data.ndjson")
+    assert parsed == [1, 4]  # the first line parsed ahead; then only the NaN line
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, "data.ndjson")
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
+
+
 def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
     store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
 ) -> None:

@@ -10,8 +10,9 @@ exactly that or hands the line to Python:
   JSON text anyway), is not UTF-8 (COPY would reject the whole batch), nests over
   `MAX_BRACKETS` brackets (Python's json recurses: deeper lines may fail there and not in
   PostgreSQL) or holds a digit run longer than Python turns into an int
-  (`sys.get_int_max_str_digits`). `connectra_ingest_object` (migration ndjson_1) reads
-  it as jsonb, NULL when PostgreSQL refuses it or it is not an object: flagged. Both
+  (`sys.get_int_max_str_digits`). SQL reads it with `::jsonb`; when that fails for a
+  line, the batch is read again through `connectra_ingest_object` (migration ndjson_1),
+  NULL when PostgreSQL refuses the line; a line that is not an object is NULL: flagged. Both
   parsers follow RFC 8259 for what is left (the same whitespace, escapes and number
   syntax; Python's extra NaN/Infinity are refused by PostgreSQL: flagged), and where they
   could differ PostgreSQL refuses (`\\u0000`, lone surrogates, huge exponents). Duplicate
