@@ -13,14 +13,26 @@ Steps nest (a batch's `load` holds its ledger, insert …): shares are of the ch
 total wall time, so nested steps add up to their parent's, not to 100 %.
 
     .venv/bin/python -m bench.ingest_profile --contacts 200000 --rounds 3
+
+`--variants` compares ways of importing the same contacts, alternated within each round:
+`csv` (the file as generated), `ndjson` (the same records as NDJSON lines, `json.dumps`
+of the non-empty cells), each with the SQL path on; a `-python` suffix turns the SQL
+path off (`INGEST_SQL_PATH=false`). The summary gives each variant's median rows/s and
+its ratio to the first variant.
+
+    .venv/bin/python -m bench.ingest_profile --contacts 100000 --rounds 3 \\
+        --variants ndjson,ndjson-python,csv
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import logging
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -189,7 +201,32 @@ def _log_plans(database_url: str) -> None:
             conn.execute(f"ALTER DATABASE \"{name}\" SET {setting} = '{value}'")
 
 
-def run(contacts: int, rounds: int, chunk_mib: int, explain: bool = False) -> dict[str, Any]:
+VARIANTS = ("csv", "ndjson", "csv-python", "ndjson-python")
+
+
+def _as_ndjson(contacts_csv: Path) -> Path:
+    """The same records as NDJSON: one object of the non-empty cells per line."""
+    path = contacts_csv.with_suffix(".ndjson")
+    with contacts_csv.open(newline="", encoding="utf-8") as source, path.open("w") as target:
+        for row in csv.DictReader(source):
+            target.write(json.dumps({key: value for key, value in row.items() if value}) + "\n")
+    return path
+
+
+def _use_sql_path(variant: str) -> None:
+    from connectra.settings import get_settings
+
+    os.environ["INGEST_SQL_PATH"] = "false" if variant.endswith("-python") else "true"
+    get_settings.cache_clear()
+
+
+def run(
+    contacts: int,
+    rounds: int,
+    chunk_mib: int,
+    explain: bool = False,
+    variants: tuple[str, ...] = ("csv",),
+) -> dict[str, Any]:
     from moto.server import ThreadedMotoServer
 
     port = _free_port()
@@ -198,6 +235,7 @@ def run(contacts: int, rounds: int, chunk_mib: int, explain: bool = False) -> di
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     results: list[dict[str, Any]] = []
+    by_variant: dict[str, list[int]] = defaultdict(list)
     try:
         database_url = _fresh_database(DATABASE, "opensearch")
         if explain:
@@ -209,14 +247,30 @@ def run(contacts: int, rounds: int, chunk_mib: int, explain: bool = False) -> di
         get_store().client.create_bucket(Bucket=BUCKET)
         with tempfile.TemporaryDirectory(prefix="connectra-profile-") as folder:
             companies_csv, contacts_csv = _generate(Path(folder), contacts)
+            files = {"csv": contacts_csv}
+            if any(variant.startswith("ndjson") for variant in variants):
+                files["ndjson"] = _as_ndjson(contacts_csv)
             chunk_size = chunk_mib * MIB
             run_import(_new_job(companies_csv, "companies", chunk_size), 1)
             for _ in range(rounds):
-                _truncate(database_url, *_existing(database_url, EMPTIED_TABLES))
-                results.append(profile_round(contacts_csv, contacts, chunk_size, database_url))
+                for variant in variants:  # alternated: the machine's noise hits each alike
+                    _truncate(database_url, *_existing(database_url, EMPTIED_TABLES))
+                    _use_sql_path(variant)
+                    path = files[variant.removesuffix("-python")]
+                    result = profile_round(path, contacts, chunk_size, database_url)
+                    results.append({"variant": variant, **result})
+                    by_variant[variant].append(result["rows_per_s"])
     finally:
         server.stop()
-    return {"contacts": contacts, "chunk_mib": chunk_mib, "rounds": results}
+    medians = {variant: statistics.median(rates) for variant, rates in by_variant.items()}
+    summary = {
+        variant: {
+            "median_rows_per_s": median,
+            "ratio_to_first": round(median / medians[variants[0]], 2),
+        }
+        for variant, median in medians.items()
+    }
+    return {"contacts": contacts, "chunk_mib": chunk_mib, "rounds": results, "variants": summary}
 
 
 def _write_split(log_file: Path, log_start: int, result: dict[str, Any]) -> None:
@@ -251,10 +305,18 @@ def main(argv: list[str]) -> int:
         help="log slow statements' plans, and split the direct statement's time by part "
         f"(bench/direct_split.py, written to {SPLIT_RESULT}; the private cluster's log)",
     )
+    parser.add_argument(
+        "--variants",
+        default="csv",
+        help=f"comma-separated, alternated within each round: {', '.join(VARIANTS)}",
+    )
     args = parser.parse_args(argv)
+    variants = tuple(args.variants.split(","))
+    if not set(variants) <= set(VARIANTS):
+        parser.error(f"--variants: choose among {', '.join(VARIANTS)}")
     log_file = default_cluster().log_file
     log_start = log_file.stat().st_size if args.explain and log_file.exists() else 0
-    result = run(args.contacts, args.rounds, args.chunk_mib, args.explain)
+    result = run(args.contacts, args.rounds, args.chunk_mib, args.explain, variants)
     if args.explain:
         _write_split(log_file, log_start, result)
     if args.json:
@@ -262,7 +324,7 @@ def main(argv: list[str]) -> int:
         return 0
     for index, item in enumerate(result["rounds"], 1):
         print(
-            f"round {index}: {item['rows_per_s']} rows/s end to end, chunks "
+            f"round {index} ({item['variant']}): {item['rows_per_s']} rows/s end to end, chunks "
             f"{item['chunk_us_per_row']} µs/row, database CPU {item['database_cpu_us_per_row']} "
             "µs/row"
         )
@@ -271,6 +333,11 @@ def main(argv: list[str]) -> int:
                 f"  {name:40s} {step['seconds']:8.3f} s {step['share_of_chunks']:6.1%} "
                 f"{step['us_per_row']:8.2f} µs/row {step['calls']:6d} calls"
             )
+    for variant, figures in result["variants"].items():
+        print(
+            f"{variant:14s} median {figures['median_rows_per_s']:>9,.0f} rows/s, "
+            f"{figures['ratio_to_first']:.2f}x {variants[0]}"
+        )
     return 0
 
 

@@ -2,15 +2,20 @@
 
 Each example is one generated contacts CSV (plain cells, cells the SQL path must hand to
 Python, invalid values, duplicate keys, broken quoting, invalid UTF-8, wrong field counts,
-existing records) imported twice from the same starting state: with `INGEST_SQL_PATH` on
-and off. Tables, counts, row errors (line, column, message), filter counts and the search
-outbox must come out identical.
+existing records) or NDJSON file (the same values under canonical, alias, vendor, unknown
+and company keys, values of every JSON type, duplicate keys, hostile lines: escapes
+PostgreSQL refuses, NaN, huge numbers, deep nesting, non-objects, broken JSON) imported
+twice from the same starting state: with `INGEST_SQL_PATH` on and off. Tables, counts,
+row errors (line, column, message) and file notices, filter counts and the search outbox
+must come out identical.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -105,6 +110,79 @@ def csv_files(draw: st.DrawFn) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+# NDJSON keys: canonical, aliases, vendor names (their vocabularies are normalized, so
+# they change how later lines' values of that field are read), unknown, company keys.
+_NDJSON_KEYS = (
+    "first_name", "last_name", "email", "title", "departments", "city", "company_id",
+    "uuid", "linkedin_url", "email_status", "seniority", "First Name", "Work Email",
+    "email_address", "Department", "email_verification_status", "notes", "id", "company",
+)  # fmt: skip
+_NDJSON_COMMON = ("first_name", "email", "title", "city", "notes")
+_clean = {
+    "first_name": st.sampled_from(["Ada", "Zoë", "Jean  Luc", "O'Brien", "multi\nline"]),
+    "email": st.sampled_from(["ada@acme.com", "Ada@ACME.com", "q@x.io", "owner@acme.com"]),
+    "title": st.sampled_from(["VP, Sales", '"quoted"', "back\\slash", "tab\tinside"]),
+    "city": st.sampled_from(["São Paulo", "Paris", "", "東京"]),
+    "notes": st.one_of(st.none(), st.integers(), _text),
+}
+_json_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.just(1.5), st.just([])
+)
+_json_other = st.one_of(
+    st.lists(st.sampled_from(["Sales", "sales", "Ops"]), max_size=3),
+    st.fixed_dictionaries({"x": st.sampled_from(["y", 1])}),
+)
+_HOSTILE_LINES = [
+    b'{"email": "nul\\u0000@x.io"}', b'{"email": "a@x.io", "notes": "\\u0000"}',
+    b'{"first_name": "\\ud800", "email": "s@x.io"}', b'{"\\udc00": 1, "email": "t@x.io"}',
+    b'{"first_name": "\\ud83d\\ude00", "email": "emoji@x.io"}', b'{"email": "n@x.io", "id": NaN}',
+    b'{"email": "h@x.io", "id": 1e999999}', b'{"email": "d@x.io", "id": ' + b"1" * 5000 + b"}",
+    b'{"email": "deep@x.io", "notes": ' + b"[" * 70 + b"]" * 70 + b"}",
+    b'{"email": "deeper@x.io", "notes": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'["not", "an object"]', b'"email"', b"null", b'{"email": "x@y.io",}', b'{"email": 01}',
+    b'{"email": "tab\tinside@x.io"}', b'{"email": "ctl\x01@x.io"}', b'{"email": "sep\x02@x.io"}',
+    b'{"email": "raw\x00nul@x.io"}', b'{"email": "bad\xff@x.io"}', b'{"email": "q@x.io"} {}',
+    b'\t{ "email" :\t"ws@x.io" }\r ', b'{"email": "esc\\/aped\\u00e9@x.io", "city": "\\"q\\""}',
+    b"{}", b"", b"   ",
+]  # fmt: skip
+
+
+@st.composite
+def ndjson_lines(draw: st.DrawFn) -> bytes:
+    keys = draw(st.lists(st.sampled_from(_NDJSON_KEYS), max_size=7))
+    pairs: list[tuple[str, Any]] = []
+    for key in keys:
+        kind = draw(st.sampled_from(["text"] * 6 + ["scalar", "other"]))
+        if kind == "text":
+            value: Any = draw(_clean.get(key, _cell(key)) if draw(st.booleans()) else _cell(key))
+        else:
+            value = draw(_json_scalar if kind == "scalar" else _json_other)
+        pairs.append((key, value))
+    ensure_ascii = draw(st.booleans())
+    separator = draw(st.sampled_from([", ", ",", " ,\t"]))
+    dump = partial(json.dumps, ensure_ascii=ensure_ascii)
+    text = separator.join(f"{dump(key)}: {dump(value)}" for key, value in pairs)
+    return ("{" + text + "}").encode()
+
+
+@st.composite
+def ndjson_files(draw: st.DrawFn) -> bytes:
+    lines = []
+    for _ in range(draw(st.integers(1, 30))):
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            lines.append(draw(st.sampled_from(_HOSTILE_LINES)))
+        elif kind > 3:  # the keys most lines share
+            common = {
+                key: draw(_clean[key] if draw(st.integers(0, 5)) else _cell(key))
+                for key in _NDJSON_COMMON
+            }
+            lines.append(json.dumps(common).encode())
+        else:
+            lines.append(draw(ndjson_lines()))
+    return b"\n".join(lines) + b"\n"
+
+
 def _reset(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
@@ -177,13 +255,14 @@ def opensearch_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Monke
 
 def _import(
     store: ObjectStore, database_url: str, body: bytes, chunk_size: int, sql_path: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, filename: str = "data.csv",
 ) -> dict[str, Any]:  # fmt: skip
     monkeypatch.setenv("INGEST_SQL_PATH", "true" if sql_path else "false")
     get_settings.cache_clear()
     close_pool()
     _reset(database_url)
-    summary = run_import(upload_job(store, body, chunk_size=chunk_size), workers=1)
+    job = upload_job(store, body, chunk_size=chunk_size, filename=filename)
+    summary = run_import(job, workers=1)
     return _snapshot(database_url, summary)
 
 
@@ -204,6 +283,33 @@ def test_sql_path_loads_what_the_python_parser_loads(
     python_only = _import(store, clean_db, body, chunk_size, False, opensearch_backend)
     for part, expected in python_only.items():
         assert with_sql[part] == expected, part
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=ndjson_files(), chunk_size=st.sampled_from([64, 512, 100_000]))
+def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    body: bytes,
+    chunk_size: int,
+) -> None:
+    # Several batches a chunk: lines meet new keys mid-chunk. Batches then end at other
+    # records on the two paths (the Python path counts valid rows, the SQL path records),
+    # so a key's rows in two batches count as an update on one path and a duplicate on
+    # the other (both right, see `opensearch_backend`): their sum is compared.
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "7")
+    args = (store, clean_db, body, chunk_size)
+    with_sql = _import(*args, True, opensearch_backend, "data.ndjson")
+    python_only = _import(*args, False, opensearch_backend, "data.ndjson")
+    for snapshot in (with_sql, python_only):
+        status, total, inserted, updated, failed, duplicates = snapshot["counts"]
+        snapshot["counts"] = (status, total, inserted, updated + duplicates, failed)
+    assert with_sql == python_only
 
 
 def test_plain_records_never_reach_the_python_parser(
@@ -228,6 +334,57 @@ def test_plain_records_never_reach_the_python_parser(
     assert parsed == [5]  # only the invalid email went to Python (for its row error)
     assert snapshot["counts"] == ("completed_with_errors", 4, 2, 1, 1, 0)
     assert snapshot["row_errors"] == [(5, "email", "not a valid email address")]
+
+
+def test_plain_ndjson_lines_never_reach_the_python_parser(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b'{"first_name": "Ada", "email": "ada@acme.com", "departments": "Sales; Ops", '
+        b'"company_id": "' + str(COMPANY).encode() + b'", "notes": 1}\n'
+        b'{"first_name": "Smith, \\"Jr\\"", "email": "bob@x.io", "notes": [1, {"a": 2}]}\n'
+        b'{"notes": "n", "first_name": "Grace", "email": "grace@x.io", "departments": null}\n'
+        b'{"first_name": "Bad", "email": "not-an-email", "departments": ""}\n'
+    )
+    snapshot = _import(store, clean_db, body, 100_000, True, opensearch_backend, "data.ndjson")
+    # The batch's first line is parsed ahead (its keys met); only the invalid email is
+    # parsed again (for its row error).
+    assert parsed == [1, 4]
+    assert snapshot["counts"] == ("completed_with_errors", 4, 2, 1, 1, 0)
+    assert snapshot["row_errors"] == [
+        (0, "notes", "unknown field, ignored"),
+        (4, "email", "not a valid email address"),
+    ]
+
+
+def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql_path(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = b"".join(
+        b'{"email": "p%d@x.io", "id": %b}\n' % (index, b"NaN" if index == 3 else b"%d" % index)
+        for index in range(6)
+    )  # line 4: Python reads NaN, PostgreSQL's ::jsonb refuses the batch
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, "data.ndjson")
+    assert parsed == [1, 4]  # the first line parsed ahead; then only the NaN line
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, "data.ndjson")
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
 
 
 def test_mostly_bad_batches_back_off_to_python_with_the_same_results(

@@ -33,8 +33,10 @@ from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.mapping import column_map, requires_python_path
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record, read_start, split_range
+from connectra.ingest.staged import CellSource, CsvCells
 from connectra.ingest.staged import supports as staged_supported
 from connectra.ingest.staged_batches import StagedBatches
+from connectra.ingest.staged_ndjson import NdjsonCells
 from connectra.jobs import repository as jobs
 from connectra.jobs.models import ChunkStatus, Job
 from connectra.models.fields import Entity
@@ -180,13 +182,21 @@ def _staged_batches(
     parser: RecordParser,
     loader: BatchLoader,
 ) -> StagedBatches | None:
-    """The SQL path's batches when the file is one it converts (staged.py), else None."""
-    if not get_settings().ingest_sql_path or requires_python_path(parser.columns):
+    """The SQL path's batches when the file is one it converts (staged.py, staged_ndjson.py),
+    else None."""
+    if not get_settings().ingest_sql_path:
         return None
-    if not staged_supported(entity, parser.columns):
+    source: CellSource
+    if parser.file_format is FileFormat.NDJSON:
+        if entity is not Entity.CONTACTS:
+            return None
+        source = NdjsonCells(parser)
+    elif requires_python_path(parser.columns) or not staged_supported(entity, parser.columns):
         return None
-    assert parser.columns is not None
-    return StagedBatches(conn, item.job_id, parser.columns, parser, loader)
+    else:
+        assert parser.columns is not None
+        source = CsvCells(parser.columns)
+    return StagedBatches(conn, item.job_id, source, parser, loader)
 
 
 def _load_range(

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -178,6 +180,17 @@ class RecordParser:
         self._normalizers = self.columns.normalized_fields if self.columns else {}
         allow_fields_up_to(get_settings().ingest_max_record_bytes)
 
+    @property
+    def key_fields(self) -> Mapping[str, str | None]:
+        """The NDJSON keys met so far, in the order first met, each with the field it feeds
+        (None: an unknown key, reported in `unknown_columns`)."""
+        return MappingProxyType(self._key_fields)
+
+    def key_normalizer(self, field_name: str) -> Normalizer | None:
+        """What an NDJSON value of `field_name` goes through now: the normalizer of the
+        last key first met that feeds it (None: taken as read)."""
+        return self._key_normalizers.get(field_name)
+
     def parse(self, record: Record) -> ParsedRow | list[RowError]:
         if record.error is not None:  # too long to read (splitter.py): `data` is an excerpt
             return [self._error(record, "", record.error, record.data.decode("utf-8", "replace"))]
@@ -221,6 +234,10 @@ class RecordParser:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RecordError(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+        except ValueError as exc:  # an integer over sys.get_int_max_str_digits() digits
+            raise RecordError("not valid JSON: a number has too many digits") from exc
+        except RecursionError as exc:
+            raise RecordError("not valid JSON: nested too deeply") from exc
         if not isinstance(document, dict):
             raise RecordError("a line must be a JSON object")
         return self._mapped(document)

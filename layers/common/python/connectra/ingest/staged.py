@@ -25,9 +25,9 @@ Row errors are therefore always the Python parser's; the SQL path only accepts r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import Connection
 from psycopg.rows import tuple_row
@@ -120,7 +120,7 @@ _TAGS = (
 )
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     """A constant as an SQL string literal (standard_conforming_strings: backslashes kept)."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -150,6 +150,13 @@ def _max_length(name: str) -> int | None:
     return None
 
 
+def csv_copy_line(record: Record) -> bytes | None:
+    """A CSV record's COPY input (its line, offset and fields), None when Python must parse it."""
+    if not is_sql_eligible(record):
+        return None
+    return b"%d,%d,%b\n" % (record.line, record.offset, record.data)
+
+
 @dataclass
 class RawBatch:
     """Eligible records waiting for one COPY (bounded by the chunk's batch size)."""
@@ -157,13 +164,15 @@ class RawBatch:
     records: dict[int, Record] = field(default_factory=dict)  # by byte offset
     lines: list[bytes] = field(default_factory=list)  # the COPY input of eligible records
     ineligible: list[int] = field(default_factory=list)  # offsets Python must parse
+    encode: Callable[[Record], bytes | None] = csv_copy_line  # the cell source's COPY line
 
     def add(self, record: Record) -> None:
         """Any record: ineligible ones stay in the batch (for Python), in file order, so a
         batch holds the same records whichever way each of them goes."""
         self.records[record.offset] = record
-        if is_sql_eligible(record):
-            self.lines.append(b"%d,%d,%b\n" % (record.line, record.offset, record.data))
+        line = self.encode(record)
+        if line is not None:
+            self.lines.append(line)
         else:
             self.ineligible.append(record.offset)
 
@@ -179,20 +188,107 @@ class RawBatch:
         self.ineligible.clear()
 
 
+CONTACT_COLUMNS = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
+
+
+class CellSource(Protocol):
+    """Where the conversion's cells come from: the raw table's layout, how a record enters
+    the COPY, and each field's cell as an SQL expression over the raw row `r`."""
+
+    @property
+    def revision(self) -> int:
+        """Changes whenever the SQL below changes (statements built from it are rebuilt)."""
+        ...
+
+    def raw_columns(self) -> str:
+        """The raw table's columns after `line` and `pos` (DDL)."""
+        ...
+
+    def copy_statement(self) -> str: ...
+
+    def encode(self, record: Record) -> bytes | None:
+        """The record's COPY input line, None when Python must parse it."""
+        ...
+
+    def prepare(self, batch: RawBatch) -> None:
+        """Called once a batch is complete, before its COPY."""
+        ...
+
+    def read_leniently(self) -> bool:
+        """The batch's conversion failed on a value (DataError): whether the source now
+        reads the batch another way (the caller converts again), for the batch's rest."""
+        ...
+
+    def from_clause(self) -> str:
+        """The raw rows as `r` (with `r.line`, `r.pos` and whatever `cell` reads)."""
+        ...
+
+    def cell(self, name: str) -> str:
+        """The field's value (text, NULL when missing) for the row `r`."""
+        ...
+
+    def plain_cells(self) -> list[str]:
+        """Every value the record feeds a field with (never NULL), over `r` and the cells `v`:
+        none may start or end with a character the SQL path leaves to Python."""
+        ...
+
+    def checks(self) -> list[str]:
+        """The source's own conditions for SQL to decide the record (over `r` and `v`)."""
+        ...
+
+
+class CsvCells:
+    """A CSV file's cells: one raw column per header column, split by COPY."""
+
+    revision = 0
+
+    def __init__(self, columns: ColumnMap) -> None:
+        self.width = len(columns.header)
+        self.source = {name: index for index, name in columns.positions}
+
+    def raw_columns(self) -> str:
+        return ", ".join(f"c{index} text" for index in range(self.width))
+
+    def copy_statement(self) -> str:
+        target = ", ".join(["line", "pos", *(f"c{index}" for index in range(self.width))])
+        return f"COPY {RAW_TABLE} ({target}) FROM STDIN WITH (FORMAT csv)"
+
+    def encode(self, record: Record) -> bytes | None:
+        return csv_copy_line(record)
+
+    def prepare(self, batch: RawBatch) -> None:
+        pass
+
+    def read_leniently(self) -> bool:
+        return False  # COPY split the fields: the conversion reads them one way only
+
+    def from_clause(self) -> str:
+        return f"{RAW_TABLE} AS r"
+
+    def cell(self, name: str) -> str:
+        index = self.source.get(name)
+        return f"nullif(r.c{index}, '')" if index is not None else "NULL::text"
+
+    def plain_cells(self) -> list[str]:
+        return [f"coalesce(r.c{index}, '')" for index in sorted(self.source.values())]
+
+    def checks(self) -> list[str]:
+        return []
+
+
 class ContactConverter:
     """The raw and typed temporary tables of one chunk, and the SQL between them."""
 
-    def __init__(self, conn: Connection[Any], columns: ColumnMap) -> None:
+    def __init__(self, conn: Connection[Any], source: CellSource) -> None:
         self.conn = conn
-        self.width = len(columns.header)
-        self.source = {name: index for index, name in columns.positions}
-        self.columns = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
+        self.source = source
+        self.columns = CONTACT_COLUMNS
 
     def create_tables(self) -> None:
-        raw_columns = ", ".join(f"c{index} text" for index in range(self.width))
         self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{RAW_TABLE}, pg_temp.{TYPED_TABLE}")
         self.conn.execute(
-            f"CREATE TEMP TABLE {RAW_TABLE} (line bigint, pos bigint, {raw_columns}) ON COMMIT DROP"
+            f"CREATE TEMP TABLE {RAW_TABLE} (line bigint, pos bigint, "
+            f"{self.source.raw_columns()}) ON COMMIT DROP"
         )
         self.conn.execute(
             f"CREATE TEMP TABLE {TYPED_TABLE} ON COMMIT DROP AS "
@@ -203,9 +299,7 @@ class ContactConverter:
     def copy(self, batch: RawBatch) -> None:
         """COPY the batch (raises psycopg.DataError when PostgreSQL rejects it)."""
         self.conn.execute(f"TRUNCATE {RAW_TABLE}, {TYPED_TABLE}")
-        target = ", ".join(["line", "pos", *(f"c{index}" for index in range(self.width))])
-        statement = f"COPY {RAW_TABLE} ({target}) FROM STDIN WITH (FORMAT csv)"
-        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+        with self.conn.cursor() as cursor, cursor.copy(self.source.copy_statement()) as copy:
             copy.write(b"".join(batch.lines))
 
     def convert(self) -> list[int]:
@@ -214,12 +308,8 @@ class ContactConverter:
         flagged = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchall()
         return [row[0] for row in flagged]
 
-    def _cell(self, name: str) -> str:
-        index = self.source.get(name)
-        return f"nullif(r.c{index}, '')" if index is not None else "NULL::text"
-
     def _convert_statement(self) -> str:
-        """Built from constants and the header's column positions only (no cell values)."""
+        """Built from constants and the cell source's layout only (no cell values)."""
         return f"""
             WITH checked AS ({self.checked_query()}), typed AS (
                 INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})
@@ -231,17 +321,17 @@ class ContactConverter:
     def checked_query(self) -> str:
         """The raw records' cells, each with `ok` (SQL decides it exactly) and the list
         cell's parts (a query over the raw table, for a `checked` CTE)."""
-        cells = {name: self._cell(name) for name in self.columns}
-        values = ", ".join(f"{cells[name]} AS {name}" for name in self.columns)
+        values = ", ".join(f"{self.source.cell(name)} AS {name}" for name in self.columns)
+        # `ok` is never NULL: a NULL would leave the record neither typed nor flagged.
         return (
-            f"SELECT r.line, r.pos, v.*, ({' AND '.join(self._checks())}) AS ok, {_TAG_PARTS} "
-            f"FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v"
+            f"SELECT r.line, r.pos, v.*, coalesce({' AND '.join(self._checks())}, false) AS ok, "
+            f"{_TAG_PARTS} FROM {self.source.from_clause()}, LATERAL (SELECT {values}) AS v"
         )
 
     def _checks(self) -> list[str]:
-        mapped = [f"coalesce(r.c{index}, '')" for index in sorted(self.source.values())]
-        cells_joined = f"concat_ws(E'\\x01', {', '.join(mapped)})" if mapped else "''"
-        checks = [f"{cells_joined} !~ {_literal(_NOT_PLAIN)}"]
+        plain = self.source.plain_cells()
+        cells_joined = f"concat_ws(E'\\x01', {', '.join(plain)})" if plain else "''"
+        checks = [*self.source.checks(), f"{cells_joined} !~ {sql_literal(_NOT_PLAIN)}"]
         for name in self.columns:
             limit = _max_length(name) if name in ContactIn.model_fields else None
             if limit is not None:

@@ -23,11 +23,10 @@ from typing import Any
 
 from psycopg import Connection, errors
 
-from connectra.ingest.columns import ColumnMap
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record
-from connectra.ingest.staged import ContactConverter, RawBatch
+from connectra.ingest.staged import CellSource, ContactConverter, RawBatch
 from connectra.ingest.staged_direct import DirectLoad, DirectOutcome
 from connectra.ingest.staged_load import StagedCounts, StagedLoader
 
@@ -42,15 +41,16 @@ class StagedBatches:
         self,
         conn: Connection[Any],
         job_id: uuid.UUID,
-        columns: ColumnMap,
+        source: CellSource,
         parser: RecordParser,
         loader: BatchLoader,
     ) -> None:
         self.conn = conn
         self.parser = parser
         self.loader = loader
-        self.batch = RawBatch()
-        self.converter = ContactConverter(conn, columns)
+        self.source = source
+        self.batch = RawBatch(encode=source.encode)
+        self.converter = ContactConverter(conn, source)
         self.staged = StagedLoader(
             conn,
             job_id,
@@ -88,6 +88,7 @@ class StagedBatches:
             self._skip_batches -= 1
             return self._python(self.batch.take(list(self.batch.records)))
         flagged: list[int] = []
+        self.source.prepare(self.batch)
         if self.batch.lines:
             try:
                 with self.conn.transaction():
@@ -138,9 +139,16 @@ class StagedBatches:
             self._direct_refused = True
             return None
         except errors.DataError:  # a value the conversion cannot take: the two steps say
+            self.source.read_leniently()
             return None
 
     def _convert(self) -> list[int]:
+        try:
+            with self.conn.transaction():
+                return self.converter.convert()
+        except errors.DataError:
+            if not self.source.read_leniently():
+                raise
         with self.conn.transaction():
             return self.converter.convert()
 

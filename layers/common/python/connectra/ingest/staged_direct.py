@@ -53,12 +53,17 @@ class DirectLoad:
 
     def __init__(self, conn: Connection[Any], converter: ContactConverter, loader: StagedLoader):
         self.conn = conn
+        self.converter = converter
         self.loader = loader
+        self.revision = converter.source.revision
         self.statement = _statement(converter, loader)
 
     def run(self) -> DirectOutcome:
         if self.loader.holds_rows:  # the two-step way left its last batch there
             self.conn.execute(f"TRUNCATE {WINNERS}, {PREVIOUS}, {INSERTED}")
+        if self.revision != self.converter.source.revision:  # the cells' SQL changed
+            self.revision = self.converter.source.revision
+            self.statement = _statement(self.converter, self.loader)
         cursor = self.conn.cursor(row_factory=tuple_row)
         row = cursor.execute(self.statement).fetchone()
         assert row is not None
@@ -77,8 +82,8 @@ class DirectLoad:
 
 
 def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
-    """Built from constants, the header's column positions and the job's uuid (no cell
-    values); sent without parameters (the conversion's LIKE patterns hold `%`)."""
+    """Built from constants, the cell source's layout and the job's uuid (no cell values);
+    sent without parameters (the conversion's LIKE patterns hold `%`)."""
     columns = ", ".join(converter.columns)
     written = ", ".join(f"k.{name}" for name in loader.written)
     enqueue = (
