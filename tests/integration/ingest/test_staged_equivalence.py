@@ -414,6 +414,30 @@ def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
     assert copied_batches == 10
 
 
+# A first batch taking the two-step way (a flagged record: its typed rows stay in the typed
+# table), then a batch none of whose records enters the COPY (it empties that table).
+_WITHOUT_COPY_LINES = {
+    "data.csv": b'email\na@x.io\nb@x.io\nnot-an-email\n"multi\nline@x.io"\n"c@x.io\r"\n',
+    "data.ndjson": (
+        b'{"email": "a@x.io"}\n{"email": "b@x.io"}\n{"email": "not-an-email"}\n'
+        b'{"email": "sep\x02@x.io"}\n{"email": "c@x.io", "notes": %b}\n' % (b"[" * 70 + b"]" * 70)
+    ),
+}
+
+
+@pytest.mark.parametrize("filename", list(_WITHOUT_COPY_LINES))
+def test_a_batch_without_copied_records_loads_only_its_own_records(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch, filename: str
+) -> None:
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "3")
+    body = _WITHOUT_COPY_LINES[filename]
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, filename)
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, filename)
+    assert with_sql == python_only
+    # The first batch's two rows load once (not again as duplicates with the second batch).
+    assert with_sql["counts"] == ("completed_with_errors", 5, 3, 0, 2, 0)
+
+
 _BOB = contact_uuid("bob@x.io", None, None, None)
 # Clean files (every record enters the COPY, none is flagged), so batches may take the
 # one-statement way (staged_direct.py): new and existing records, duplicates within and

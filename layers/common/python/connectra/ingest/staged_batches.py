@@ -3,8 +3,8 @@
 The records of a batch take one of three ways, and every way ends in the same tables with
 the same counts and row errors as the Python parser and loader would give:
 
-* COPY rejects the batch (invalid UTF-8, NUL, a wrong number of fields): Python parses
-  and loads all of it;
+* COPY rejects the batch (invalid UTF-8, NUL, a wrong number of fields), or none of its
+  records enters the COPY: Python parses and loads all of it;
 * the conversion flags a record (staged.py): Python parses it; every other row of a key
   Python loads, or of a key whose row names a missing company, joins it, so "last row
   wins" and the company check see the same rows as in the Python loader. (Missing
@@ -87,19 +87,22 @@ class StagedBatches:
         if self._skip_batches:  # recent batches were mostly Python's anyway
             self._skip_batches -= 1
             return self._python(self.batch.take(list(self.batch.records)))
-        flagged: list[int] = []
+        if not self.batch.lines:
+            # Nothing to COPY: the COPY is what empties the raw and typed tables, so they
+            # still hold the previous batch's rows, which the SQL load would apply again.
+            self._back_off(len(self.batch))
+            return self._python(self.batch.take(list(self.batch.records)))
         self.source.prepare(self.batch)
-        if self.batch.lines:
-            try:
-                with self.conn.transaction():
-                    self.converter.copy(self.batch)
-                direct = self._load_direct()
-                if direct is not None and not direct.flagged:
-                    self._back_off(0)
-                    return direct.counts
-                flagged = direct.flagged if direct is not None else self._convert()
-            except errors.DataError:
-                return self._python(self.batch.take(list(self.batch.records)))
+        try:
+            with self.conn.transaction():
+                self.converter.copy(self.batch)
+            direct = self._load_direct()
+            if direct is not None and not direct.flagged:
+                self._back_off(0)
+                return direct.counts
+            flagged = direct.flagged if direct is not None else self._convert()
+        except errors.DataError:
+            return self._python(self.batch.take(list(self.batch.records)))
         to_python = [*flagged, *self.batch.ineligible]
         self._back_off(len(to_python))
         python_rows, counts = self._parse(self.batch.take(to_python))
