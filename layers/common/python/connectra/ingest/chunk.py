@@ -30,7 +30,7 @@ from connectra.db.pool import connection
 from connectra.errors import NotFound
 from connectra.ingest.events import ChunkItem, ChunkSummary
 from connectra.ingest.load import BatchCounts, BatchLoader
-from connectra.ingest.mapping import column_map, requires_python_path
+from connectra.ingest.mapping import column_map
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record, read_start, split_range
 from connectra.ingest.staged import supports as staged_supported
@@ -181,9 +181,7 @@ def _staged_batches(
     loader: BatchLoader,
 ) -> StagedBatches | None:
     """The SQL path's batches when the file is one it converts (staged.py), else None."""
-    if not get_settings().ingest_sql_path or requires_python_path(parser.columns):
-        return None
-    if not staged_supported(entity, parser.columns):
+    if not get_settings().ingest_sql_path or not staged_supported(entity, parser.columns):
         return None
     assert parser.columns is not None
     return StagedBatches(conn, item.job_id, parser.columns, parser, loader)

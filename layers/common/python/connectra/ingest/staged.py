@@ -25,6 +25,7 @@ Row errors are therefore always the Python parser's; the SQL path only accepts r
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +33,13 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import tuple_row
 
+from connectra.ingest import normalize
+from connectra.ingest import staged_keys as keys
 from connectra.ingest.columns import ColumnMap
 from connectra.ingest.splitter import Record
+from connectra.ingest.staged_keys import PRINTABLE_ASCII
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
-from connectra.models.identity import CONNECTRA_NAMESPACE
-from connectra.models.records import ContactIn
+from connectra.models.records import RECORD_MODELS, RecordIn
 
 RAW_TABLE = "ingest_raw"
 TYPED_TABLE = "ingest_typed"
@@ -51,7 +54,6 @@ _WELL_QUOTED = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
 # (Rust) trim treats as whitespace.
 _EDGE = r"[\x02-\x20'\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _NOT_PLAIN = rf"(^|\x01){_EDGE}|{_EDGE}(\x01|$)"
-_PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
 # models/records.py `_EMAIL` over printable ASCII (Python's \s adds \x1c-\x1f: excluded).
 _EMAIL_CHAR = r"[\x21-\x2b\x2d-\x3a\x3c-\x3f\x41-\x7e]"
 _EMAIL = rf"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
@@ -68,9 +70,12 @@ _LINKEDIN_SQL = (
     " OR ".join(f"lower(v.linkedin_url) LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES)
     + f" OR lower(v.linkedin_url) ~ '{_LINKEDIN}'"
 )
+LINKEDIN_OK = (
+    f"(v.linkedin_url IS NULL OR (v.linkedin_url ~ '{PRINTABLE_ASCII}' AND ({_LINKEDIN_SQL})))"
+)
 
 
-def _uuid_syntax(cell: str) -> str:
+def uuid_syntax(cell: str) -> str:
     """8-4-4-4-12 hex digits (the one spelling the SQL path takes; pydantic takes others
     too, which go to Python): dashes where the pattern puts them and nowhere else, every
     other character a hex digit. LIKE and one negated class cost a third of `translate`
@@ -81,7 +86,7 @@ def _uuid_syntax(cell: str) -> str:
     )
 
 
-def _length_at_most(cell: str, limit: int) -> str:
+def length_at_most(cell: str, limit: int) -> str:
     """`char_length(cell) <= limit`, decided by the byte length (a header read) whenever
     the cell has at most `limit` bytes; char_length walks the characters only otherwise."""
     return f"({cell} IS NULL OR octet_length({cell}) <= {limit} OR char_length({cell}) <= {limit})"
@@ -95,29 +100,48 @@ MAX_RAW_COLUMNS = 1_500  # the raw table adds line and offset; PostgreSQL allows
 # common cells (up to 4 non-blank parts, no two equal ignoring case) become their parts
 # here; the others go through connectra_ingest_tags (migration writepath_1), exact but
 # an aggregate query per cell.
-_TAG_PARTS = (
-    "CASE WHEN v.departments ~ '[;,]' THEN regexp_split_to_array(v.departments, "
-    "CASE WHEN strpos(v.departments, ';') > 0 THEN ' *; *' ELSE ' *, *' END) END AS parts"
-)
-_DISTINCT_PARTS = " OR ".join(
-    f"(cardinality(v.parts) = {n} AND "
-    + " AND ".join(
-        [f"v.parts[{i}] <> ''" for i in range(1, n + 1)]
-        + [
-            f"lower(v.parts[{i}]) <> lower(v.parts[{j}])"
-            for i in range(1, n)
-            for j in range(i + 1, n + 1)
-        ]
+_MAX_FAST_PARTS = 4
+
+
+def list_parts(column: str) -> str:
+    """The select item `<column>_parts` of a list cell `v.<column>` (for `list_value`)."""
+    cell = f"v.{column}"
+    return (
+        f"CASE WHEN {cell} ~ '[;,]' THEN regexp_split_to_array({cell}, "
+        f"CASE WHEN strpos({cell}, ';') > 0 THEN ' *; *' ELSE ' *, *' END) END AS {column}_parts"
     )
-    + ")"
-    for n in (2, 3, 4)
-)
-_TAGS = (
-    "CASE WHEN v.departments IS NULL THEN '{}'::text[] "
-    "WHEN v.parts IS NULL THEN ARRAY[v.departments] "
-    f"WHEN {_DISTINCT_PARTS} THEN v.parts "
-    "ELSE connectra_ingest_tags(v.departments) END"
-)
+
+
+def list_value(column: str) -> str:
+    """The text[] of a checked row's list cell (`list_ok` holds), as the models clean it."""
+    cell, parts = f"v.{column}", f"v.{column}_parts"
+    distinct = " OR ".join(
+        f"(cardinality({parts}) = {n} AND "
+        + " AND ".join(
+            [f"{parts}[{i}] <> ''" for i in range(1, n + 1)]
+            + [
+                f"lower({parts}[{i}]) <> lower({parts}[{j}])"
+                for i in range(1, n)
+                for j in range(i + 1, n + 1)
+            ]
+        )
+        + ")"
+        for n in range(2, _MAX_FAST_PARTS + 1)
+    )
+    return (
+        f"CASE WHEN {cell} IS NULL THEN '{{}}'::text[] WHEN {parts} IS NULL THEN ARRAY[{cell}] "
+        f"WHEN {distinct} THEN {parts} ELSE connectra_ingest_tags({cell}) END"
+    )
+
+
+def list_ok(column: str) -> str:
+    """A list cell SQL splits as `_split_list` does: printable ASCII, at most 200 parts."""
+    cell = f"v.{column}"
+    return (
+        f"({cell} IS NULL OR ({cell} ~ '{PRINTABLE_ASCII}' "
+        f"AND cardinality(string_to_array({cell}, CASE WHEN strpos({cell}, "
+        f"';') > 0 THEN ';' ELSE ',' END)) <= {_MAX_LIST_ITEMS}))"
+    )
 
 
 def _literal(text: str) -> str:
@@ -133,17 +157,24 @@ def is_sql_eligible(record: Record) -> bool:
     return b'"' not in data or _WELL_QUOTED.fullmatch(data) is not None
 
 
+# The normalizers (ingest/normalize.py) the converters apply in SQL: numbers (staged_
+# companies.py) and the vendor list split, which differs from the models' only on `|`
+# (the converters leave cells with one to Python).
+_SQL_NORMALIZERS = frozenset([normalize.amount, normalize.split_list])
+
+
 def supports(entity: Entity, columns: ColumnMap | None) -> bool:
-    """Files the SQL path converts: contacts CSV without company-reference columns."""
-    if entity is not Entity.CONTACTS or columns is None:
+    """Files the SQL path converts: CSV without company-reference columns whose values
+    are read as written or normalized by the converters."""
+    if columns is None or columns.has_company_columns:
         return False
     if len(columns.header) > MAX_RAW_COLUMNS:  # PostgreSQL tables stop at 1,600 columns
         return False
-    return all(name is None or "." not in name for name in columns.fields)
+    return all(normalizer in _SQL_NORMALIZERS for normalizer in columns.normalized_fields.values())
 
 
-def _max_length(name: str) -> int | None:
-    for constraint in ContactIn.model_fields[name].metadata:
+def _max_length(model: type[RecordIn], name: str) -> int | None:
+    for constraint in model.model_fields[name].metadata:
         limit = getattr(constraint, "max_length", None)
         if limit is not None:
             return int(limit)
@@ -179,14 +210,18 @@ class RawBatch:
         self.ineligible.clear()
 
 
-class ContactConverter:
-    """The raw and typed temporary tables of one chunk, and the SQL between them."""
+class StagedConverter(ABC):
+    """The raw and typed temporary tables of one chunk, and the SQL between them; the
+    entity's checks and typed values come from its subclass."""
+
+    entity: Entity
 
     def __init__(self, conn: Connection[Any], columns: ColumnMap) -> None:
         self.conn = conn
         self.width = len(columns.header)
         self.source = {name: index for index, name in columns.positions}
-        self.columns = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
+        self.columns = ("uuid", *WRITABLE_COLUMNS[self.entity])
+        self.model = RECORD_MODELS[self.entity]
 
     def create_tables(self) -> None:
         raw_columns = ", ".join(f"c{index} text" for index in range(self.width))
@@ -197,7 +232,7 @@ class ContactConverter:
         self.conn.execute(
             f"CREATE TEMP TABLE {TYPED_TABLE} ON COMMIT DROP AS "
             f"SELECT 0::bigint AS line, 0::bigint AS pos, {', '.join(self.columns)} "
-            "FROM contacts WITH NO DATA"
+            f"FROM {self.entity.value} WITH NO DATA"
         )
 
     def copy(self, batch: RawBatch) -> None:
@@ -229,55 +264,43 @@ class ContactConverter:
         """
 
     def checked_query(self) -> str:
-        """The raw records' cells, each with `ok` (SQL decides it exactly) and the list
-        cell's parts (a query over the raw table, for a `checked` CTE)."""
+        """The raw records' cells, each with `ok` (SQL decides it exactly) and the
+        entity's derived values (a query over the raw table, for a `checked` CTE)."""
         cells = {name: self._cell(name) for name in self.columns}
         values = ", ".join(f"{cells[name]} AS {name}" for name in self.columns)
+        derived = "".join(f", {item}" for item in self._derived())
         return (
-            f"SELECT r.line, r.pos, v.*, ({' AND '.join(self._checks())}) AS ok, {_TAG_PARTS} "
-            f"FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v"
+            f"SELECT r.line, r.pos, v.*, ({' AND '.join(self._checks())}) AS ok{derived} "
+            f"FROM {RAW_TABLE} AS r, LATERAL (SELECT {values}) AS v{self._laterals()}"
         )
 
-    def _checks(self) -> list[str]:
+    def _common_checks(self) -> list[str]:
+        """Plain cells within the model's lengths, a well-formed uuid if any."""
         mapped = [f"coalesce(r.c{index}, '')" for index in sorted(self.source.values())]
         cells_joined = f"concat_ws(E'\\x01', {', '.join(mapped)})" if mapped else "''"
         checks = [f"{cells_joined} !~ {_literal(_NOT_PLAIN)}"]
         for name in self.columns:
-            limit = _max_length(name) if name in ContactIn.model_fields else None
+            limit = _max_length(self.model, name) if name in self.model.model_fields else None
             if limit is not None:
-                checks.append(_length_at_most(f"v.{name}", limit))
-        checks += [
-            f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
-            f"(v.linkedin_url IS NULL OR (v.linkedin_url ~ '{_PRINTABLE_ASCII}' "
-            f"AND ({_LINKEDIN_SQL})))",
-            f"(v.departments IS NULL OR (v.departments ~ '{_PRINTABLE_ASCII}' "
-            f"AND cardinality(string_to_array(v.departments, CASE WHEN strpos(v.departments, "
-            f"';') > 0 THEN ';' ELSE ',' END)) <= {_MAX_LIST_ITEMS}))",
-            f"(v.uuid IS NULL OR {_uuid_syntax('v.uuid')})",
-            f"(v.company_id IS NULL OR {_uuid_syntax('v.company_id')})",
-            # A key without email: the person key (ASCII names only; a LinkedIn URL needs
-            # urlsplit's normalization: left to Python).
-            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR (v.linkedin_url IS NULL "
-            "AND (v.first_name IS NOT NULL OR v.last_name IS NOT NULL) "
-            f"AND concat(v.first_name, v.last_name) ~ '{_PRINTABLE_ASCII}'))",
-        ]
+                checks.append(length_at_most(f"v.{name}", limit))
+        checks.append(f"(v.uuid IS NULL OR {uuid_syntax('v.uuid')})")
         return checks
 
+    @abstractmethod
+    def _checks(self) -> list[str]:
+        """The conditions of `ok` (over the raw row `r`, its cells `v` and `_laterals`)."""
+
+    def _derived(self) -> list[str]:
+        """Select items `checked` adds after `ok` (for `typed_values`)."""
+        return []
+
+    def _laterals(self) -> str:
+        """Further `, LATERAL (…) AS x` items of `checked`'s FROM (after the cells `v`)."""
+        return ""
+
+    @abstractmethod
     def typed_values(self) -> str:
         """The typed row of a `checked` row `v` whose `ok` holds, in `self.columns` order."""
-        person = (
-            "'person:' || regexp_replace(lower(coalesce(v.first_name, '')), ' +', ' ', 'g') "
-            "|| '|' || regexp_replace(lower(coalesce(v.last_name, '')), ' +', ' ', 'g') || '|'"
-        )
-        key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
-        typed = {name: f"v.{name}" for name in self.columns if name not in ("uuid", "email")} | {
-            "uuid": f"coalesce(v.uuid::uuid, uuid_generate_v5('{CONNECTRA_NAMESPACE}', "
-            f"'contacts/' || {key}))",
-            "email": "lower(v.email)",
-            "departments": _TAGS,
-            "company_id": "v.company_id::uuid",
-        }
-        return ", ".join(f"{typed[name]} AS {name}" for name in self.columns)
 
     def move_to_python(self, uuids: Sequence[str], *, check_companies: bool) -> list[int]:
         """Take out of the typed rows every key Python must load (it holds a row of it
@@ -320,3 +343,39 @@ class ContactConverter:
         cursor = self.conn.cursor(row_factory=tuple_row)
         rows = cursor.execute(f"SELECT pos FROM {TYPED_TABLE}").fetchall()
         return [row[0] for row in rows]
+
+
+class ContactConverter(StagedConverter):
+    """Contacts: email check, list cell, person key of ASCII names."""
+
+    entity = Entity.CONTACTS
+
+    def _checks(self) -> list[str]:
+        return [
+            *self._common_checks(),
+            f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
+            LINKEDIN_OK,
+            list_ok("departments"),
+            f"(v.company_id IS NULL OR {uuid_syntax('v.company_id')})",
+            # A key without email: the person key (ASCII names only; a LinkedIn URL needs
+            # urlsplit's normalization: left to Python).
+            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR (v.linkedin_url IS NULL "
+            "AND (v.first_name IS NOT NULL OR v.last_name IS NOT NULL) "
+            f"AND concat(v.first_name, v.last_name) ~ '{PRINTABLE_ASCII}'))",
+        ]
+
+    def _derived(self) -> list[str]:
+        return [list_parts("departments")]
+
+    def typed_values(self) -> str:
+        first = keys.name("coalesce(v.first_name, '')")
+        last = keys.name("coalesce(v.last_name, '')")
+        person = f"'person:' || {first} || '|' || {last} || '|'"
+        key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
+        typed = {name: f"v.{name}" for name in self.columns if name not in ("uuid", "email")} | {
+            "uuid": f"coalesce(v.uuid::uuid, {keys.uuid5('contacts', key)})",
+            "email": "lower(v.email)",
+            "departments": list_value("departments"),
+            "company_id": "v.company_id::uuid",
+        }
+        return ", ".join(f"{typed[name]} AS {name}" for name in self.columns)

@@ -27,12 +27,18 @@ from connectra.ingest.columns import ColumnMap
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record
-from connectra.ingest.staged import ContactConverter, RawBatch
+from connectra.ingest.staged import ContactConverter, RawBatch, StagedConverter
+from connectra.ingest.staged_companies import CompanyConverter
 from connectra.ingest.staged_direct import DirectLoad, DirectOutcome
 from connectra.ingest.staged_load import StagedCounts, StagedLoader
+from connectra.models.fields import Entity
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
 MAX_SKIPPED_BATCHES = 64
+CONVERTERS: dict[Entity, type[StagedConverter]] = {
+    Entity.CONTACTS: ContactConverter,
+    Entity.COMPANIES: CompanyConverter,
+}
 
 
 class StagedBatches:
@@ -50,10 +56,11 @@ class StagedBatches:
         self.parser = parser
         self.loader = loader
         self.batch = RawBatch()
-        self.converter = ContactConverter(conn, columns)
+        self.converter = CONVERTERS[loader.entity](conn, columns)
         self.staged = StagedLoader(
             conn,
             job_id,
+            loader.entity,
             enqueue_search=loader.enqueue_search,
             filter_changes=loader.filter_changes,
         )

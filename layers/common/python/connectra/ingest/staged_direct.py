@@ -29,7 +29,7 @@ from psycopg.rows import tuple_row
 
 from connectra.db import outbox
 from connectra.ingest.load import BatchCounts
-from connectra.ingest.staged import TYPED_TABLE, ContactConverter
+from connectra.ingest.staged import TYPED_TABLE, StagedConverter
 from connectra.ingest.staged_load import (
     INSERTED,
     PREVIOUS,
@@ -51,7 +51,7 @@ class DirectOutcome:
 class DirectLoad:
     """The one-statement load of a chunk's batches (call `run` inside a savepoint)."""
 
-    def __init__(self, conn: Connection[Any], converter: ContactConverter, loader: StagedLoader):
+    def __init__(self, conn: Connection[Any], converter: StagedConverter, loader: StagedLoader):
         self.conn = conn
         self.loader = loader
         self.statement = _statement(converter, loader)
@@ -76,15 +76,15 @@ class DirectLoad:
         return DirectOutcome(counts=counts)
 
 
-def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
+def _statement(converter: StagedConverter, loader: StagedLoader) -> str:
     """Built from constants, the header's column positions and the job's uuid (no cell
     values); sent without parameters (the conversion's LIKE patterns hold `%`)."""
     columns = ", ".join(converter.columns)
     written = ", ".join(f"k.{name}" for name in loader.written)
-    enqueue = (
-        f", queued AS ({outbox.batch_statement('contacts', 'SELECT uuid FROM kept')} RETURNING 1)"
-        if loader.enqueue_search
-        else ""
+    queued = outbox.import_statements(loader.table, "SELECT uuid FROM kept")
+    enqueue = "".join(
+        f", queued_{index} AS ({statement} RETURNING 1)"
+        for index, statement in enumerate(queued if loader.enqueue_search else [])
     )
     deltas = filter_deltas_query(loader.filter_delta_parts("kept", 1))
     # `typed` is read by three parts: PostgreSQL materializes it once (a tuplestore, not a
@@ -111,7 +111,7 @@ def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
             JOIN recorded AS r ON r.record_uuid = b.uuid
             WHERE r.first_seen OR r.position = b.pos
         ), inserted AS (
-            INSERT INTO contacts (uuid, {", ".join(loader.written)}, created_at, updated_at)
+            INSERT INTO {loader.table} (uuid, {", ".join(loader.written)}, created_at, updated_at)
             SELECT k.uuid, {written}, now(), now() FROM kept AS k ORDER BY k.uuid
             ON CONFLICT (uuid) DO NOTHING
             RETURNING uuid

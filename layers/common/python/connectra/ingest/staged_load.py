@@ -37,6 +37,13 @@ from connectra.ingest.staged import TYPED_TABLE
 from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
 
 WINNERS = "ingest_winners"
+# How a winner `w` finds the live record `c` that holds its unique key (db/upsert.py
+# `_resolve_existing_emails` / `_resolve_existing_domains`).
+_OWNED_KEY = {
+    Entity.CONTACTS: "w.email IS NOT NULL AND lower(c.email) = w.email",
+    Entity.COMPANIES: "w.normalized_domain IS NOT NULL "
+    "AND c.normalized_domain = w.normalized_domain",
+}
 PREVIOUS = "ingest_previous"
 INSERTED = "ingest_inserted"
 
@@ -55,15 +62,18 @@ class StagedLoader:
         self,
         conn: Connection[Any],
         job_id: uuid.UUID,
+        entity: Entity,
         *,
         enqueue_search: bool,
         filter_changes: FilterChanges,
     ) -> None:
         self.conn = conn
         self.job_id = job_id
+        self.entity = entity
+        self.table = entity.value
         self.enqueue_search = enqueue_search
         self.filter_changes = filter_changes
-        self.written = WRITABLE_COLUMNS[Entity.CONTACTS]
+        self.written = WRITABLE_COLUMNS[entity]
         self.previous_columns = [c for c in filter_changes.columns if c != "uuid"]
         self.holds_rows = False  # whether `load` has filled the tables (they stay so)
 
@@ -78,7 +88,7 @@ class StagedLoader:
         )
         self.conn.execute(
             f"CREATE TEMP TABLE {PREVIOUS} ON COMMIT DROP AS "
-            f"SELECT uuid, {', '.join(self.previous_columns)} FROM contacts WITH NO DATA"
+            f"SELECT uuid, {', '.join(self.previous_columns)} FROM {self.table} WITH NO DATA"
         )
         self.conn.execute(f"CREATE TEMP TABLE {INSERTED} (uuid uuid) ON COMMIT DROP")
 
@@ -145,13 +155,12 @@ class StagedLoader:
         return int(row[0]), int(row[1]), int(row[2])
 
     def _resolve_owners(self) -> None:
-        """A row whose email a live record holds updates that record (a soft-deleted one
-        no longer claims its email, as in db/upsert.py); of rows that end on one record,
-        the last in the file is applied."""
+        """A row whose unique key (a contact's email, a company's domain) a live record
+        holds updates that record (a soft-deleted one no longer claims it, as in
+        db/upsert.py); of rows that end on one record, the last in the file is applied."""
         self.conn.execute(
-            f"UPDATE {WINNERS} AS w SET target = c.uuid FROM contacts AS c "
-            "WHERE w.email IS NOT NULL AND lower(c.email) = w.email AND c.uuid <> w.uuid "
-            "AND c.deleted_at IS NULL"
+            f"UPDATE {WINNERS} AS w SET target = c.uuid FROM {self.table} AS c "
+            f"WHERE {_OWNED_KEY[self.entity]} AND c.uuid <> w.uuid AND c.deleted_at IS NULL"
         )
         self.conn.execute(
             f"UPDATE {WINNERS} AS w SET applied = false FROM ("
@@ -165,7 +174,7 @@ class StagedLoader:
         columns = ", ".join(self.written)
         statement = f"""
             WITH inserted AS (
-                INSERT INTO contacts (uuid, {columns}, created_at, updated_at)
+                INSERT INTO {self.table} (uuid, {columns}, created_at, updated_at)
                 SELECT w.target, {", ".join(f"w.{c}" for c in self.written)}, now(), now()
                 FROM {WINNERS} AS w WHERE w.applied ORDER BY w.target
                 ON CONFLICT (uuid) DO NOTHING
@@ -190,7 +199,7 @@ class StagedLoader:
         columns as they were (the rows just inserted are not among them)."""
         columns = ", ".join(f"c.{name}" for name in self.previous_columns)
         self.conn.execute(
-            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM contacts AS c "
+            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM {self.table} AS c "
             f"WHERE c.uuid IN (SELECT target FROM {WINNERS} WHERE applied "
             f"EXCEPT SELECT uuid FROM {INSERTED}) "
             "ORDER BY c.uuid FOR UPDATE OF c"
@@ -201,16 +210,16 @@ class StagedLoader:
         mine = ", ".join(f"t.{c}" for c in self.written)
         theirs = ", ".join(f"w.{c}" for c in self.written)
         self.conn.execute(
-            f"UPDATE contacts AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
+            f"UPDATE {self.table} AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
             f"FROM {WINNERS} AS w JOIN {PREVIOUS} AS p ON p.uuid = w.target "
             "WHERE w.applied AND t.uuid = w.target "
             f"AND (({mine}) IS DISTINCT FROM ({theirs}) OR t.deleted_at IS NOT NULL)"
         )
 
     def _enqueue(self) -> None:
-        self.conn.execute(
-            outbox.batch_statement("contacts", f"SELECT target FROM {WINNERS} WHERE applied")
-        )
+        ids = f"SELECT target FROM {WINNERS} WHERE applied"
+        for statement in outbox.import_statements(self.table, ids):
+            self.conn.execute(statement)
 
     def _counts(self) -> tuple[int, int, int]:
         """(first-seen rows whose key became a new record, first-seen rows, rows merged
@@ -235,7 +244,7 @@ class StagedLoader:
     def filter_delta_parts(self, rows: str, sign: int) -> list[str]:
         """SELECTs of (key, value, `sign`) for each filter value of `rows` (a table or a CTE
         and its condition), to be summed per (key, value)."""
-        fields = FIELDS_BY_ENTITY[Entity.CONTACTS]
+        fields = FIELDS_BY_ENTITY[self.entity]
         parts: list[str] = []
         for key in self.filter_changes.keys:
             value = f"unnest({key})" if fields[key].is_array else key
