@@ -1,10 +1,10 @@
 """The SQL import path (raw COPY + conversion in SQL) against the Python parser, row for row.
 
-Each example is one generated contacts CSV (plain cells, cells the SQL path must hand to
-Python, invalid values, duplicate keys, broken quoting, invalid UTF-8, wrong field counts,
-existing records) imported twice from the same starting state: with `INGEST_SQL_PATH` on
-and off. Tables, counts, row errors (line, column, message), filter counts and the search
-outbox must come out identical.
+Each example is one generated contacts or companies CSV (plain cells, cells the SQL path
+must hand to Python, invalid values, duplicate keys, broken quoting, invalid UTF-8, wrong
+field counts, existing and soft-deleted records) imported twice from the same starting
+state: with `INGEST_SQL_PATH` on and off. Tables, counts, row errors (line, column,
+message), filter counts and the search outbox must come out identical.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from connectra.ingest import staged as staged_module
 from connectra.ingest import staged_direct as direct_module
 from connectra.ingest import staged_load as staged_load_module
 from connectra.local.pipeline import run_import
-from connectra.models.identity import contact_uuid
+from connectra.models.identity import company_uuid, contact_uuid
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import upload_job
@@ -32,6 +32,8 @@ from tests.integration.ingest.conftest import upload_job
 COMPANY = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a01")
 MISSING_COMPANY = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a02")
 OWNER = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a03")  # holds owner@acme.com, explicit id
+DOMAIN_OWNER = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a04")  # holds acme.io, explicit id
+GONE = company_uuid("gone.io", None, None)  # a soft-deleted company, keyed by its domain
 HEADERS = (
     ["first_name", "last_name", "email", "title", "departments", "city", "company_id"],
     ["First Name", "Surname", "Work Email", "Job Title", "Department", "Notes", "uuid"],
@@ -83,12 +85,66 @@ def _quote(value: str) -> str:
     return value
 
 
+_company_domain = st.sampled_from(
+    [
+        "acme.io", "ACME.io", "www.acme.io", "https://WWW.Acme.io/about?x=1", "acme.io.",
+        ".acme.io", "www.www.acme.io", "www..acme.io", "user:pw@acme.io:8080/x", "acme.io@evil.io",
+        "http://acme.io:99", "ftp://files.acme.io", "mailto:x@acme.io", "acme.io#frag",
+        "acme.io?q=1", "//acme.io", "http:/acme.io", "http://", "www.", "...", "@", ":80",
+        "bücher.de", "xn--bcher-kva.de", "BÜCHER.de", "[::1]", "http://[fe80::1]/", "a]b.io",
+        "acme .io", "gone.io", "WWW.Gone.IO.", "\u00a0acme.io", "acme.io\u3000", "ac\tme.io",
+        "Ｅxample.com", "x" * 254 + ".io", "'=acme.io", "",
+    ]
+)  # fmt: skip
+_company_name = st.sampled_from(
+    ["Acme", "acme", "Acme  Inc", "ACME inc", "Zoë GmbH", "İlkay", "", "   ", "'=1", "x" * 501]
+)
+_company_linkedin = st.sampled_from(
+    [
+        "https://www.linkedin.com/company/acme/", "linkedin.com/company/Acme?trk=1",
+        "HTTP://LinkedIn.com/company/acme#a", "www.linkedin.com/company/acme//",
+        "https://www.linkedin.com", "https://example.com/company/acme", "",
+    ]
+)  # fmt: skip
+_company_list = st.sampled_from(
+    ["SaaS; saas; AI", "a|b|c", "a,b, A", "x;" * 201, "Fintech", "", "R&D; Ops, Sales"]
+)
+_amount = st.sampled_from(
+    ["120", "1,200", "0", "007", "1,,2", "$5M", "2.5k", "51-200", "10,001+", "-5", "abc",
+     "1000000000001", "99999999999999999999", "1e3", "١٢", ""]
+)  # fmt: skip
+_company_uuid_cell = st.sampled_from(
+    [str(DOMAIN_OWNER), str(GONE), str(COMPANY).upper(), "nope", "", str(uuid.UUID(int=7))]
+)
+COMPANY_HEADERS = (
+    ["name", "normalized_domain", "website", "linkedin_url", "industries", "employees_count"],
+    ["Company", "Website", "Industry", "Employees", "annual_revenue", "city", "uuid"],
+    ["domain", "name", "linkedin", "keywords", "technologies", "total_funding", "country"],
+)
+
+
+def _company_cell(column: str) -> st.SearchStrategy[str]:
+    lowered = column.lower()
+    if lowered in ("normalized_domain", "website", "domain"):
+        return _company_domain
+    if "linkedin" in lowered:
+        return _company_linkedin
+    if lowered in ("industries", "industry", "keywords", "technologies"):
+        return _company_list
+    if lowered in ("employees_count", "employees", "annual_revenue", "total_funding"):
+        return _amount
+    if lowered == "uuid":
+        return _company_uuid_cell
+    return _company_name
+
+
 @st.composite
-def csv_files(draw: st.DrawFn) -> bytes:
-    header = draw(st.sampled_from(HEADERS))
+def csv_files(draw: st.DrawFn, entity: str = "contacts") -> bytes:
+    header = draw(st.sampled_from(HEADERS if entity == "contacts" else COMPANY_HEADERS))
+    cell = _cell if entity == "contacts" else _company_cell
     lines = [",".join(header).encode()]
     for _ in range(draw(st.integers(1, 25))):
-        cells = [draw(_cell(column)) for column in header]
+        cells = [draw(cell(column)) for column in header]
         line = ",".join(_quote(cell) for cell in cells).encode()
         damage = draw(st.sampled_from(["none"] * 8 + ["utf8", "short", "long", "quote", "blank"]))
         if damage == "utf8":
@@ -112,6 +168,20 @@ def _reset(database_url: str) -> None:
             "filters_data, import_keys, contacts, companies CASCADE"
         )
         conn.execute("INSERT INTO companies (uuid, name) VALUES (%s, 'Acme')", (COMPANY,))
+        conn.execute(
+            "INSERT INTO companies (uuid, name, normalized_domain, city) "
+            "VALUES (%s, 'Acme IO', 'acme.io', 'Paris')",
+            (DOMAIN_OWNER,),
+        )
+        conn.execute(
+            "INSERT INTO companies (uuid, name, normalized_domain, deleted_at) "
+            "VALUES (%s, 'Gone', 'gone.io', now())",
+            (GONE,),
+        )
+        conn.execute(
+            "INSERT INTO contacts (uuid, email, company_id) VALUES (%s, 'staff@acme.io', %s)",
+            (contact_uuid("staff@acme.io", None, None, None), DOMAIN_OWNER),
+        )
         conn.execute(
             "INSERT INTO contacts (uuid, email, title, city) "
             "VALUES (%s, 'owner@acme.com', 'Owner', 'Paris')",
@@ -145,10 +215,14 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
         ).fetchall()
         # Queued for search: per-record rows (the Python path) or batch entries (SQL's).
         outbox = conn.execute(
-            "SELECT record_uuid FROM search_outbox UNION "
-            "SELECT unnest(record_uuids) FROM search_outbox_batches ORDER BY 1"
+            "SELECT entity, record_uuid FROM search_outbox UNION "
+            "SELECT entity, unnest(record_uuids) FROM search_outbox_batches ORDER BY 1, 2"
         ).fetchall()
-        companies = conn.execute("SELECT count(*) FROM companies").fetchone()
+        companies = conn.execute(
+            "SELECT uuid, name, normalized_domain, website, linkedin_url, industries, keywords, "
+            "technologies, employees_count, annual_revenue, total_funding, address, city, "
+            "state, country, phone, deleted_at IS NULL FROM companies ORDER BY uuid"
+        ).fetchall()
     counts = (summary.status, summary.total, summary.inserted, summary.updated)
     return {
         "counts": (*counts, summary.failed, summary.duplicates),
@@ -177,13 +251,14 @@ def opensearch_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Monke
 
 def _import(
     store: ObjectStore, database_url: str, body: bytes, chunk_size: int, sql_path: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, entity: str = "contacts",
 ) -> dict[str, Any]:  # fmt: skip
     monkeypatch.setenv("INGEST_SQL_PATH", "true" if sql_path else "false")
     get_settings.cache_clear()
     close_pool()
     _reset(database_url)
-    summary = run_import(upload_job(store, body, chunk_size=chunk_size), workers=1)
+    job = upload_job(store, body, entity=entity, chunk_size=chunk_size)
+    summary = run_import(job, workers=1)
     return _snapshot(database_url, summary)
 
 
@@ -202,6 +277,26 @@ def test_sql_path_loads_what_the_python_parser_loads(
 ) -> None:
     with_sql = _import(store, clean_db, body, chunk_size, True, opensearch_backend)
     python_only = _import(store, clean_db, body, chunk_size, False, opensearch_backend)
+    for part, expected in python_only.items():
+        assert with_sql[part] == expected, part
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=csv_files("companies"), chunk_size=st.sampled_from([64, 256, 100_000]))
+def test_sql_path_loads_the_companies_the_python_parser_loads(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    body: bytes,
+    chunk_size: int,
+) -> None:
+    args = (store, clean_db, body, chunk_size)
+    with_sql = _import(*args, True, opensearch_backend, "companies")
+    python_only = _import(*args, False, opensearch_backend, "companies")
     for part, expected in python_only.items():
         assert with_sql[part] == expected, part
 

@@ -311,12 +311,15 @@ class StagedConverter(ABC):
             return []
         # Hashed lookups: the temporary table has no statistics, and a plan that rescans
         # it per row took seconds per batch.
+        naming_missing = (
+            f"SELECT t.uuid FROM {TYPED_TABLE} AS t "
+            "WHERE t.company_id = ANY(string_to_array(%(companies)s, ',')::uuid[]) UNION "
+            if missing
+            else ""
+        )
         statement = f"""
             WITH moved AS (
-                SELECT t.uuid FROM {TYPED_TABLE} AS t
-                WHERE t.company_id = ANY(string_to_array(%(companies)s, ',')::uuid[])
-                UNION
-                SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[])
+                {naming_missing}SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[]) AS uuid
             )
             DELETE FROM {TYPED_TABLE} AS t USING moved WHERE t.uuid = moved.uuid
             RETURNING t.pos

@@ -62,12 +62,13 @@ class DirectLoad:
         cursor = self.conn.cursor(row_factory=tuple_row)
         row = cursor.execute(self.statement).fetchone()
         assert row is not None
-        flagged, in_batch, seen_before, first_seen, inserted, existing, deltas = row
+        flagged, in_batch, seen_before, first_seen, inserted, existing, deltas, displays = row
         if flagged:
             return DirectOutcome(flagged=list(flagged))
         if existing:
             self.loader.update_winners()
         self.loader.filter_changes.add_deltas(tuple(delta) for delta in deltas or [])
+        self.loader.filter_changes.add_displays(tuple(shown) for shown in displays or [])
         counts = BatchCounts(
             inserted=inserted,
             updated=max(0, first_seen - inserted),
@@ -87,6 +88,13 @@ def _statement(converter: StagedConverter, loader: StagedLoader) -> str:
         for index, statement in enumerate(queued if loader.enqueue_search else [])
     )
     deltas = filter_deltas_query(loader.filter_delta_parts("kept", 1))
+    displays = loader.displays_query("kept")
+    shown = (
+        f"(SELECT json_agg(json_build_array(d.key, d.value, d.display)) "
+        f"FROM ({displays}) AS d(key, value, display))"
+        if displays
+        else "NULL::json"
+    )
     # `typed` is read by three parts: PostgreSQL materializes it once (a tuplestore, not a
     # table). The EXISTS conditions on `flagged` are evaluated once per statement.
     return f"""
@@ -127,5 +135,6 @@ def _statement(converter: StagedConverter, loader: StagedLoader) -> str:
                (SELECT count(*) FROM kept WHERE first_seen),
                (SELECT count(*) FROM kept WHERE first_seen AND uuid IN (SELECT uuid FROM inserted)),
                (SELECT count(*) FROM existing),
-               (SELECT json_agg(json_build_array(d.key, d.value, d.sum)) FROM ({deltas}) AS d)
+               (SELECT json_agg(json_build_array(d.key, d.value, d.sum)) FROM ({deltas}) AS d),
+               {shown}
     """

@@ -33,6 +33,7 @@ from psycopg.rows import tuple_row
 
 from connectra.db import outbox
 from connectra.db.filter_counts import FilterChanges
+from connectra.db.filters import display_column
 from connectra.ingest.staged import TYPED_TABLE
 from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
 
@@ -236,22 +237,46 @@ class StagedLoader:
         return int(row[0]), int(row[1]), int(row[2])
 
     def _count_filters(self) -> None:
-        """Written values in, replaced live values out, summed per (key, value)."""
-        parts = self.filter_delta_parts(f"{WINNERS} WHERE applied", 1)
+        """Written values in, replaced live values out, summed per (key, value); the
+        written records' displays."""
+        written = f"{WINNERS} WHERE applied"
+        parts = self.filter_delta_parts(written, 1, uuid="target")
         parts += self.filter_delta_parts(f"{PREVIOUS} WHERE deleted_at IS NULL", -1)
         self._add_filter_deltas(parts)
+        displays = self.displays_query(written, uuid="target")
+        if displays is not None:
+            rows = self.conn.cursor(row_factory=tuple_row).execute(displays).fetchall()
+            self.filter_changes.add_displays(rows)
 
-    def filter_delta_parts(self, rows: str, sign: int) -> list[str]:
+    def filter_delta_parts(self, rows: str, sign: int, *, uuid: str = "uuid") -> list[str]:
         """SELECTs of (key, value, `sign`) for each filter value of `rows` (a table or a CTE
-        and its condition), to be summed per (key, value)."""
+        and its condition, whose record id is the column `uuid`), to be summed per
+        (key, value)."""
         fields = FIELDS_BY_ENTITY[self.entity]
         parts: list[str] = []
         for key in self.filter_changes.keys:
-            value = f"unnest({key})" if fields[key].is_array else key
+            value = f"unnest({key})" if fields[key].is_array else self._column(key, uuid)
             parts.append(
                 f"SELECT '{key}' AS key, {value}::text AS value, {sign} AS delta FROM {rows}"
             )
         return parts
+
+    def displays_query(self, rows: str, *, uuid: str = "uuid") -> str | None:
+        """(key, value, display) of each written record of `rows` for the filters shown by
+        another column (a company's uuid by its name: FilterChanges.add_displays); None
+        when the entity has none."""
+        parts = [
+            f"SELECT '{key}', {self._column(key, uuid)}::text, "
+            f"coalesce({self._column(shown_by, uuid)}::text, {self._column(key, uuid)}::text) "
+            f"FROM {rows}"
+            for key in self.filter_changes.keys
+            if (shown_by := display_column(self.entity, key)) != key
+        ]
+        return " UNION ALL ".join(parts) if parts else None
+
+    @staticmethod
+    def _column(name: str, uuid: str) -> str:
+        return uuid if name == "uuid" else name
 
     def _add_filter_deltas(self, parts: list[str]) -> None:
         if not parts:
