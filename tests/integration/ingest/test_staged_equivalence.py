@@ -352,10 +352,40 @@ def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
     assert copied_batches == 10
 
 
+def test_plain_companies_never_reach_the_python_parser(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b"name,domain,website,linkedin_url,industry,employees,annual_revenue\n"
+        b"Acme,Acme.com,https://acme.com,https://www.linkedin.com/company/acme,SaaS; AI,120,"
+        b'"1,200,000"\n'
+        b"Beta,,https://WWW.Beta.io:443/about?x=1,,Fintech,7,\n"
+        b"Gamma  Labs,,,linkedin.com/company/Gamma/?trk=1,,,\n"
+        b"Gone,WWW.gone.io.,,,,,\n"
+        b"Bad,,,https://example.com/x,,,\n"
+        b"Delta,delta.io,,,A | B,$5M,\n"
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, "companies")
+    assert parsed == [6, 7]  # the invalid LinkedIn URL (its row error); `|` and `$5M`
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, "companies")
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed_with_errors", 6, 4, 1, 1, 0)
+    assert with_sql["row_errors"] == [(6, "linkedin_url", "not a LinkedIn URL")]
+
+
 _BOB = contact_uuid("bob@x.io", None, None, None)
 # Clean files (every record enters the COPY, none is flagged), so batches may take the
 # one-statement way (staged_direct.py): new and existing records, duplicates within and
-# across batches of 3, and the refusals that send a batch the two-step way.
+# across batches of 3, and the refusals that send a batch the two-step way. Contacts,
+# unless the name says companies.
 _CLEAN_FILES = {
     "new keys, repeated within and across batches": (
         b"first_name,email,title,departments,city,company_id\n"
@@ -380,6 +410,18 @@ _CLEAN_FILES = {
         b"email,company_id\n"
         + b"a@x.io,%b\nb@x.io,%b\nc@x.io,%b\nd@x.io,\n"
         % (str(COMPANY).encode(), str(MISSING_COMPANY).encode(), str(COMPANY).encode())
+    ),
+    "companies: new keys in several spellings, repeated, a soft-deleted key revived": (
+        b"name,domain,industries,employees_count,city\n"
+        + b"".join(
+            b'C%d,%bc%d.io,SaaS; AI,"%d,000",City%d\n'
+            % (i, (b"", b"https://WWW.")[i % 2], i % 5, i, i % 2)
+            for i in range(12)
+        )
+        + b"Gone Again,gone.io,,,Rome\n"
+    ),
+    "companies: a domain another company holds (two-step way with owners)": (
+        b"name,domain\nAcme New,acme.io\nFresh,fresh.io\nAcme Again,WWW.ACME.IO\n"
     ),
 }
 
@@ -410,8 +452,9 @@ def test_one_statement_batches_load_what_the_python_parser_loads(
     opensearch_backend.setattr(direct_module.DirectLoad, "run", watching)
     opensearch_backend.setenv("INGEST_BATCH_SIZE", "3")
     body = _CLEAN_FILES[name]
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    entity = "companies" if name.startswith("companies") else "contacts"
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, entity)
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, entity)
     for part, expected in python_only.items():
         assert with_sql[part] == expected, part
     refused = "two-step way" in name

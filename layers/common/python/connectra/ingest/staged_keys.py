@@ -47,8 +47,9 @@ def domain(url: str) -> str:
 def domain_again(normalized: str) -> str:
     """`normalize_domain(normalized)` of a value `domain` returned: a company's key
     normalizes its stored domain once more (`www.www.acme.com` is stored as
-    `www.acme.com`, keyed as `acme.com`). Such a value has no scheme, `@`, `:`, `/`."""
-    return _domain_of_host(normalized)
+    `www.acme.com`, keyed as `acme.com`; `http ://x` as `http `, keyed as `http`). Such
+    a value has no scheme, `@`, `:`, `/`, `?`, `#`: its hostname is itself, stripped."""
+    return _domain_of_host(f"btrim({normalized}, ' ')")
 
 
 def linkedin(url: str) -> str:
