@@ -1,10 +1,13 @@
 """Parsing off the Python hot path: raw COPY of well-formed CSV records, conversion in SQL.
 
-For a contacts CSV without company-reference columns, the chunk worker does not parse
-records in Python. It prefixes each record's bytes with its line and byte offset and
-COPYs them into a temporary (unlogged, session-private) table; PostgreSQL splits the
-fields. One statement then validates and converts them (email check, lengths, uuid
-syntax, list cells, `uuid_generate_v5` of the natural key) into typed rows.
+For a contacts or companies CSV without company-reference columns (`supports`), the
+chunk worker does not parse records in Python. It prefixes each record's bytes with its
+line and byte offset and COPYs them into a temporary (unlogged, session-private) table;
+PostgreSQL splits the fields. One statement then validates and converts them (lengths,
+uuid syntax, list cells, the entity's own checks, `uuid_generate_v5` of the natural key)
+into typed rows: `StagedConverter` holds the tables and the common checks, its
+subclasses the entity's (`ContactConverter` here, `CompanyConverter` in
+staged_companies.py; key normalization in staged_keys.py).
 
 The SQL path only keeps what it can decide exactly as the Python parser (parse.py and
 models/records.py) would; everything else goes back to Python, record by record:
@@ -15,9 +18,10 @@ models/records.py) would; everything else goes back to Python, record by record:
   Python, so its row errors keep their line numbers and messages;
 * a record whose cells are not "plain" (a leading `'`, whitespace or a control character
   at either end of a cell: formula escapes and the Unicode whitespace Python and pydantic
-  strip differently), or that fails any check, or whose key needs Unicode or URL
-  normalization (no email and a non-ASCII name or a LinkedIn URL), is flagged and parsed
-  by Python, which produces the valid row or the exact row errors.
+  strip differently), or that fails any check, or whose key needs Unicode normalization
+  or a spelling the SQL normalizers do not take (a contact without email and with a
+  LinkedIn URL, a non-ASCII domain), is flagged and parsed by Python, which produces the
+  valid row or the exact row errors.
 
 Row errors are therefore always the Python parser's; the SQL path only accepts rows.
 """

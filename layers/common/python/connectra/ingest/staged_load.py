@@ -6,16 +6,18 @@ over the temporary typed table:
 1. last row of a key in the batch wins (the others are duplicates);
 2. the job's key ledger (`import_keys`) keeps, across parallel chunks, only the last row
    of a key in the file; a key seen before in this job is a duplicate;
-3. a row whose email belongs to another record updates that record, and two rows that
-   end on one record keep the later (a duplicate);
+3. a row whose unique key (a contact's email, a company's domain) belongs to another
+   record updates that record, and two rows that end on one record keep the later (a
+   duplicate);
 4. new records are inserted first (`ON CONFLICT (uuid) DO NOTHING`, uuid order); only when
    some row's record already exists are those records locked in uuid order and their
    filter columns read under that lock (exact filter count deltas, db/filter_counts.py),
    then updated (a live record equal to its row is not rewritten). A batch of new keys,
    the common case, probes nothing before its insert;
-5. the search outbox gets one batch entry of every written key, in the same transaction
-   (db/outbox.py `batch_statement`);
-6. the filter count changes come back grouped by (key, value), a few rows per batch.
+5. the search outbox gets every written key, in the same transaction, as the Python
+   loader queues it (db/outbox.py `import_statements`: contacts as one batch entry);
+6. the filter count changes come back grouped by (key, value), a few rows per batch, and
+   the displays of the filters another column shows (a company's uuid by its name).
 
 The caller runs this in a savepoint: a refused row (a unique email held by a record with
 another explicit uuid, a key another import committed since the lock) rolls the batch
