@@ -55,7 +55,18 @@ _email = st.sampled_from(
     ]
 )  # fmt: skip
 _departments = st.sampled_from(
-    ["Sales; sales; Marketing", "a,b, A", "Engineering", "; ;", "", "x;" * 201, "R&D; Ops"]
+    [
+        "Sales; sales; Marketing",
+        "a,b, A",
+        "Engineering",
+        "; ;",
+        "",
+        "x;" * 201,
+        "R&D; Ops",
+        "a; b; c; d; e",
+        "a;b;c;d;e;B",
+        "a, b, c, d, e, , f",
+    ]
 )
 _uuid_cell = st.sampled_from(
     [str(COMPANY), str(MISSING_COMPANY), str(OWNER), str(COMPANY).upper(), "{" + str(COMPANY) + "}",
@@ -107,7 +118,17 @@ _company_linkedin = st.sampled_from(
     ]
 )  # fmt: skip
 _company_list = st.sampled_from(
-    ["SaaS; saas; AI", "a|b|c", "a,b, A", "x;" * 201, "Fintech", "", "R&D; Ops, Sales"]
+    [
+        "SaaS; saas; AI",
+        "a|b|c",
+        "a,b, A",
+        "x;" * 201,
+        "Fintech",
+        "",
+        "R&D; Ops, Sales",
+        "AI; ML; Data; Cloud; SaaS; Web",
+        "a;b;c;d;e;C",
+    ]
 )
 _amount = st.sampled_from(
     ["120", "1,200", "0", "007", "1,,2", "$5M", "2.5k", "51-200", "10,001+", "-5", "abc",

@@ -100,11 +100,12 @@ _MAX_LIST_ITEMS = 200
 MAX_RAW_COLUMNS = 1_500  # the raw table adds line and offset; PostgreSQL allows 1,600
 
 
-# A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). The
-# common cells (up to 4 non-blank parts, no two equal ignoring case) become their parts
-# here; the others go through connectra_ingest_tags (migration writepath_1), exact but
-# an aggregate query per cell.
-_MAX_FAST_PARTS = 4
+# A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). A cell
+# whose parts are all non-blank, no two equal ignoring case, becomes its parts: up to 4
+# parts compared pairwise, more by counting the distinct ones (a subquery, still a
+# fifth of the exact function's cost). The others go through connectra_ingest_tags
+# (migration writepath_1), exact but an aggregate query per cell.
+_PAIRWISE_PARTS = 4
 
 
 def list_parts(column: str) -> str:
@@ -119,7 +120,7 @@ def list_parts(column: str) -> str:
 def list_value(column: str) -> str:
     """The text[] of a checked row's list cell (`list_ok` holds), as the models clean it."""
     cell, parts = f"v.{column}", f"v.{column}_parts"
-    distinct = " OR ".join(
+    pairwise = " OR ".join(
         f"(cardinality({parts}) = {n} AND "
         + " AND ".join(
             [f"{parts}[{i}] <> ''" for i in range(1, n + 1)]
@@ -130,11 +131,15 @@ def list_value(column: str) -> str:
             ]
         )
         + ")"
-        for n in range(2, _MAX_FAST_PARTS + 1)
+        for n in range(2, _PAIRWISE_PARTS + 1)
+    )
+    counted = (
+        f"(cardinality({parts}) > {_PAIRWISE_PARTS} AND NOT '' = ANY({parts}) AND "
+        f"cardinality({parts}) = (SELECT count(DISTINCT lower(part)) FROM unnest({parts}) AS part))"
     )
     return (
         f"CASE WHEN {cell} IS NULL THEN '{{}}'::text[] WHEN {parts} IS NULL THEN ARRAY[{cell}] "
-        f"WHEN {distinct} THEN {parts} ELSE connectra_ingest_tags({cell}) END"
+        f"WHEN {pairwise} OR {counted} THEN {parts} ELSE connectra_ingest_tags({cell}) END"
     )
 
 
