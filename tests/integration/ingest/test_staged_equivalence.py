@@ -38,6 +38,7 @@ HEADERS = (
     ["first_name", "last_name", "email", "title", "departments", "city", "company_id"],
     ["First Name", "Surname", "Work Email", "Job Title", "Department", "Notes", "uuid"],
     ["email", "linkedin_url", "seniority", "email_status", "country", "first"],
+    ["first_name", "last_name", "linkedin_url", "title", "uuid"],
 )
 
 _text = st.sampled_from(
@@ -73,8 +74,10 @@ _uuid_cell = st.sampled_from(
      "nope", "", str(uuid.UUID(int=42))]
 )  # fmt: skip
 _linkedin = st.sampled_from(
-    ["https://www.linkedin.com/in/ada", "linkedin.com/in/x", "https://example.com/in/x", ""]
-)
+    ["https://www.linkedin.com/in/ada", "linkedin.com/in/x", "https://example.com/in/x", "",
+     "HTTPS://WWW.LinkedIn.com/in/Ada/?trk=x", "www.linkedin.com/in/ada#top",
+     "http://uk.linkedin.com/in/ada//", "https://www.linkedin.com"]
+)  # fmt: skip
 
 
 def _cell(column: str) -> st.SearchStrategy[str]:
@@ -344,6 +347,31 @@ def test_plain_records_never_reach_the_python_parser(
     assert parsed == [5]  # only the invalid email went to Python (for its row error)
     assert snapshot["counts"] == ("completed_with_errors", 4, 2, 1, 1, 0)
     assert snapshot["row_errors"] == [(5, "email", "not a valid email address")]
+
+
+def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b"first_name,last_name,linkedin_url\n"
+        b"Ada,Lovelace,HTTPS://WWW.LinkedIn.com/in/Ada/?trk=x\n"
+        b"Ada,Lovelace,linkedin.com/in/ada#top\n"  # the same key: a duplicate
+        b",,http://uk.linkedin.com/in/grace//\n"
+        b"Zo\xc3\xab,,linkedin.com/in/zoe\n"  # a non-ASCII name: Python's
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    assert parsed == [5]
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed", 4, 3, 0, 0, 1)
 
 
 def test_mostly_bad_batches_back_off_to_python_with_the_same_results(

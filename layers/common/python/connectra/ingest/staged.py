@@ -19,8 +19,8 @@ models/records.py) would; everything else goes back to Python, record by record:
 * a record whose cells are not "plain" (a leading `'`, whitespace or a control character
   at either end of a cell: formula escapes and the Unicode whitespace Python and pydantic
   strip differently), or that fails any check, or whose key needs Unicode normalization
-  or a spelling the SQL normalizers do not take (a contact without email and with a
-  LinkedIn URL, a non-ASCII domain), is flagged and parsed by Python, which produces the
+  or a spelling the SQL normalizers do not take (a non-ASCII name or domain, a bracketed
+  host), is flagged and parsed by Python, which produces the
   valid row or the exact row errors.
 
 Row errors are therefore always the Python parser's; the SQL path only accepts rows.
@@ -358,7 +358,7 @@ class StagedConverter(ABC):
 
 
 class ContactConverter(StagedConverter):
-    """Contacts: email check, list cell, person key of ASCII names."""
+    """Contacts: email check, list cell, person key of ASCII names and LinkedIn URL."""
 
     entity = Entity.CONTACTS
 
@@ -369,10 +369,10 @@ class ContactConverter(StagedConverter):
             LINKEDIN_OK,
             list_ok("departments"),
             f"(v.company_id IS NULL OR {uuid_syntax('v.company_id')})",
-            # A key without email: the person key (ASCII names only; a LinkedIn URL needs
-            # urlsplit's normalization: left to Python).
-            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR (v.linkedin_url IS NULL "
-            "AND (v.first_name IS NOT NULL OR v.last_name IS NOT NULL) "
+            # A key without email: the person key (ASCII names only; a LinkedIn URL is
+            # one LINKEDIN_OK takes, which staged_keys.linkedin normalizes exactly).
+            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR ((v.first_name IS NOT NULL "
+            "OR v.last_name IS NOT NULL OR v.linkedin_url IS NOT NULL) "
             f"AND concat(v.first_name, v.last_name) ~ '{PRINTABLE_ASCII}'))",
         ]
 
@@ -382,7 +382,8 @@ class ContactConverter(StagedConverter):
     def typed_values(self) -> str:
         first = keys.name("coalesce(v.first_name, '')")
         last = keys.name("coalesce(v.last_name, '')")
-        person = f"'person:' || {first} || '|' || {last} || '|'"
+        linkedin = f"coalesce({keys.linkedin('lower(v.linkedin_url)')}, '')"
+        person = f"'person:' || {first} || '|' || {last} || '|' || {linkedin}"
         key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
         typed = {name: f"v.{name}" for name in self.columns if name not in ("uuid", "email")} | {
             "uuid": f"coalesce(v.uuid::uuid, {keys.uuid5('contacts', key)})",
