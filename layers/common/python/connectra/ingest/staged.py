@@ -70,13 +70,28 @@ _LINKEDIN_PREFIXES = (
     "https://linkedin.com/",
     "http://www.linkedin.com/",
 )
-_LINKEDIN_SQL = (
-    " OR ".join(f"lower(v.linkedin_url) LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES)
-    + f" OR lower(v.linkedin_url) ~ '{_LINKEDIN}'"
-)
-LINKEDIN_OK = (
-    f"(v.linkedin_url IS NULL OR (v.linkedin_url ~ '{PRINTABLE_ASCII}' AND ({_LINKEDIN_SQL})))"
-)
+
+
+def linkedin_ok(cell: str) -> str:
+    """The cell is NULL or a LinkedIn URL `_LINKEDIN` takes, in printable ASCII."""
+    lowered = f"lower({cell})"
+    recognized = " OR ".join(
+        [
+            *(f"{lowered} LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES),
+            f"{lowered} ~ '{_LINKEDIN}'",
+        ]
+    )
+    return f"({cell} IS NULL OR ({cell} ~ '{PRINTABLE_ASCII}' AND ({recognized})))"
+
+
+def length_checks(model: type[RecordIn], cells: dict[str, str]) -> list[str]:
+    """Each cell (field name → its SQL) within its field's `max_length` in `model`."""
+    checks = []
+    for name, cell in cells.items():
+        limit = _max_length(model, name) if name in model.model_fields else None
+        if limit is not None:
+            checks.append(length_at_most(cell, limit))
+    return checks
 
 
 def uuid_syntax(cell: str) -> str:
@@ -230,6 +245,7 @@ class StagedConverter(ABC):
         self.width = len(columns.header)
         self.source = {name: index for index, name in columns.positions}
         self.columns = ("uuid", *WRITABLE_COLUMNS[self.entity])
+        self.typed_columns = self.columns  # the typed table's, after line and pos
         self.model = RECORD_MODELS[self.entity]
 
     def create_tables(self) -> None:
@@ -266,7 +282,7 @@ class StagedConverter(ABC):
         """Built from constants and the header's column positions only (no cell values)."""
         return f"""
             WITH checked AS ({self.checked_query()}), typed AS (
-                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})
+                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.typed_columns)})
                 SELECT v.line, v.pos, {self.typed_values()} FROM checked AS v WHERE v.ok
             )
             SELECT pos FROM checked WHERE NOT ok
@@ -275,8 +291,8 @@ class StagedConverter(ABC):
     def checked_query(self) -> str:
         """The raw records' cells, each with `ok` (SQL decides it exactly) and the
         entity's derived values (a query over the raw table, for a `checked` CTE)."""
-        cells = {name: self._cell(name) for name in self.columns}
-        values = ", ".join(f"{cells[name]} AS {name}" for name in self.columns)
+        cells = [f"{self._cell(name)} AS {name}" for name in self.columns]
+        values = ", ".join([*cells, *self._more_cells()])
         derived = "".join(f", {item}" for item in self._derived())
         return (
             f"SELECT r.line, r.pos, v.*, ({' AND '.join(self._checks())}) AS ok{derived} "
@@ -288,16 +304,17 @@ class StagedConverter(ABC):
         mapped = [f"coalesce(r.c{index}, '')" for index in sorted(self.source.values())]
         cells_joined = f"concat_ws(E'\\x01', {', '.join(mapped)})" if mapped else "''"
         checks = [f"{cells_joined} !~ {_literal(_NOT_PLAIN)}"]
-        for name in self.columns:
-            limit = _max_length(self.model, name) if name in self.model.model_fields else None
-            if limit is not None:
-                checks.append(length_at_most(f"v.{name}", limit))
+        checks += length_checks(self.model, {name: f"v.{name}" for name in self.columns})
         checks.append(f"(v.uuid IS NULL OR {uuid_syntax('v.uuid')})")
         return checks
 
     @abstractmethod
     def _checks(self) -> list[str]:
         """The conditions of `ok` (over the raw row `r`, its cells `v` and `_laterals`)."""
+
+    def _more_cells(self) -> list[str]:
+        """Further cells of `v` (`<SQL> AS <name>`) beyond the record's own columns."""
+        return []
 
     def _derived(self) -> list[str]:
         """Select items `checked` adds after `ok` (for `typed_values`)."""
@@ -307,9 +324,14 @@ class StagedConverter(ABC):
         """Further `, LATERAL (…) AS x` items of `checked`'s FROM (after the cells `v`)."""
         return ""
 
-    @abstractmethod
     def typed_values(self) -> str:
-        """The typed row of a `checked` row `v` whose `ok` holds, in `self.columns` order."""
+        """The typed row of a `checked` row `v` whose `ok` holds, in `typed_columns` order."""
+        typed = self._typed()
+        return ", ".join(f"{typed[name]} AS {name}" for name in self.typed_columns)
+
+    @abstractmethod
+    def _typed(self) -> dict[str, str]:
+        """Each typed column's SQL over a `checked` row `v` whose `ok` holds."""
 
     def move_to_python(self, uuids: Sequence[str], *, check_companies: bool) -> list[int]:
         """Take out of the typed rows every key Python must load (it holds a row of it
@@ -366,11 +388,11 @@ class ContactConverter(StagedConverter):
         return [
             *self._common_checks(),
             f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
-            LINKEDIN_OK,
+            linkedin_ok("v.linkedin_url"),
             list_ok("departments"),
             f"(v.company_id IS NULL OR {uuid_syntax('v.company_id')})",
             # A key without email: the person key (ASCII names only; a LinkedIn URL is
-            # one LINKEDIN_OK takes, which staged_keys.linkedin normalizes exactly).
+            # one linkedin_ok takes, which staged_keys.linkedin normalizes exactly).
             "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR ((v.first_name IS NOT NULL "
             "OR v.last_name IS NOT NULL OR v.linkedin_url IS NOT NULL) "
             f"AND concat(v.first_name, v.last_name) ~ '{PRINTABLE_ASCII}'))",
@@ -379,16 +401,15 @@ class ContactConverter(StagedConverter):
     def _derived(self) -> list[str]:
         return [list_parts("departments")]
 
-    def typed_values(self) -> str:
+    def _typed(self) -> dict[str, str]:
         first = keys.name("coalesce(v.first_name, '')")
         last = keys.name("coalesce(v.last_name, '')")
         linkedin = f"coalesce({keys.linkedin('lower(v.linkedin_url)')}, '')"
         person = f"'person:' || {first} || '|' || {last} || '|' || {linkedin}"
         key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
-        typed = {name: f"v.{name}" for name in self.columns if name not in ("uuid", "email")} | {
+        return {name: f"v.{name}" for name in self.columns} | {
             "uuid": f"coalesce(v.uuid::uuid, {keys.uuid5('contacts', key)})",
             "email": "lower(v.email)",
             "departments": list_value("departments"),
             "company_id": "v.company_id::uuid",
         }
-        return ", ".join(f"{typed[name]} AS {name}" for name in self.columns)

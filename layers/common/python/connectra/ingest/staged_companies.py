@@ -20,13 +20,14 @@ from __future__ import annotations
 from connectra.ingest import staged_keys as keys
 from connectra.ingest.normalize import NUMBER_FIELDS
 from connectra.ingest.staged import (
-    LINKEDIN_OK,
     StagedConverter,
+    length_checks,
+    linkedin_ok,
     list_ok,
     list_parts,
     list_value,
 )
-from connectra.models.fields import Entity
+from connectra.models.fields import WRITABLE_COLUMNS, Entity
 from connectra.models.records import CompanyIn
 
 _LISTS = ("industries", "keywords", "technologies")
@@ -44,10 +45,9 @@ def _upper_bound(name: str) -> int:
     raise ValueError(f"{name} has no upper bound")
 
 
-def _number_ok(name: str) -> str:
+def _number_ok(cell: str, name: str) -> str:
     """The cell is an amount SQL reads exactly and within the model's bounds (a CASE: the
     cast must not run on other cells)."""
-    cell = f"v.{name}"
     digits = f"translate({cell}, ',', '')"
     return (
         f"(CASE WHEN {cell} IS NULL THEN true WHEN {cell} !~ '{_AMOUNT}' THEN false "
@@ -56,50 +56,100 @@ def _number_ok(name: str) -> str:
     )
 
 
+class CompanyCells:
+    """A company's cells in a `checked` row: `v.<prefix><field>` for every writable field
+    (a companies file's own cells, or a contacts file's company columns), its domain URL
+    `<prefix>url` and domain `<prefix>domain` (laterals `<prefix>s`, `<prefix>d`)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def cell(self, name: str) -> str:
+        return f"v.{self.prefix}{name}"
+
+    def laterals(self, url: str) -> str:
+        """The laterals computing the domain of the URL `url` (lower-cased there)."""
+        p = self.prefix
+        return (
+            f", LATERAL (SELECT lower({url}) AS url) AS {p}s"
+            f", LATERAL (SELECT {keys.domain(f'{p}s.url')} AS domain) AS {p}d"
+        )
+
+    def derived(self) -> list[str]:
+        p = self.prefix
+        return [
+            f"{p}d.domain AS {p}domain",
+            f"{keys.domain_again(f'{p}d.domain')} AS {p}key_domain",
+            *(list_parts(p + name) for name in _LISTS),
+        ]
+
+    def lengths(self) -> list[str]:
+        return length_checks(
+            CompanyIn, {field: self.cell(field) for field in CompanyIn.model_fields}
+        )
+
+    def checks(self) -> list[str]:
+        """LinkedIn URL, lists, amounts, a domain SQL normalizes (not the lengths, not the
+        key: see `lengths` and `has_key`)."""
+        p, cell = self.prefix, self.cell
+        return [
+            linkedin_ok(cell("linkedin_url")),
+            *(list_ok(p + field) for field in _LISTS),
+            *(f"({cell(field)} IS NULL OR strpos({cell(field)}, '|') = 0)" for field in _LISTS),
+            *(_number_ok(cell(field), field) for field in NUMBER_FIELDS),
+            f"({p}s.url IS NULL OR {p}s.url ~ '{keys.URL_CELL}')",
+        ]
+
+    def has_key(self) -> str:
+        """A natural key SQL computes: the domain, else the name (ASCII only) and LinkedIn URL."""
+        name, linkedin = self.cell("name"), self.cell("linkedin_url")
+        return (
+            f"({self.prefix}d.domain IS NOT NULL OR (({name} IS NOT NULL OR {linkedin} "
+            f"IS NOT NULL) AND coalesce({name}, '') ~ '{keys.PRINTABLE_ASCII}'))"
+        )
+
+    def natural_uuid(self) -> str:
+        """`company_uuid` of a checked row (the key `company_natural_key` gives)."""
+        p = self.prefix
+        company_name = keys.name(f"coalesce({self.cell('name')}, '')")
+        url = f"lower({self.cell('linkedin_url')})"
+        linkedin = f"coalesce({keys.linkedin(url)}, '')"
+        key = (
+            f"CASE WHEN v.{p}key_domain IS NOT NULL THEN 'domain:' || v.{p}key_domain "
+            f"ELSE 'company:' || {company_name} || '|' || {linkedin} END"
+        )
+        return keys.uuid5("companies", key)
+
+    def typed(self) -> dict[str, str]:
+        """Each company field's typed value (by field name)."""
+        return (
+            {field: self.cell(field) for field in WRITABLE_COLUMNS[Entity.COMPANIES]}
+            | {"normalized_domain": f"v.{self.prefix}domain"}
+            | {field: list_value(self.prefix + field) for field in _LISTS}
+            | {field: f"translate({self.cell(field)}, ',', '')::bigint" for field in NUMBER_FIELDS}
+        )
+
+
 class CompanyConverter(StagedConverter):
     """Companies: domain and key normalization, list cells, amounts."""
 
     entity = Entity.COMPANIES
+    company = CompanyCells("")
 
     def _laterals(self) -> str:
-        source = "coalesce(v.normalized_domain, v.website)"
-        return (
-            f", LATERAL (SELECT lower({source}) AS url) AS s"
-            f", LATERAL (SELECT {keys.domain('s.url')} AS domain) AS d"
-        )
+        return self.company.laterals("coalesce(v.normalized_domain, v.website)")
 
     def _derived(self) -> list[str]:
-        return [
-            "d.domain AS domain",
-            f"{keys.domain_again('d.domain')} AS key_domain",
-            *(list_parts(name) for name in _LISTS),
-        ]
+        return self.company.derived()
 
     def _checks(self) -> list[str]:
         return [
             *self._common_checks(),
-            LINKEDIN_OK,
-            *(list_ok(name) for name in _LISTS),
-            *(f"(v.{name} IS NULL OR strpos(v.{name}, '|') = 0)" for name in _LISTS),
-            *(_number_ok(name) for name in NUMBER_FIELDS),
-            f"(s.url IS NULL OR s.url ~ '{keys.URL_CELL}')",
-            # Without a domain, the key is the name (ASCII only) and LinkedIn URL.
-            "(v.uuid IS NOT NULL OR d.domain IS NOT NULL OR ("
-            "(v.name IS NOT NULL OR v.linkedin_url IS NOT NULL) "
-            f"AND coalesce(v.name, '') ~ '{keys.PRINTABLE_ASCII}'))",
+            *self.company.checks(),
+            f"(v.uuid IS NOT NULL OR {self.company.has_key()})",
         ]
 
-    def typed_values(self) -> str:
-        company_name = keys.name("coalesce(v.name, '')")
-        linkedin = f"coalesce({keys.linkedin('lower(v.linkedin_url)')}, '')"
-        key = (
-            "CASE WHEN v.key_domain IS NOT NULL THEN 'domain:' || v.key_domain "
-            f"ELSE 'company:' || {company_name} || '|' || {linkedin} END"
-        )
-        typed = {name: f"v.{name}" for name in self.columns} | {
-            "uuid": f"coalesce(v.uuid::uuid, {keys.uuid5('companies', key)})",
-            "normalized_domain": "v.domain",
+    def _typed(self) -> dict[str, str]:
+        return self.company.typed() | {
+            "uuid": f"coalesce(v.uuid::uuid, {self.company.natural_uuid()})"
         }
-        typed |= {name: list_value(name) for name in _LISTS}
-        typed |= {name: f"translate(v.{name}, ',', '')::bigint" for name in NUMBER_FIELDS}
-        return ", ".join(f"{typed[name]} AS {name}" for name in self.columns)
