@@ -147,6 +147,30 @@ COMPANY_HEADERS = (
 )
 
 
+# Contacts with their companies' columns (combined rows, staged_combined.py).
+COMBINED_HEADERS = (
+    ["first_name", "email", "company_name", "company_domain", "company_industries",
+     "company_employees_count"],
+    ["First Name", "Email", "Company", "Website", "Industry", "# Employees", "company_id"],
+    ["email", "company_name", "company_linkedin_url", "company_city", "title"],
+)  # fmt: skip
+_combined_email = st.sampled_from(
+    ["ada@acme.io", "ADA@Acme.IO", "x@gmail.com", "y@WWW.gone.io", "z@sub.acme.io", "w@other.io",
+     "not-an-email", "a@[x].io", "a@b", ""]
+)  # fmt: skip
+
+
+def _combined_cell(column: str) -> st.SearchStrategy[str]:
+    lowered = column.lower()
+    if lowered == "email":
+        return _combined_email
+    if lowered == "company_id":
+        return _uuid_cell
+    if lowered in ("first_name", "first name", "title"):
+        return _text
+    return _company_cell(lowered.removeprefix("company_").replace("# ", ""))
+
+
 def _company_cell(column: str) -> st.SearchStrategy[str]:
     lowered = column.lower()
     if lowered in ("normalized_domain", "website", "domain"):
@@ -162,10 +186,17 @@ def _company_cell(column: str) -> st.SearchStrategy[str]:
     return _company_name
 
 
+_FILES = {
+    "contacts": (HEADERS, _cell),
+    "companies": (COMPANY_HEADERS, _company_cell),
+    "combined": (COMBINED_HEADERS, _combined_cell),
+}
+
+
 @st.composite
-def csv_files(draw: st.DrawFn, entity: str = "contacts") -> bytes:
-    header = draw(st.sampled_from(HEADERS if entity == "contacts" else COMPANY_HEADERS))
-    cell = _cell if entity == "contacts" else _company_cell
+def csv_files(draw: st.DrawFn, kind: str = "contacts") -> bytes:
+    headers, cell = _FILES[kind]
+    header = draw(st.sampled_from(headers))
     lines = [",".join(header).encode()]
     for _ in range(draw(st.integers(1, 25))):
         cells = [draw(cell(column)) for column in header]
@@ -325,6 +356,25 @@ def test_sql_path_loads_the_companies_the_python_parser_loads(
         assert with_sql[part] == expected, part
 
 
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=csv_files("combined"), chunk_size=st.sampled_from([64, 256, 100_000]))
+def test_sql_path_loads_the_combined_rows_the_python_parser_loads(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    body: bytes,
+    chunk_size: int,
+) -> None:
+    with_sql = _import(store, clean_db, body, chunk_size, True, opensearch_backend)
+    python_only = _import(store, clean_db, body, chunk_size, False, opensearch_backend)
+    for part, expected in python_only.items():
+        assert with_sql[part] == expected, part
+
+
 def test_plain_records_never_reach_the_python_parser(
     store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
 ) -> None:
@@ -372,6 +422,35 @@ def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
     python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
     assert with_sql == python_only
     assert with_sql["counts"] == ("completed", 4, 3, 0, 0, 1)
+
+
+def test_plain_combined_rows_never_reach_the_python_parser(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b"first_name,email,company_name,company_domain,company_industries,company_employees\n"
+        b"Ada,ada@ACME.io,Acme,,SaaS; AI,120\n"  # the email's domain: acme.io's owner
+        b"Bob,bob@gmail.com,Bobco,,,\n"  # free mail: keyed by name
+        b'Cy,cy@x.io,,https://www.Beta.io/,,"1,200"\n'
+        b"Di,di@y.io,,,,\n"  # no company
+        b"Ev,ev@z.io,Acme,acme.io,a | b,\n"  # `|` in a list cell: Python's
+        b"Fay,fay@acme.io,Acme 2,,,\n"  # acme.io's last row in the file
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    assert parsed == [6]
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
+    ada = contact_uuid("ada@acme.io", None, None, None)
+    assert [row[13] for row in with_sql["contacts"] if row[0] == ada] == [DOMAIN_OWNER]
 
 
 def test_mostly_bad_batches_back_off_to_python_with_the_same_results(

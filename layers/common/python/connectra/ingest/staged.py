@@ -188,9 +188,9 @@ _SQL_NORMALIZERS = frozenset([normalize.amount, normalize.split_list])
 
 
 def supports(entity: Entity, columns: ColumnMap | None) -> bool:
-    """Files the SQL path converts: CSV without company-reference columns whose values
-    are read as written or normalized by the converters."""
-    if columns is None or columns.has_company_columns:
+    """Files the SQL path converts: CSV whose values are read as written or normalized
+    by the converters (contacts files with company columns too: staged_combined.py)."""
+    if columns is None:
         return False
     if len(columns.header) > MAX_RAW_COLUMNS:  # PostgreSQL tables stop at 1,600 columns
         return False
@@ -239,6 +239,7 @@ class StagedConverter(ABC):
     entity's checks and typed values come from its subclass."""
 
     entity: Entity
+    direct = True  # whether a batch may take the one-statement way (staged_direct.py)
 
     def __init__(self, conn: Connection[Any], columns: ColumnMap) -> None:
         self.conn = conn

@@ -22,12 +22,15 @@ import uuid
 from typing import Any
 
 from psycopg import Connection, errors
+from psycopg.rows import tuple_row
 
 from connectra.ingest.columns import ColumnMap
+from connectra.ingest.combined import CompanyRow
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record
-from connectra.ingest.staged import ContactConverter, RawBatch, StagedConverter
+from connectra.ingest.staged import TYPED_TABLE, ContactConverter, RawBatch, StagedConverter
+from connectra.ingest.staged_combined import CombinedContactConverter
 from connectra.ingest.staged_companies import CompanyConverter
 from connectra.ingest.staged_direct import DirectLoad, DirectOutcome
 from connectra.ingest.staged_load import StagedCounts, StagedLoader
@@ -35,10 +38,12 @@ from connectra.models.fields import Entity
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
 MAX_SKIPPED_BATCHES = 64
-CONVERTERS: dict[Entity, type[StagedConverter]] = {
-    Entity.CONTACTS: ContactConverter,
-    Entity.COMPANIES: CompanyConverter,
-}
+
+
+def converter_for(entity: Entity, columns: ColumnMap) -> type[StagedConverter]:
+    if entity is Entity.COMPANIES:
+        return CompanyConverter
+    return CombinedContactConverter if columns.has_company_columns else ContactConverter
 
 
 class StagedBatches:
@@ -56,7 +61,7 @@ class StagedBatches:
         self.parser = parser
         self.loader = loader
         self.batch = RawBatch()
-        self.converter = CONVERTERS[loader.entity](conn, columns)
+        self.converter = converter_for(loader.entity, columns)(conn, columns)
         self.staged = StagedLoader(
             conn,
             job_id,
@@ -111,6 +116,8 @@ class StagedBatches:
         python_rows, counts = self._parse(self.batch.take(to_python))
         python_keys = [str(row.row["uuid"]) for row in python_rows]
         self._move_to_python(python_keys, python_rows, counts)
+        if isinstance(self.converter, CombinedContactConverter):
+            counts.companies_written += self._link_companies()
         staged = self._load_staged()
         if staged is None and self._company_refused and not self._check_companies:
             # The chunk's first missing company: this batch and every later one look the
@@ -136,7 +143,9 @@ class StagedBatches:
         record entered the COPY, no missing company met in this chunk, no refusal of that
         statement yet (a chunk whose rows update other records' emails would pay for it on
         every batch). None: take the two-step way."""
-        if self.batch.ineligible or self._check_companies or self._direct_refused:
+        if not self.converter.direct or self.batch.ineligible:
+            return None
+        if self._check_companies or self._direct_refused:
             return None
         try:
             with self.conn.transaction():
@@ -171,6 +180,31 @@ class StagedBatches:
             more_rows, more = self._parse(self.batch.take(moved))
             python_rows += more_rows
             counts.add(more)
+
+    def _link_companies(self) -> int:
+        """The typed rows' companies (the batch's last row of each) recorded and the
+        missing ones created, committed (BatchLoader.upsert_companies); each contact
+        pointed to its company as stored. The number of companies created."""
+        rows = (
+            self.conn.cursor(row_factory=tuple_row)
+            .execute(
+                f"SELECT DISTINCT ON (company_uuid) company_uuid, company_values, pos "
+                f"FROM {TYPED_TABLE} WHERE company_uuid IS NOT NULL ORDER BY company_uuid, pos DESC"
+            )
+            .fetchall()
+        )
+        if not rows:
+            return 0
+        companies = [CompanyRow(natural, values, position) for natural, values, position in rows]
+        outcome = self.loader.upsert_companies(companies)
+        if outcome.owners:
+            self.conn.execute(
+                f"UPDATE {TYPED_TABLE} AS t SET company_id = o.stored_id "
+                "FROM unnest(%s::uuid[], %s::uuid[]) AS o(natural_id, stored_id) "
+                "WHERE t.company_uuid = o.natural_id AND t.company_id = o.natural_id",
+                (list(outcome.owners), list(outcome.owners.values())),
+            )
+        return len(outcome.written)
 
     def _load_staged(self) -> StagedCounts | None:
         """Load the typed rows in SQL; None when the database refused the batch

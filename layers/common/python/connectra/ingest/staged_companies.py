@@ -30,7 +30,7 @@ from connectra.ingest.staged import (
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
 from connectra.models.records import CompanyIn
 
-_LISTS = ("industries", "keywords", "technologies")
+LISTS = ("industries", "keywords", "technologies")
 # Digits and commas: normalize.amount reads them as the digits (`1,200` → 1200). At most
 # 18 digits fit a bigint; the model's bounds are far lower.
 _AMOUNT = "^[0-9][0-9,]*$"
@@ -80,7 +80,7 @@ class CompanyCells:
         return [
             f"{p}d.domain AS {p}domain",
             f"{keys.domain_again(f'{p}d.domain')} AS {p}key_domain",
-            *(list_parts(p + name) for name in _LISTS),
+            *(list_parts(p + name) for name in LISTS),
         ]
 
     def lengths(self) -> list[str]:
@@ -94,8 +94,8 @@ class CompanyCells:
         p, cell = self.prefix, self.cell
         return [
             linkedin_ok(cell("linkedin_url")),
-            *(list_ok(p + field) for field in _LISTS),
-            *(f"({cell(field)} IS NULL OR strpos({cell(field)}, '|') = 0)" for field in _LISTS),
+            *(list_ok(p + field) for field in LISTS),
+            *(f"({cell(field)} IS NULL OR strpos({cell(field)}, '|') = 0)" for field in LISTS),
             *(_number_ok(cell(field), field) for field in NUMBER_FIELDS),
             f"({p}s.url IS NULL OR {p}s.url ~ '{keys.URL_CELL}')",
         ]
@@ -125,7 +125,7 @@ class CompanyCells:
         return (
             {field: self.cell(field) for field in WRITABLE_COLUMNS[Entity.COMPANIES]}
             | {"normalized_domain": f"v.{self.prefix}domain"}
-            | {field: list_value(self.prefix + field) for field in _LISTS}
+            | {field: list_value(self.prefix + field) for field in LISTS}
             | {field: f"translate({self.cell(field)}, ',', '')::bigint" for field in NUMBER_FIELDS}
         )
 
