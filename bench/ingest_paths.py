@@ -2,12 +2,13 @@
 
 One process, one worker (chunks run in-process), the OpenSearch configuration (keys-only
 tables, the search outbox written), the private cluster or DATABASE_URL's server. A
-generated file (connectra.local.sample: `--rows` companies, or contacts referencing
-companies imported once beforehand) is imported `--rounds` times per path into emptied
+generated file (connectra.local.sample: `--rows` companies; contacts referencing
+companies imported once beforehand; or combined rows, contacts carrying their company's
+name, domain, industries and head count) is imported `--rounds` times per path into emptied
 tables, the paths alternating (SQL, Python, SQL, …) so the machine's noise reaches both
 alike. Reported: each round's rows/s, each path's median and the ratio of the medians.
 
-    .venv/bin/python -m bench.ingest_paths --entity companies --rows 100000 --rounds 3
+    .venv/bin/python -m bench.ingest_paths --file companies --rows 100000 --rounds 3
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,40 @@ PATHS = {"sql": "true", "python": "false"}
 EMPTIED = ("filters_data", "search_outbox", "search_outbox_batches", "import_keys", "contacts")
 
 
-def _sample_file(folder: Path, entity: str, rows: int) -> tuple[Path, Path | None]:
+COMBINED_COMPANY_COLUMNS = ("name", "normalized_domain", "industries", "employees_count")
+
+
+def _combined_file(folder: Path, rows: int) -> Path:
+    """Contacts with their company's columns (`company_name`, …) instead of its id."""
+    from connectra.local.sample import CONTACT_COLUMNS, company_rows, contact_rows, write_csv
+
+    companies = company_rows(max(1, rows // 10))
+    by_domain = {company["normalized_domain"]: company for company in companies}
+    columns = [name for name in CONTACT_COLUMNS if name != "company_id"]
+    names = [*columns, *(f"company_{name}" for name in COMBINED_COMPANY_COLUMNS)]
+
+    def combined() -> Iterator[dict[str, Any]]:
+        for contact in contact_rows(rows, companies):
+            company = by_domain[contact["email"].rsplit("@", 1)[1]]
+            yield {name: contact[name] for name in columns} | {
+                f"company_{name}": company[name] for name in COMBINED_COMPANY_COLUMNS
+            }
+
+    path = folder / "combined.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(handle, combined(), names)
+    return path
+
+
+def _sample_file(folder: Path, kind: str, rows: int) -> tuple[Path, Path | None]:
     """The measured file, and the companies file a contacts file references (else None)."""
     from connectra.local.sample import write_sample_files
 
-    if entity == "companies":
+    if kind == "companies":
         companies_csv, _ = write_sample_files(folder, rows, 0)
         return companies_csv, None
+    if kind == "combined":
+        return _combined_file(folder, rows), None
     companies_csv, contacts_csv = write_sample_files(folder, max(1, rows // 10), rows)
     return contacts_csv, companies_csv
 
@@ -58,7 +87,7 @@ def import_round(path: Path, entity: str, rows: int, chunk_size: int, sql_path: 
     return rows / seconds
 
 
-def run(entity: str, rows: int, rounds: int, chunk_mib: int) -> dict[str, Any]:
+def run(kind: str, rows: int, rounds: int, chunk_mib: int) -> dict[str, Any]:
     from moto.server import ThreadedMotoServer
 
     port = _free_port()
@@ -75,10 +104,11 @@ def run(entity: str, rows: int, rounds: int, chunk_mib: int) -> dict[str, Any]:
         get_store().client.create_bucket(Bucket=BUCKET)
         chunk_size = chunk_mib * MIB
         with tempfile.TemporaryDirectory(prefix="connectra-paths-") as folder:
-            path, companies_csv = _sample_file(Path(folder), entity, rows)
+            path, companies_csv = _sample_file(Path(folder), kind, rows)
+            entity = "companies" if kind == "companies" else "contacts"
             if companies_csv is not None:
                 run_import(_new_job(companies_csv, "companies", chunk_size), 1)
-            emptied = (*EMPTIED, "companies") if entity == "companies" else EMPTIED
+            emptied = EMPTIED if companies_csv else (*EMPTIED, "companies", "import_company_keys")
             for _ in range(rounds):
                 for name, sql_path in PATHS.items():
                     _truncate(database_url, *emptied)
@@ -87,7 +117,7 @@ def run(entity: str, rows: int, rounds: int, chunk_mib: int) -> dict[str, Any]:
         server.stop()
     medians = {name: statistics.median(values) for name, values in measured.items()}
     return {
-        "entity": entity,
+        "file": kind,
         "rows": rows,
         "chunk_mib": chunk_mib,
         "rows_per_s": {
@@ -100,12 +130,14 @@ def run(entity: str, rows: int, rounds: int, chunk_mib: int) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--entity", choices=("companies", "contacts"), default="companies")
+    parser.add_argument(
+        "--file", choices=("companies", "contacts", "combined"), default="companies"
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk-mib", type=int, default=16)
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.entity, args.rows, args.rounds, args.chunk_mib), indent=2))
+    print(json.dumps(run(args.file, args.rows, args.rounds, args.chunk_mib), indent=2))
     return 0
 
 
