@@ -14,6 +14,13 @@ the same counts and row errors as the Python parser and loader would give:
   its savepoint and Python loads the batch, isolating the refused rows. (It first loads
   without looking up email owners, and again with them if the unique email index
   refuses: see `StagedLoader.load`.)
+
+Combined rows (staged_combined.py): before the typed rows are loaded, their companies
+(the batch's last row of each) are recorded and created in combined.py's short
+transaction and the contacts pointed to them as stored (`_link_companies`); the rows
+Python loads link theirs in the loader. Two calls where the Python path makes one may
+create a company from an earlier row of the batch: finalize writes each company's last
+row of the file anyway (the ledger keeps it), so the tables, counts and outbox end alike.
 """
 
 from __future__ import annotations
