@@ -3,11 +3,12 @@
 For a contacts CSV (with its companies' columns too: staged_combined.py) or a companies
 CSV (`supports`), the chunk worker does not parse records in Python. It prefixes each
 record's bytes with its line and byte offset and COPYs them into a temporary (unlogged,
-session-private) table; PostgreSQL splits the fields. One statement then validates and converts them (lengths,
-uuid syntax, list cells, the entity's own checks, `uuid_generate_v5` of the natural key)
-into typed rows: `StagedConverter` holds the tables and the common checks, its
-subclasses the entity's (`ContactConverter` here, `CompanyConverter` in
-staged_companies.py; key normalization in staged_keys.py).
+session-private) table; PostgreSQL splits the fields. One statement then validates and
+converts them (lengths, uuid syntax, list cells, the entity's own checks,
+`uuid_generate_v5` of the natural key) into typed rows: `StagedConverter` holds the
+tables and the common checks, its subclasses the entity's (`ContactConverter` here,
+`CompanyConverter` in staged_companies.py, `CombinedContactConverter` in
+staged_combined.py; key normalization in staged_keys.py).
 
 The SQL path only keeps what it can decide exactly as the Python parser (parse.py and
 models/records.py) would; everything else goes back to Python, record by record:
