@@ -156,7 +156,7 @@ COMBINED_HEADERS = (
 )  # fmt: skip
 _combined_email = st.sampled_from(
     ["ada@acme.io", "ADA@Acme.IO", "x@gmail.com", "y@WWW.gone.io", "z@sub.acme.io", "w@other.io",
-     "not-an-email", "a@[x].io", "a@b", ""]
+     "not-an-email", "a@[x].io", "a@b", "long@" + "d" * 251 + ".io", ""]
 )  # fmt: skip
 
 
@@ -278,6 +278,8 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
             "technologies, employees_count, annual_revenue, total_funding, address, city, "
             "state, country, phone, deleted_at IS NULL FROM companies ORDER BY uuid"
         ).fetchall()
+        # The companies combined rows created or named (combined.company_totals).
+        job_companies = conn.execute("SELECT response -> 'companies' FROM jobs").fetchall()
     counts = (summary.status, summary.total, summary.inserted, summary.updated)
     return {
         "counts": (*counts, summary.failed, summary.duplicates),
@@ -286,6 +288,7 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
         "filters": filters,
         "outbox": outbox,
         "companies": companies,
+        "job_companies": job_companies,
     }
 
 

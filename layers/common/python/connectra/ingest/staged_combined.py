@@ -32,8 +32,14 @@ from connectra.ingest.combined import FREE_MAIL_DOMAINS
 from connectra.ingest.staged import TYPED_TABLE, ContactConverter
 from connectra.ingest.staged_companies import LISTS, CompanyCells
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
+from connectra.models.records import CompanyIn
 
 PREFIX = "co_"
+_MAX_DOMAIN = next(
+    int(limit)
+    for constraint in CompanyIn.model_fields["normalized_domain"].metadata
+    if (limit := getattr(constraint, "max_length", None)) is not None
+)
 _FREE_MAIL = ", ".join(f"'{domain}'" for domain in sorted(FREE_MAIL_DOMAINS))
 
 
@@ -99,6 +105,9 @@ class CombinedContactConverter(ContactConverter):
                 for name in LISTS
             ),
             f"(v.email IS NULL OR v.email ~ '{keys.URL_CELL}')",
+            # The email's domain stands for the domain column: the model bounds its length.
+            f"(v.{PREFIX}normalized_domain IS NOT NULL OR v.{PREFIX}website IS NOT NULL "
+            f"OR {PREFIX}e.domain IS NULL OR char_length({PREFIX}e.domain) <= {_MAX_DOMAIN})",
         ]
         return [*super()._checks(), f"(NOT {self._present()} OR ({' AND '.join(company)}))"]
 
