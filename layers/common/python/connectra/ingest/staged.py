@@ -89,7 +89,7 @@ def length_checks(model: type[RecordIn], cells: dict[str, str]) -> list[str]:
     """Each cell (field name → its SQL) within its field's `max_length` in `model`."""
     checks = []
     for name, cell in cells.items():
-        limit = _max_length(model, name) if name in model.model_fields else None
+        limit = model_bound(model, name, "max_length") if name in model.model_fields else None
         if limit is not None:
             checks.append(length_at_most(cell, limit))
     return checks
@@ -198,9 +198,10 @@ def supports(entity: Entity, columns: ColumnMap | None) -> bool:
     return all(normalizer in _SQL_NORMALIZERS for normalizer in columns.normalized_fields.values())
 
 
-def _max_length(model: type[RecordIn], name: str) -> int | None:
+def model_bound(model: type[RecordIn], name: str, bound: str) -> int | None:
+    """A field's constraint `bound` (`max_length`, `le`) in `model`, None without one."""
     for constraint in model.model_fields[name].metadata:
-        limit = getattr(constraint, "max_length", None)
+        limit = getattr(constraint, bound, None)
         if limit is not None:
             return int(limit)
     return None

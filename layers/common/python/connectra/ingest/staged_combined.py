@@ -29,17 +29,13 @@ from connectra.ingest.columns import (
     is_company_column,
 )
 from connectra.ingest.combined import FREE_MAIL_DOMAINS
-from connectra.ingest.staged import TYPED_TABLE, ContactConverter
+from connectra.ingest.staged import TYPED_TABLE, ContactConverter, model_bound
 from connectra.ingest.staged_companies import LISTS, CompanyCells
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
 from connectra.models.records import CompanyIn
 
 PREFIX = "co_"
-_MAX_DOMAIN = next(
-    int(limit)
-    for constraint in CompanyIn.model_fields["normalized_domain"].metadata
-    if (limit := getattr(constraint, "max_length", None)) is not None
-)
+_MAX_DOMAIN = model_bound(CompanyIn, "normalized_domain", "max_length")
 _FREE_MAIL = ", ".join(f"'{domain}'" for domain in sorted(FREE_MAIL_DOMAINS))
 
 

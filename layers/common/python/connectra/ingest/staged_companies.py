@@ -26,6 +26,7 @@ from connectra.ingest.staged import (
     list_ok,
     list_parts,
     list_value,
+    model_bound,
 )
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
 from connectra.models.records import CompanyIn
@@ -37,14 +38,6 @@ _AMOUNT = "^[0-9][0-9,]*$"
 _MAX_DIGITS = 18
 
 
-def _upper_bound(name: str) -> int:
-    for constraint in CompanyIn.model_fields[name].metadata:
-        bound = getattr(constraint, "le", None)
-        if bound is not None:
-            return int(bound)
-    raise ValueError(f"{name} has no upper bound")
-
-
 def _number_ok(cell: str, name: str) -> str:
     """The cell is an amount SQL reads exactly and within the model's bounds (a CASE: the
     cast must not run on other cells)."""
@@ -52,7 +45,7 @@ def _number_ok(cell: str, name: str) -> str:
     return (
         f"(CASE WHEN {cell} IS NULL THEN true WHEN {cell} !~ '{_AMOUNT}' THEN false "
         f"WHEN octet_length({digits}) > {_MAX_DIGITS} THEN false "
-        f"ELSE {digits}::bigint <= {_upper_bound(name)} END)"
+        f"ELSE {digits}::bigint <= {model_bound(CompanyIn, name, 'le')} END)"
     )
 
 
