@@ -456,6 +456,23 @@ def test_plain_combined_rows_never_reach_the_python_parser(
     assert [row[13] for row in with_sql["contacts"] if row[0] == ada] == [DOMAIN_OWNER]
 
 
+def test_a_batch_without_copied_records_does_not_reload_the_last_typed_rows(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "2")
+    body = (
+        b"email,title\n"
+        b"a@x.io,A\n"
+        b"not-an-email,B\n"  # flagged: the batch takes the two-step way (typed rows)
+        b'c@x.io,"multi\nline"\n'  # this batch's records never enter the COPY
+        b'd@x.io,"multi\r\nline"\n'
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed_with_errors", 4, 3, 0, 1, 0)
+
+
 def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
     store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
 ) -> None:

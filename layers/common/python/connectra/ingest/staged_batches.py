@@ -106,18 +106,20 @@ class StagedBatches:
         if self._skip_batches:  # recent batches were mostly Python's anyway
             self._skip_batches -= 1
             return self._python(self.batch.take(list(self.batch.records)))
-        flagged: list[int] = []
-        if self.batch.lines:
-            try:
-                with self.conn.transaction():
-                    self.converter.copy(self.batch)
-                direct = self._load_direct()
-                if direct is not None and not direct.flagged:
-                    self._back_off(0)
-                    return direct.counts
-                flagged = direct.flagged if direct is not None else self._convert()
-            except errors.DataError:
-                return self._python(self.batch.take(list(self.batch.records)))
+        if not self.batch.lines:
+            # No record for the COPY: the typed table still holds the last batch's rows,
+            # which the steps below would load again (their keys counted as duplicates).
+            return self._python(self.batch.take(list(self.batch.records)))
+        try:
+            with self.conn.transaction():
+                self.converter.copy(self.batch)
+            direct = self._load_direct()
+            if direct is not None and not direct.flagged:
+                self._back_off(0)
+                return direct.counts
+            flagged = direct.flagged if direct is not None else self._convert()
+        except errors.DataError:
+            return self._python(self.batch.take(list(self.batch.records)))
         to_python = [*flagged, *self.batch.ineligible]
         self._back_off(len(to_python))
         python_rows, counts = self._parse(self.batch.take(to_python))
