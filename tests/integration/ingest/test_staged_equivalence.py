@@ -1,10 +1,11 @@
 """The SQL import path (raw COPY + conversion in SQL) against the Python parser, row for row.
 
-Each example is one generated contacts or companies CSV (plain cells, cells the SQL path
-must hand to Python, invalid values, duplicate keys, broken quoting, invalid UTF-8, wrong
-field counts, existing and soft-deleted records) imported twice from the same starting
-state: with `INGEST_SQL_PATH` on and off. Tables, counts, row errors (line, column,
-message), filter counts and the search outbox must come out identical.
+Each example is one generated contacts, companies or combined (contacts with their
+companies' columns) CSV (plain cells, cells the SQL path must hand to Python, invalid
+values, duplicate keys, broken quoting, invalid UTF-8, wrong field counts, existing,
+owned and soft-deleted records) imported twice from the same starting state: with
+`INGEST_SQL_PATH` on and off. Tables, counts, row errors (line, column, message), filter
+counts, the search outbox and the job's company totals must come out identical.
 """
 
 from __future__ import annotations
