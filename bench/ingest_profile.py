@@ -57,6 +57,7 @@ STEPS = [
     ("connectra.ingest.staged_batches", "StagedBatches.flush"),
     ("connectra.ingest.staged_batches", "StagedBatches._parse"),
     ("connectra.ingest.staged_batches", "StagedBatches._load_python"),
+    ("connectra.ingest.staged_batches", "StagedBatches._link_companies"),
     ("connectra.ingest.staged_batches", "StagedBatches._convert_and_load"),
     ("connectra.ingest.staged_direct", "DirectLoad.run"),
     ("connectra.ingest.staged_batches", "StagedBatches._convert"),
