@@ -26,7 +26,7 @@ PARTS = {
     "recorded": "the job's key ledger (import_keys upsert)",
     "kept": "rows kept after the ledger (hash join)",
     "inserted": "insert into contacts (heap and its indexes)",
-    "queued": "the search outbox's batch entry",
+    "queued": "the search outbox's entries",
 }
 FOREIGN_KEYS = "foreign key checks (RI trigger per row)"
 REST = "the rest (filter count deltas, returned counts)"
@@ -62,15 +62,23 @@ def _plans(log_text: str) -> list[tuple[float, list[str]]]:
 
 
 def _cte_node(lines: list[str], name: str) -> tuple[float, int] | None:
-    """Total time (ms, all loops) and rows of the plan node under `CTE name`."""
+    """Total time (ms, all loops) and rows of the plan nodes under `CTE name` (and
+    `CTE name_<n>`: a part written as several numbered CTEs, as the outbox's)."""
+    found: tuple[float, int] | None = None
     for index, line in enumerate(lines[:-1]):
-        if line.strip() == f"CTE {name}":
+        label = line.strip()
+        if label == f"CTE {name}" or re.fullmatch(rf"CTE {name}_\d+", label):
             match = _ACTUAL.search(lines[index + 1])
             if match is None:
-                return None
+                continue
             loops = int(match.group(3))
-            return float(match.group(1)) * loops, int(match.group(2)) * loops
-    return None
+            milliseconds, rows = float(match.group(1)) * loops, int(match.group(2)) * loops
+            found = (
+                (milliseconds, rows)
+                if found is None
+                else (found[0] + milliseconds, found[1] + rows)
+            )
+    return found
 
 
 def split(log_text: str) -> Split:

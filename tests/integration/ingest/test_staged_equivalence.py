@@ -1,13 +1,14 @@
 """The SQL import path (raw COPY + conversion in SQL) against the Python parser, row for row.
 
-Each example is one generated contacts CSV (plain cells, cells the SQL path must hand to
-Python, invalid values, duplicate keys, broken quoting, invalid UTF-8, wrong field counts,
-existing records) or NDJSON file (the same values under canonical, alias, vendor, unknown
-and company keys, values of every JSON type, duplicate keys, hostile lines: escapes
-PostgreSQL refuses, NaN, huge numbers, deep nesting, non-objects, broken JSON) imported
-twice from the same starting state: with `INGEST_SQL_PATH` on and off. Tables, counts,
-row errors (line, column, message) and file notices, filter counts and the search outbox
-must come out identical.
+Each example is one generated contacts, companies or combined (contacts with their
+companies' columns) CSV (plain cells, cells the SQL path must hand to Python, invalid
+values, duplicate keys, broken quoting, invalid UTF-8, wrong field counts, existing,
+owned and soft-deleted records) or contacts NDJSON file (the same values under canonical,
+alias, vendor, unknown and company keys, values of every JSON type, duplicate keys,
+hostile lines: escapes PostgreSQL refuses, NaN, huge numbers, deep nesting, non-objects,
+broken JSON) imported twice from the same starting state: with `INGEST_SQL_PATH` on and
+off. Tables, counts, row errors (line, column, message) and file notices, filter counts,
+the search outbox and the job's company totals must come out identical.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from connectra.ingest import staged as staged_module
 from connectra.ingest import staged_direct as direct_module
 from connectra.ingest import staged_load as staged_load_module
 from connectra.local.pipeline import run_import
-from connectra.models.identity import contact_uuid
+from connectra.models.identity import company_uuid, contact_uuid
 from connectra.settings import get_settings
 from connectra.storage.s3 import ObjectStore
 from tests.integration.ingest.conftest import upload_job
@@ -37,10 +38,13 @@ from tests.integration.ingest.conftest import upload_job
 COMPANY = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a01")
 MISSING_COMPANY = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a02")
 OWNER = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a03")  # holds owner@acme.com, explicit id
+DOMAIN_OWNER = uuid.UUID("7d0c9c52-98a9-4c1c-9d36-0b9f1c8d0a04")  # holds acme.io, explicit id
+GONE = company_uuid("gone.io", None, None)  # a soft-deleted company, keyed by its domain
 HEADERS = (
     ["first_name", "last_name", "email", "title", "departments", "city", "company_id"],
     ["First Name", "Surname", "Work Email", "Job Title", "Department", "Notes", "uuid"],
     ["email", "linkedin_url", "seniority", "email_status", "country", "first"],
+    ["first_name", "last_name", "linkedin_url", "title", "uuid"],
 )
 
 _text = st.sampled_from(
@@ -58,15 +62,28 @@ _email = st.sampled_from(
     ]
 )  # fmt: skip
 _departments = st.sampled_from(
-    ["Sales; sales; Marketing", "a,b, A", "Engineering", "; ;", "", "x;" * 201, "R&D; Ops"]
+    [
+        "Sales; sales; Marketing",
+        "a,b, A",
+        "Engineering",
+        "; ;",
+        "",
+        "x;" * 201,
+        "R&D; Ops",
+        "a; b; c; d; e",
+        "a;b;c;d;e;B",
+        "a, b, c, d, e, , f",
+    ]
 )
 _uuid_cell = st.sampled_from(
     [str(COMPANY), str(MISSING_COMPANY), str(OWNER), str(COMPANY).upper(), "{" + str(COMPANY) + "}",
      "nope", "", str(uuid.UUID(int=42))]
 )  # fmt: skip
 _linkedin = st.sampled_from(
-    ["https://www.linkedin.com/in/ada", "linkedin.com/in/x", "https://example.com/in/x", ""]
-)
+    ["https://www.linkedin.com/in/ada", "linkedin.com/in/x", "https://example.com/in/x", "",
+     "HTTPS://WWW.LinkedIn.com/in/Ada/?trk=x", "www.linkedin.com/in/ada#top",
+     "http://uk.linkedin.com/in/ada//", "https://www.linkedin.com"]
+)  # fmt: skip
 
 
 def _cell(column: str) -> st.SearchStrategy[str]:
@@ -88,12 +105,107 @@ def _quote(value: str) -> str:
     return value
 
 
+_company_domain = st.sampled_from(
+    [
+        "acme.io", "ACME.io", "www.acme.io", "https://WWW.Acme.io/about?x=1", "acme.io.",
+        ".acme.io", "www.www.acme.io", "www..acme.io", "user:pw@acme.io:8080/x", "acme.io@evil.io",
+        "http://acme.io:99", "ftp://files.acme.io", "mailto:x@acme.io", "acme.io#frag",
+        "acme.io?q=1", "//acme.io", "http:/acme.io", "http://", "www.", "...", "@", ":80",
+        "bücher.de", "xn--bcher-kva.de", "BÜCHER.de", "[::1]", "http://[fe80::1]/", "a]b.io",
+        "acme .io", "gone.io", "WWW.Gone.IO.", "\u00a0acme.io", "acme.io\u3000", "ac\tme.io",
+        "Ｅxample.com", "x" * 254 + ".io", "'=acme.io", "",
+    ]
+)  # fmt: skip
+_company_name = st.sampled_from(
+    ["Acme", "acme", "Acme  Inc", "ACME inc", "Zoë GmbH", "İlkay", "", "   ", "'=1", "x" * 501]
+)
+_company_linkedin = st.sampled_from(
+    [
+        "https://www.linkedin.com/company/acme/", "linkedin.com/company/Acme?trk=1",
+        "HTTP://LinkedIn.com/company/acme#a", "www.linkedin.com/company/acme//",
+        "https://www.linkedin.com", "https://example.com/company/acme", "",
+    ]
+)  # fmt: skip
+_company_list = st.sampled_from(
+    [
+        "SaaS; saas; AI",
+        "a|b|c",
+        "a,b, A",
+        "x;" * 201,
+        "Fintech",
+        "",
+        "R&D; Ops, Sales",
+        "AI; ML; Data; Cloud; SaaS; Web",
+        "a;b;c;d;e;C",
+    ]
+)
+_amount = st.sampled_from(
+    ["120", "1,200", "0", "007", "1,,2", "$5M", "2.5k", "51-200", "10,001+", "-5", "abc",
+     "1000000000001", "99999999999999999999", "1e3", "١٢", ""]
+)  # fmt: skip
+_company_uuid_cell = st.sampled_from(
+    [str(DOMAIN_OWNER), str(GONE), str(COMPANY).upper(), "nope", "", str(uuid.UUID(int=7))]
+)
+COMPANY_HEADERS = (
+    ["name", "normalized_domain", "website", "linkedin_url", "industries", "employees_count"],
+    ["Company", "Website", "Industry", "Employees", "annual_revenue", "city", "uuid"],
+    ["domain", "name", "linkedin", "keywords", "technologies", "total_funding", "country"],
+)
+
+
+# Contacts with their companies' columns (combined rows, staged_combined.py).
+COMBINED_HEADERS = (
+    ["first_name", "email", "company_name", "company_domain", "company_industries",
+     "company_employees_count"],
+    ["First Name", "Email", "Company", "Website", "Industry", "# Employees", "company_id"],
+    ["email", "company_name", "company_linkedin_url", "company_city", "title"],
+)  # fmt: skip
+_combined_email = st.sampled_from(
+    ["ada@acme.io", "ADA@Acme.IO", "x@gmail.com", "y@WWW.gone.io", "z@sub.acme.io", "w@other.io",
+     "not-an-email", "a@[x].io", "a@b", "long@" + "d" * 251 + ".io", ""]
+)  # fmt: skip
+
+
+def _combined_cell(column: str) -> st.SearchStrategy[str]:
+    lowered = column.lower()
+    if lowered == "email":
+        return _combined_email
+    if lowered == "company_id":
+        return _uuid_cell
+    if lowered in ("first_name", "first name", "title"):
+        return _text
+    return _company_cell(lowered.removeprefix("company_").replace("# ", ""))
+
+
+def _company_cell(column: str) -> st.SearchStrategy[str]:
+    lowered = column.lower()
+    if lowered in ("normalized_domain", "website", "domain"):
+        return _company_domain
+    if "linkedin" in lowered:
+        return _company_linkedin
+    if lowered in ("industries", "industry", "keywords", "technologies"):
+        return _company_list
+    if lowered in ("employees_count", "employees", "annual_revenue", "total_funding"):
+        return _amount
+    if lowered == "uuid":
+        return _company_uuid_cell
+    return _company_name
+
+
+_FILES = {
+    "contacts": (HEADERS, _cell),
+    "companies": (COMPANY_HEADERS, _company_cell),
+    "combined": (COMBINED_HEADERS, _combined_cell),
+}
+
+
 @st.composite
-def csv_files(draw: st.DrawFn) -> bytes:
-    header = draw(st.sampled_from(HEADERS))
+def csv_files(draw: st.DrawFn, kind: str = "contacts") -> bytes:
+    headers, cell = _FILES[kind]
+    header = draw(st.sampled_from(headers))
     lines = [",".join(header).encode()]
     for _ in range(draw(st.integers(1, 25))):
-        cells = [draw(_cell(column)) for column in header]
+        cells = [draw(cell(column)) for column in header]
         line = ",".join(_quote(cell) for cell in cells).encode()
         damage = draw(st.sampled_from(["none"] * 8 + ["utf8", "short", "long", "quote", "blank"]))
         if damage == "utf8":
@@ -191,6 +303,20 @@ def _reset(database_url: str) -> None:
         )
         conn.execute("INSERT INTO companies (uuid, name) VALUES (%s, 'Acme')", (COMPANY,))
         conn.execute(
+            "INSERT INTO companies (uuid, name, normalized_domain, city) "
+            "VALUES (%s, 'Acme IO', 'acme.io', 'Paris')",
+            (DOMAIN_OWNER,),
+        )
+        conn.execute(
+            "INSERT INTO companies (uuid, name, normalized_domain, deleted_at) "
+            "VALUES (%s, 'Gone', 'gone.io', now())",
+            (GONE,),
+        )
+        conn.execute(
+            "INSERT INTO contacts (uuid, email, company_id) VALUES (%s, 'staff@acme.io', %s)",
+            (contact_uuid("staff@acme.io", None, None, None), DOMAIN_OWNER),
+        )
+        conn.execute(
             "INSERT INTO contacts (uuid, email, title, city) "
             "VALUES (%s, 'owner@acme.com', 'Owner', 'Paris')",
             (OWNER,),
@@ -223,10 +349,16 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
         ).fetchall()
         # Queued for search: per-record rows (the Python path) or batch entries (SQL's).
         outbox = conn.execute(
-            "SELECT record_uuid FROM search_outbox UNION "
-            "SELECT unnest(record_uuids) FROM search_outbox_batches ORDER BY 1"
+            "SELECT entity, record_uuid FROM search_outbox UNION "
+            "SELECT entity, unnest(record_uuids) FROM search_outbox_batches ORDER BY 1, 2"
         ).fetchall()
-        companies = conn.execute("SELECT count(*) FROM companies").fetchone()
+        companies = conn.execute(
+            "SELECT uuid, name, normalized_domain, website, linkedin_url, industries, keywords, "
+            "technologies, employees_count, annual_revenue, total_funding, address, city, "
+            "state, country, phone, deleted_at IS NULL FROM companies ORDER BY uuid"
+        ).fetchall()
+        # The companies combined rows created or named (combined.company_totals).
+        job_companies = conn.execute("SELECT response -> 'companies' FROM jobs").fetchall()
     counts = (summary.status, summary.total, summary.inserted, summary.updated)
     return {
         "counts": (*counts, summary.failed, summary.duplicates),
@@ -235,6 +367,7 @@ def _snapshot(database_url: str, summary: Any) -> dict[str, Any]:
         "filters": filters,
         "outbox": outbox,
         "companies": companies,
+        "job_companies": job_companies,
     }
 
 
@@ -255,13 +388,13 @@ def opensearch_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Monke
 
 def _import(
     store: ObjectStore, database_url: str, body: bytes, chunk_size: int, sql_path: bool,
-    monkeypatch: pytest.MonkeyPatch, filename: str = "data.csv",
+    monkeypatch: pytest.MonkeyPatch, entity: str = "contacts", filename: str = "data.csv",
 ) -> dict[str, Any]:  # fmt: skip
     monkeypatch.setenv("INGEST_SQL_PATH", "true" if sql_path else "false")
     get_settings.cache_clear()
     close_pool()
     _reset(database_url)
-    job = upload_job(store, body, chunk_size=chunk_size, filename=filename)
+    job = upload_job(store, body, entity=entity, chunk_size=chunk_size, filename=filename)
     summary = run_import(job, workers=1)
     return _snapshot(database_url, summary)
 
@@ -273,6 +406,45 @@ def _import(
 )
 @given(body=csv_files(), chunk_size=st.sampled_from([64, 256, 100_000]))
 def test_sql_path_loads_what_the_python_parser_loads(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    body: bytes,
+    chunk_size: int,
+) -> None:
+    with_sql = _import(store, clean_db, body, chunk_size, True, opensearch_backend)
+    python_only = _import(store, clean_db, body, chunk_size, False, opensearch_backend)
+    for part, expected in python_only.items():
+        assert with_sql[part] == expected, part
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=csv_files("companies"), chunk_size=st.sampled_from([64, 256, 100_000]))
+def test_sql_path_loads_the_companies_the_python_parser_loads(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    body: bytes,
+    chunk_size: int,
+) -> None:
+    args = (store, clean_db, body, chunk_size)
+    with_sql = _import(*args, True, opensearch_backend, "companies")
+    python_only = _import(*args, False, opensearch_backend, "companies")
+    for part, expected in python_only.items():
+        assert with_sql[part] == expected, part
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=csv_files("combined"), chunk_size=st.sampled_from([64, 256, 100_000]))
+def test_sql_path_loads_the_combined_rows_the_python_parser_loads(
     store: ObjectStore,
     clean_db: str,
     opensearch_backend: pytest.MonkeyPatch,
@@ -304,8 +476,8 @@ def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
     # the other (both right, see `opensearch_backend`): their sum is compared.
     opensearch_backend.setenv("INGEST_BATCH_SIZE", "7")
     args = (store, clean_db, body, chunk_size)
-    with_sql = _import(*args, True, opensearch_backend, "data.ndjson")
-    python_only = _import(*args, False, opensearch_backend, "data.ndjson")
+    with_sql = _import(*args, True, opensearch_backend, filename="data.ndjson")
+    python_only = _import(*args, False, opensearch_backend, filename="data.ndjson")
     for snapshot in (with_sql, python_only):
         status, total, inserted, updated, failed, duplicates = snapshot["counts"]
         snapshot["counts"] = (status, total, inserted, updated + duplicates, failed)
@@ -354,7 +526,9 @@ def test_plain_ndjson_lines_never_reach_the_python_parser(
         b'{"notes": "n", "first_name": "Grace", "email": "grace@x.io", "departments": null}\n'
         b'{"first_name": "Bad", "email": "not-an-email", "departments": ""}\n'
     )
-    snapshot = _import(store, clean_db, body, 100_000, True, opensearch_backend, "data.ndjson")
+    snapshot = _import(
+        store, clean_db, body, 100_000, True, opensearch_backend, filename="data.ndjson"
+    )
     # The batch's first line is parsed ahead (its keys met); only the invalid email is
     # parsed again (for its row error).
     assert parsed == [1, 4]
@@ -380,11 +554,95 @@ def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql
         b'{"email": "p%d@x.io", "id": %b}\n' % (index, b"NaN" if index == 3 else b"%d" % index)
         for index in range(6)
     )  # line 4: Python reads NaN, PostgreSQL's ::jsonb refuses the batch
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, "data.ndjson")
+    with_sql = _import(
+        store, clean_db, body, 100_000, True, opensearch_backend, filename="data.ndjson"
+    )
     assert parsed == [1, 4]  # the first line parsed ahead; then only the NaN line
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, "data.ndjson")
+    python_only = _import(
+        store, clean_db, body, 100_000, False, opensearch_backend, filename="data.ndjson"
+    )
     assert with_sql == python_only
     assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
+
+
+def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b"first_name,last_name,linkedin_url\n"
+        b"Ada,Lovelace,HTTPS://WWW.LinkedIn.com/in/Ada/?trk=x\n"
+        b"Ada,Lovelace,linkedin.com/in/ada#top\n"  # the same key: a duplicate
+        b",,http://uk.linkedin.com/in/grace//\n"
+        b"Zo\xc3\xab,,linkedin.com/in/zoe\n"  # a non-ASCII name: Python's
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    assert parsed == [5]
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed", 4, 3, 0, 0, 1)
+
+
+def test_plain_combined_rows_never_reach_the_python_parser(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b"first_name,email,company_name,company_domain,company_industries,company_employees\n"
+        b"Ada,ada@ACME.io,Acme,,SaaS; AI,120\n"  # the email's domain: acme.io's owner
+        b"Bob,bob@gmail.com,Bobco,,,\n"  # free mail: keyed by name
+        b'Cy,cy@x.io,,https://www.Beta.io/,,"1,200"\n'
+        b"Di,di@y.io,,,,\n"  # no company
+        b"Ev,ev@z.io,Acme,acme.io,a | b,\n"  # `|` in a list cell: Python's
+        b"Fay,fay@acme.io,Acme 2,,,\n"  # acme.io's last row in the file
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    assert parsed == [6]
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    assert with_sql == python_only
+    assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
+    ada = contact_uuid("ada@acme.io", None, None, None)
+    assert [row[13] for row in with_sql["contacts"] if row[0] == ada] == [DOMAIN_OWNER]
+
+
+# A first batch taking the two-step way (a flagged record: its typed rows stay in the typed
+# table), then a batch none of whose records enters the COPY (it empties that table).
+_WITHOUT_COPY_LINES = {
+    "data.csv": b'email\na@x.io\nb@x.io\nnot-an-email\n"multi\nline@x.io"\n"c@x.io\r"\n',
+    "data.ndjson": (
+        b'{"email": "a@x.io"}\n{"email": "b@x.io"}\n{"email": "not-an-email"}\n'
+        b'{"email": "sep\x02@x.io"}\n{"email": "c@x.io", "notes": %b}\n' % (b"[" * 70 + b"]" * 70)
+    ),
+}
+
+
+@pytest.mark.parametrize("filename", list(_WITHOUT_COPY_LINES))
+def test_a_batch_without_copied_records_loads_only_its_own_records(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch, filename: str
+) -> None:
+    opensearch_backend.setenv("INGEST_BATCH_SIZE", "3")
+    body = _WITHOUT_COPY_LINES[filename]
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, filename=filename)
+    python_only = _import(
+        store, clean_db, body, 100_000, False, opensearch_backend, filename=filename
+    )
+    assert with_sql == python_only
+    # The first batch's two rows load once (not again as duplicates with the second batch).
+    assert with_sql["counts"] == ("completed_with_errors", 5, 3, 0, 2, 0)
 
 
 def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
@@ -414,34 +672,40 @@ def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
     assert copied_batches == 10
 
 
-# A first batch taking the two-step way (a flagged record: its typed rows stay in the typed
-# table), then a batch none of whose records enters the COPY (it empties that table).
-_WITHOUT_COPY_LINES = {
-    "data.csv": b'email\na@x.io\nb@x.io\nnot-an-email\n"multi\nline@x.io"\n"c@x.io\r"\n',
-    "data.ndjson": (
-        b'{"email": "a@x.io"}\n{"email": "b@x.io"}\n{"email": "not-an-email"}\n'
-        b'{"email": "sep\x02@x.io"}\n{"email": "c@x.io", "notes": %b}\n' % (b"[" * 70 + b"]" * 70)
-    ),
-}
-
-
-@pytest.mark.parametrize("filename", list(_WITHOUT_COPY_LINES))
-def test_a_batch_without_copied_records_loads_only_its_own_records(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch, filename: str
+def test_plain_companies_never_reach_the_python_parser(
+    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
 ) -> None:
-    opensearch_backend.setenv("INGEST_BATCH_SIZE", "3")
-    body = _WITHOUT_COPY_LINES[filename]
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, filename)
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, filename)
+    parsed: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        parsed.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    body = (
+        b"name,domain,website,linkedin_url,industry,employees,annual_revenue\n"
+        b"Acme,Acme.com,https://acme.com,https://www.linkedin.com/company/acme,SaaS; AI,120,"
+        b'"1,200,000"\n'
+        b"Beta,,https://WWW.Beta.io:443/about?x=1,,Fintech,7,\n"
+        b"Gamma  Labs,,,linkedin.com/company/Gamma/?trk=1,,,\n"
+        b"Gone,WWW.gone.io.,,,,,\n"
+        b"Bad,,,https://example.com/x,,,\n"
+        b"Delta,delta.io,,,A | B,$5M,\n"
+    )
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, "companies")
+    assert parsed == [6, 7]  # the invalid LinkedIn URL (its row error); `|` and `$5M`
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, "companies")
     assert with_sql == python_only
-    # The first batch's two rows load once (not again as duplicates with the second batch).
-    assert with_sql["counts"] == ("completed_with_errors", 5, 3, 0, 2, 0)
+    assert with_sql["counts"] == ("completed_with_errors", 6, 4, 1, 1, 0)
+    assert with_sql["row_errors"] == [(6, "linkedin_url", "not a LinkedIn URL")]
 
 
 _BOB = contact_uuid("bob@x.io", None, None, None)
 # Clean files (every record enters the COPY, none is flagged), so batches may take the
 # one-statement way (staged_direct.py): new and existing records, duplicates within and
-# across batches of 3, and the refusals that send a batch the two-step way.
+# across batches of 3, and the refusals that send a batch the two-step way. Contacts,
+# unless the name says companies.
 _CLEAN_FILES = {
     "new keys, repeated within and across batches": (
         b"first_name,email,title,departments,city,company_id\n"
@@ -466,6 +730,18 @@ _CLEAN_FILES = {
         b"email,company_id\n"
         + b"a@x.io,%b\nb@x.io,%b\nc@x.io,%b\nd@x.io,\n"
         % (str(COMPANY).encode(), str(MISSING_COMPANY).encode(), str(COMPANY).encode())
+    ),
+    "companies: new keys in several spellings, repeated, a soft-deleted key revived": (
+        b"name,domain,industries,employees_count,city\n"
+        + b"".join(
+            b'C%d,%bc%d.io,SaaS; AI,"%d,000",City%d\n'
+            % (i, (b"", b"https://WWW.")[i % 2], i % 5, i, i % 2)
+            for i in range(12)
+        )
+        + b"Gone Again,gone.io,,,Rome\n"
+    ),
+    "companies: a domain another company holds (two-step way with owners)": (
+        b"name,domain\nAcme New,acme.io\nFresh,fresh.io\nAcme Again,WWW.ACME.IO\n"
     ),
 }
 
@@ -496,8 +772,9 @@ def test_one_statement_batches_load_what_the_python_parser_loads(
     opensearch_backend.setattr(direct_module.DirectLoad, "run", watching)
     opensearch_backend.setenv("INGEST_BATCH_SIZE", "3")
     body = _CLEAN_FILES[name]
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    entity = "companies" if name.startswith("companies") else "contacts"
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, entity)
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, entity)
     for part, expected in python_only.items():
         assert with_sql[part] == expected, part
     refused = "two-step way" in name

@@ -9,8 +9,9 @@ import pytest
 
 from connectra.errors import ValidationFailed
 from connectra.ingest.columns import ColumnMap
-from connectra.ingest.mapping import check_mapping, column_map, requires_python_path
+from connectra.ingest.mapping import check_mapping, column_map
 from connectra.ingest.presets import PRESETS
+from connectra.ingest.staged import supports as sql_path_supports
 from connectra.models.fields import Entity
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "vendor"
@@ -74,7 +75,6 @@ def test_each_preset_maps_its_fixture_header_and_reports_the_rest(name: str) -> 
     for column in mapped_by_preset:
         assert used[column] in (preset.columns[column].target, None)
     assert columns.has_company_columns
-    assert requires_python_path(columns)
     assert set(columns.ignored) == {column for column, field in used.items() if field is None}
 
 
@@ -127,5 +127,5 @@ def test_plain_contact_files_keep_the_sql_path() -> None:
         Entity.CONTACTS, ["first_name", "email", "seniority", "departments", "email_status"]
     )
     vendor = ColumnMap.from_header(Entity.CONTACTS, ["first_name", "email", "Department"])
-    assert not requires_python_path(plain)  # our own vocabulary: read as written
-    assert requires_python_path(vendor)
+    assert sql_path_supports(Entity.CONTACTS, plain)  # our own vocabulary: read as written
+    assert not sql_path_supports(Entity.CONTACTS, vendor)

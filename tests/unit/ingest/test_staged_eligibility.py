@@ -65,13 +65,17 @@ def test_the_copy_line_carries_line_and_offset() -> None:
     assert [r.line for r in batch.take([20, 10])] == [3, 4]
 
 
-def test_only_contacts_csv_without_company_references_is_supported() -> None:
+def test_csv_without_python_only_normalizers_is_supported() -> None:
     plain = ColumnMap.from_header(Entity.CONTACTS, ["email", "first_name"])
     with_reference = ColumnMap.from_header(Entity.CONTACTS, ["email", "Company Name"])
-    companies = ColumnMap.from_header(Entity.COMPANIES, ["name", "domain"])
+    vocabulary = ColumnMap.from_header(Entity.CONTACTS, ["email", "Department"])
+    companies = ColumnMap.from_header(
+        Entity.COMPANIES, ["name", "domain", "Industry", "# Employees", "annual_revenue"]
+    )
     assert supports(Entity.CONTACTS, plain)
-    assert not supports(Entity.CONTACTS, with_reference)
-    assert not supports(Entity.COMPANIES, companies)
+    assert supports(Entity.CONTACTS, with_reference)  # combined rows: staged_combined.py
+    assert not supports(Entity.CONTACTS, vocabulary)  # vendor vocabularies: Python's
+    assert supports(Entity.COMPANIES, companies)  # amounts and vendor lists: SQL's
     assert not supports(Entity.CONTACTS, None)
     wide = ColumnMap.from_header(Entity.CONTACTS, ["email", *(f"extra{i}" for i in range(1600))])
     assert not supports(Entity.CONTACTS, wide)  # more columns than a PostgreSQL table holds

@@ -111,8 +111,9 @@ class Settings(BaseSettings):
     chunk_size_bytes: int = 64 * MIB
     ingest_batch_size: int = 5_000
     ingest_max_record_bytes: int = 16 * MIB  # longer records are row errors
-    # Well-formed CSV contacts: raw COPY + conversion in SQL (ingest/staged.py); off: the
-    # Python parser for every record (same results, kept for comparison and as a switch).
+    # Well-formed CSV contacts and companies: raw COPY + conversion in SQL (ingest/staged.py);
+    # off: the Python parser for every record (same results, kept for comparison and as a
+    # switch).
     ingest_sql_path: bool = True
     ingest_state_machine_arn: str | None = None
     export_state_machine_arn: str | None = None

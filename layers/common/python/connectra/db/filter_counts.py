@@ -100,6 +100,11 @@ class FilterChanges:
         for key, item, delta in changes:
             deltas[(key, item)] = deltas.get((key, item), 0) + delta
 
+    def add_displays(self, displays: Iterable[tuple[str, str, str]]) -> None:
+        """What written values show (the SQL import path's, as `add` records them)."""
+        for key, item, display in displays:
+            self.displays[(key, item)] = display
+
     def _count(self, rows: Iterable[Mapping[str, Any]], sign: int) -> None:
         rows = rows if isinstance(rows, list) else list(rows)
         fields = FIELDS_BY_ENTITY[self.entity]

@@ -76,6 +76,22 @@ def batch_statement(entity: str, ids: str) -> str:
     )
 
 
+def import_statements(entity: str, ids: str) -> list[str]:
+    """SQL queueing the upserts of the uuids the query `ids` returns as an import's batch
+    does (`enqueue_joined_batch`), without parameters: contacts as one batch entry;
+    companies as a row per record and one per live contact of each."""
+    if entity == "contacts":
+        return [batch_statement(entity, ids)]
+    if entity != "companies":
+        raise ValueError(f"not an entity: {entity!r}")
+    constants = {"entity": "'companies'", "operation": "'upsert'"}
+    source = f"({ids}) AS source(id)"
+    return [
+        (_ENQUEUE % constants).format(source=source),
+        _ENQUEUE_COMPANY_CONTACTS.format(source=source),
+    ]
+
+
 def enqueue_joined_batch(conn: Connection[Any], entity: str, ids: str) -> None:
     """Enqueue upserts of comma-joined ids as one batch entry. Contacts only: a company's
     change re-indexes its contacts too, which per-record rows queue (`enqueue_joined`)."""

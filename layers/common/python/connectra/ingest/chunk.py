@@ -30,7 +30,7 @@ from connectra.db.pool import connection
 from connectra.errors import NotFound
 from connectra.ingest.events import ChunkItem, ChunkSummary
 from connectra.ingest.load import BatchCounts, BatchLoader
-from connectra.ingest.mapping import column_map, requires_python_path
+from connectra.ingest.mapping import column_map
 from connectra.ingest.parse import FileFormat, ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record, read_start, split_range
 from connectra.ingest.staged import CellSource, CsvCells
@@ -191,7 +191,7 @@ def _staged_batches(
         if entity is not Entity.CONTACTS:
             return None
         source = NdjsonCells(parser)
-    elif requires_python_path(parser.columns) or not staged_supported(entity, parser.columns):
+    elif not staged_supported(entity, parser.columns):
         return None
     else:
         assert parser.columns is not None

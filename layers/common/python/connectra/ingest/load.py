@@ -180,22 +180,27 @@ class BatchLoader:
 
     def _link_companies(self, rows: Sequence[ParsedRow]) -> int:
         """Combined rows (combined.py): record the rows' companies and create the missing
-        ones in a transaction of their own, then point each contact to its company as
-        stored; the number created."""
+        ones, then point each contact to its company as stored; the number created."""
         companies = [parsed.company for parsed in rows if parsed.company is not None]
         if not companies:
             return 0
-        outcome = combined.upsert_companies_apart(self.job_id, companies)
+        outcome = self.upsert_companies(companies)
         for parsed in rows:
             company = parsed.company
             if company is not None and parsed.row.get("company_id") == company.uuid:
                 parsed.row["company_id"] = outcome.owners.get(company.uuid, company.uuid)
+        return len(outcome.written)
+
+    def upsert_companies(self, companies: list[combined.CompanyRow]) -> combined.CompanyOutcome:
+        """Record the companies and create the missing ones in a transaction of their own
+        (combined.py), queueing the created ones for search in the chunk's."""
+        outcome = combined.upsert_companies_apart(self.job_id, companies)
         if self.enqueue_search and outcome.written:
             # Here, not in the companies' transaction: it would wait on the outbox rows
             # of other chunks' uncommitted contacts (see combined.py). Companies updated
             # are enqueued when finalize writes their last row.
             outbox.enqueue(self.conn, Entity.COMPANIES.value, outcome.written, "upsert")
-        return len(outcome.written)
+        return outcome
 
     def _check_company_ids(self, rows: list[ParsedRow], counts: BatchCounts) -> list[ParsedRow]:
         wanted = {p.row["company_id"] for p in rows if p.row.get("company_id")}

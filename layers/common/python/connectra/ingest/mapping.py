@@ -104,15 +104,6 @@ def missing_mapped_columns(header: Sequence[str], job_data: Mapping[str, Any]) -
     return [column for column in job_data.get("mapping") or {} if column not in names]
 
 
-def requires_python_path(columns: ColumnMap | None) -> bool:
-    """Whether a CSV file's chunks must be parsed in Python rather than converted by the SQL
-    path (ingest/staged.py), which reads values as written and knows only contact columns:
-    files with company columns (combined rows) or with values to normalize do."""
-    if columns is None:
-        return True
-    return columns.has_company_columns or bool(columns.normalized_fields)
-
-
 class HeaderRefused(ValueError):
     """The header row makes the whole file unimportable (the message names the line)."""
 

@@ -1,10 +1,15 @@
-"""Parsing off the Python hot path: raw COPY of well-formed CSV records, conversion in SQL.
+"""Parsing off the Python hot path: raw COPY of well-formed records, conversion in SQL.
 
-For a contacts CSV without company-reference columns, the chunk worker does not parse
-records in Python. It prefixes each record's bytes with its line and byte offset and
-COPYs them into a temporary (unlogged, session-private) table; PostgreSQL splits the
-fields. One statement then validates and converts them (email check, lengths, uuid
-syntax, list cells, `uuid_generate_v5` of the natural key) into typed rows.
+For a contacts CSV (with its companies' columns too: staged_combined.py) or a companies
+CSV (`supports`), and a contacts NDJSON file (staged_ndjson.py), the chunk worker does not
+parse records in Python. It prefixes each record's bytes with its line and byte offset
+and COPYs them into a temporary (unlogged, session-private) table; PostgreSQL splits the
+fields (a `CellSource` says how: `CsvCells` here, `NdjsonCells` for NDJSON lines). One
+statement then validates and converts them (lengths, uuid syntax, list cells, the
+entity's own checks, `uuid_generate_v5` of the natural key) into typed rows:
+`StagedConverter` holds the tables and the common checks, its subclasses the entity's
+(`ContactConverter` here, `CompanyConverter` in staged_companies.py,
+`CombinedContactConverter` in staged_combined.py; key normalization in staged_keys.py).
 
 The SQL path only keeps what it can decide exactly as the Python parser (parse.py and
 models/records.py) would; everything else goes back to Python, record by record:
@@ -15,9 +20,10 @@ models/records.py) would; everything else goes back to Python, record by record:
   Python, so its row errors keep their line numbers and messages;
 * a record whose cells are not "plain" (a leading `'`, whitespace or a control character
   at either end of a cell: formula escapes and the Unicode whitespace Python and pydantic
-  strip differently), or that fails any check, or whose key needs Unicode or URL
-  normalization (no email and a non-ASCII name or a LinkedIn URL), is flagged and parsed
-  by Python, which produces the valid row or the exact row errors.
+  strip differently), or that fails any check, or whose key needs Unicode normalization
+  or a spelling the SQL normalizers do not take (a non-ASCII name or domain, a bracketed
+  host), is flagged and parsed by Python, which produces the
+  valid row or the exact row errors.
 
 Row errors are therefore always the Python parser's; the SQL path only accepts rows.
 """
@@ -25,6 +31,7 @@ Row errors are therefore always the Python parser's; the SQL path only accepts r
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,11 +39,13 @@ from typing import Any, Protocol
 from psycopg import Connection
 from psycopg.rows import tuple_row
 
+from connectra.ingest import normalize
+from connectra.ingest import staged_keys as keys
 from connectra.ingest.columns import ColumnMap
 from connectra.ingest.splitter import Record
+from connectra.ingest.staged_keys import PRINTABLE_ASCII
 from connectra.models.fields import WRITABLE_COLUMNS, Entity
-from connectra.models.identity import CONNECTRA_NAMESPACE
-from connectra.models.records import ContactIn
+from connectra.models.records import RECORD_MODELS, RecordIn
 
 RAW_TABLE = "ingest_raw"
 TYPED_TABLE = "ingest_typed"
@@ -51,7 +60,6 @@ _WELL_QUOTED = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
 # (Rust) trim treats as whitespace.
 _EDGE = r"[\x02-\x20'\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _NOT_PLAIN = rf"(^|\x01){_EDGE}|{_EDGE}(\x01|$)"
-_PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
 # models/records.py `_EMAIL` over printable ASCII (Python's \s adds \x1c-\x1f: excluded).
 _EMAIL_CHAR = r"[\x21-\x2b\x2d-\x3a\x3c-\x3f\x41-\x7e]"
 _EMAIL = rf"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
@@ -64,13 +72,31 @@ _LINKEDIN_PREFIXES = (
     "https://linkedin.com/",
     "http://www.linkedin.com/",
 )
-_LINKEDIN_SQL = (
-    " OR ".join(f"lower(v.linkedin_url) LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES)
-    + f" OR lower(v.linkedin_url) ~ '{_LINKEDIN}'"
-)
 
 
-def _uuid_syntax(cell: str) -> str:
+def linkedin_ok(cell: str) -> str:
+    """The cell is NULL or a LinkedIn URL `_LINKEDIN` takes, in printable ASCII."""
+    lowered = f"lower({cell})"
+    recognized = " OR ".join(
+        [
+            *(f"{lowered} LIKE '{prefix}%'" for prefix in _LINKEDIN_PREFIXES),
+            f"{lowered} ~ '{_LINKEDIN}'",
+        ]
+    )
+    return f"({cell} IS NULL OR ({cell} ~ '{PRINTABLE_ASCII}' AND ({recognized})))"
+
+
+def length_checks(model: type[RecordIn], cells: dict[str, str]) -> list[str]:
+    """Each cell (field name → its SQL) within its field's `max_length` in `model`."""
+    checks = []
+    for name, cell in cells.items():
+        limit = model_bound(model, name, "max_length") if name in model.model_fields else None
+        if limit is not None:
+            checks.append(length_at_most(cell, limit))
+    return checks
+
+
+def uuid_syntax(cell: str) -> str:
     """8-4-4-4-12 hex digits (the one spelling the SQL path takes; pydantic takes others
     too, which go to Python): dashes where the pattern puts them and nowhere else, every
     other character a hex digit. LIKE and one negated class cost a third of `translate`
@@ -81,7 +107,7 @@ def _uuid_syntax(cell: str) -> str:
     )
 
 
-def _length_at_most(cell: str, limit: int) -> str:
+def length_at_most(cell: str, limit: int) -> str:
     """`char_length(cell) <= limit`, decided by the byte length (a header read) whenever
     the cell has at most `limit` bytes; char_length walks the characters only otherwise."""
     return f"({cell} IS NULL OR octet_length({cell}) <= {limit} OR char_length({cell}) <= {limit})"
@@ -91,33 +117,57 @@ _MAX_LIST_ITEMS = 200
 MAX_RAW_COLUMNS = 1_500  # the raw table adds line and offset; PostgreSQL allows 1,600
 
 
-# A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). The
-# common cells (up to 4 non-blank parts, no two equal ignoring case) become their parts
-# here; the others go through connectra_ingest_tags (migration writepath_1), exact but
-# an aggregate query per cell.
-_TAG_PARTS = (
-    "CASE WHEN v.departments ~ '[;,]' THEN regexp_split_to_array(v.departments, "
-    "CASE WHEN strpos(v.departments, ';') > 0 THEN ' *; *' ELSE ' *, *' END) END AS parts"
-)
-_DISTINCT_PARTS = " OR ".join(
-    f"(cardinality(v.parts) = {n} AND "
-    + " AND ".join(
-        [f"v.parts[{i}] <> ''" for i in range(1, n + 1)]
-        + [
-            f"lower(v.parts[{i}]) <> lower(v.parts[{j}])"
-            for i in range(1, n)
-            for j in range(i + 1, n + 1)
-        ]
+# A list cell's parts, trimmed (the cell itself has no blank ends: it is plain). A cell
+# whose parts are all non-blank, no two equal ignoring case, becomes its parts: up to 4
+# parts compared pairwise, more by counting the distinct ones (a subquery, still a
+# fifth of the exact function's cost). The others go through connectra_ingest_tags
+# (migration writepath_1), exact but an aggregate query per cell.
+_PAIRWISE_PARTS = 4
+
+
+def list_parts(column: str) -> str:
+    """The select item `<column>_parts` of a list cell `v.<column>` (for `list_value`)."""
+    cell = f"v.{column}"
+    return (
+        f"CASE WHEN {cell} ~ '[;,]' THEN regexp_split_to_array({cell}, "
+        f"CASE WHEN strpos({cell}, ';') > 0 THEN ' *; *' ELSE ' *, *' END) END AS {column}_parts"
     )
-    + ")"
-    for n in (2, 3, 4)
-)
-_TAGS = (
-    "CASE WHEN v.departments IS NULL THEN '{}'::text[] "
-    "WHEN v.parts IS NULL THEN ARRAY[v.departments] "
-    f"WHEN {_DISTINCT_PARTS} THEN v.parts "
-    "ELSE connectra_ingest_tags(v.departments) END"
-)
+
+
+def list_value(column: str) -> str:
+    """The text[] of a checked row's list cell (`list_ok` holds), as the models clean it."""
+    cell, parts = f"v.{column}", f"v.{column}_parts"
+    pairwise = " OR ".join(
+        f"(cardinality({parts}) = {n} AND "
+        + " AND ".join(
+            [f"{parts}[{i}] <> ''" for i in range(1, n + 1)]
+            + [
+                f"lower({parts}[{i}]) <> lower({parts}[{j}])"
+                for i in range(1, n)
+                for j in range(i + 1, n + 1)
+            ]
+        )
+        + ")"
+        for n in range(2, _PAIRWISE_PARTS + 1)
+    )
+    counted = (
+        f"(cardinality({parts}) > {_PAIRWISE_PARTS} AND NOT '' = ANY({parts}) AND "
+        f"cardinality({parts}) = (SELECT count(DISTINCT lower(part)) FROM unnest({parts}) AS part))"
+    )
+    return (
+        f"CASE WHEN {cell} IS NULL THEN '{{}}'::text[] WHEN {parts} IS NULL THEN ARRAY[{cell}] "
+        f"WHEN {pairwise} OR {counted} THEN {parts} ELSE connectra_ingest_tags({cell}) END"
+    )
+
+
+def list_ok(column: str) -> str:
+    """A list cell SQL splits as `_split_list` does: printable ASCII, at most 200 parts."""
+    cell = f"v.{column}"
+    return (
+        f"({cell} IS NULL OR ({cell} ~ '{PRINTABLE_ASCII}' "
+        f"AND cardinality(string_to_array({cell}, CASE WHEN strpos({cell}, "
+        f"';') > 0 THEN ';' ELSE ',' END)) <= {_MAX_LIST_ITEMS}))"
+    )
 
 
 def sql_literal(text: str) -> str:
@@ -133,18 +183,26 @@ def is_sql_eligible(record: Record) -> bool:
     return b'"' not in data or _WELL_QUOTED.fullmatch(data) is not None
 
 
+# The normalizers (ingest/normalize.py) the converters apply in SQL: numbers (staged_
+# companies.py) and the vendor list split, which differs from the models' only on `|`
+# (the converters leave cells with one to Python).
+_SQL_NORMALIZERS = frozenset([normalize.amount, normalize.split_list])
+
+
 def supports(entity: Entity, columns: ColumnMap | None) -> bool:
-    """Files the SQL path converts: contacts CSV without company-reference columns."""
-    if entity is not Entity.CONTACTS or columns is None:
+    """Files the SQL path converts: CSV whose values are read as written or normalized
+    by the converters (contacts files with company columns too: staged_combined.py)."""
+    if columns is None:
         return False
     if len(columns.header) > MAX_RAW_COLUMNS:  # PostgreSQL tables stop at 1,600 columns
         return False
-    return all(name is None or "." not in name for name in columns.fields)
+    return all(normalizer in _SQL_NORMALIZERS for normalizer in columns.normalized_fields.values())
 
 
-def _max_length(name: str) -> int | None:
-    for constraint in ContactIn.model_fields[name].metadata:
-        limit = getattr(constraint, "max_length", None)
+def model_bound(model: type[RecordIn], name: str, bound: str) -> int | None:
+    """A field's constraint `bound` (`max_length`, `le`) in `model`, None without one."""
+    for constraint in model.model_fields[name].metadata:
+        limit = getattr(constraint, bound, None)
         if limit is not None:
             return int(limit)
     return None
@@ -186,9 +244,6 @@ class RawBatch:
         self.records.clear()
         self.lines.clear()
         self.ineligible.clear()
-
-
-CONTACT_COLUMNS = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
 
 
 class CellSource(Protocol):
@@ -243,6 +298,7 @@ class CsvCells:
     revision = 0
 
     def __init__(self, columns: ColumnMap) -> None:
+        self.columns = columns
         self.width = len(columns.header)
         self.source = {name: index for index, name in columns.positions}
 
@@ -276,13 +332,22 @@ class CsvCells:
         return []
 
 
-class ContactConverter:
-    """The raw and typed temporary tables of one chunk, and the SQL between them."""
+CONTACT_COLUMNS = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
+
+
+class StagedConverter(ABC):
+    """The raw and typed temporary tables of one chunk, and the SQL between them; the
+    entity's checks and typed values come from its subclass."""
+
+    entity: Entity
+    direct = True  # whether a batch may take the one-statement way (staged_direct.py)
 
     def __init__(self, conn: Connection[Any], source: CellSource) -> None:
         self.conn = conn
         self.source = source
-        self.columns = CONTACT_COLUMNS
+        self.columns = ("uuid", *WRITABLE_COLUMNS[self.entity])
+        self.typed_columns = self.columns  # the typed table's, after line and pos
+        self.model = RECORD_MODELS[self.entity]
 
     def create_tables(self) -> None:
         self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{RAW_TABLE}, pg_temp.{TYPED_TABLE}")
@@ -293,7 +358,7 @@ class ContactConverter:
         self.conn.execute(
             f"CREATE TEMP TABLE {TYPED_TABLE} ON COMMIT DROP AS "
             f"SELECT 0::bigint AS line, 0::bigint AS pos, {', '.join(self.columns)} "
-            "FROM contacts WITH NO DATA"
+            f"FROM {self.entity.value} WITH NO DATA"
         )
 
     def copy(self, batch: RawBatch) -> None:
@@ -308,66 +373,66 @@ class ContactConverter:
         flagged = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchall()
         return [row[0] for row in flagged]
 
+    def _cell(self, name: str) -> str:
+        return self.source.cell(name)
+
     def _convert_statement(self) -> str:
         """Built from constants and the cell source's layout only (no cell values)."""
         return f"""
             WITH checked AS ({self.checked_query()}), typed AS (
-                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.columns)})
+                INSERT INTO {TYPED_TABLE} (line, pos, {", ".join(self.typed_columns)})
                 SELECT v.line, v.pos, {self.typed_values()} FROM checked AS v WHERE v.ok
             )
             SELECT pos FROM checked WHERE NOT ok
         """
 
     def checked_query(self) -> str:
-        """The raw records' cells, each with `ok` (SQL decides it exactly) and the list
-        cell's parts (a query over the raw table, for a `checked` CTE)."""
-        values = ", ".join(f"{self.source.cell(name)} AS {name}" for name in self.columns)
+        """The raw records' cells, each with `ok` (SQL decides it exactly) and the
+        entity's derived values (a query over the raw table, for a `checked` CTE)."""
+        cells = [f"{self._cell(name)} AS {name}" for name in self.columns]
+        values = ", ".join([*cells, *self._more_cells()])
+        derived = "".join(f", {item}" for item in self._derived())
         # `ok` is never NULL: a NULL would leave the record neither typed nor flagged.
         return (
-            f"SELECT r.line, r.pos, v.*, coalesce({' AND '.join(self._checks())}, false) AS ok, "
-            f"{_TAG_PARTS} FROM {self.source.from_clause()}, LATERAL (SELECT {values}) AS v"
+            f"SELECT r.line, r.pos, v.*, coalesce({' AND '.join(self._checks())}, false) AS ok"
+            f"{derived} FROM {self.source.from_clause()}, LATERAL (SELECT {values}) AS v"
+            f"{self._laterals()}"
         )
 
-    def _checks(self) -> list[str]:
+    def _common_checks(self) -> list[str]:
+        """The source's own checks, plain cells within the model's lengths, a well-formed
+        uuid if any."""
         plain = self.source.plain_cells()
         cells_joined = f"concat_ws(E'\\x01', {', '.join(plain)})" if plain else "''"
         checks = [*self.source.checks(), f"{cells_joined} !~ {sql_literal(_NOT_PLAIN)}"]
-        for name in self.columns:
-            limit = _max_length(name) if name in ContactIn.model_fields else None
-            if limit is not None:
-                checks.append(_length_at_most(f"v.{name}", limit))
-        checks += [
-            f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
-            f"(v.linkedin_url IS NULL OR (v.linkedin_url ~ '{_PRINTABLE_ASCII}' "
-            f"AND ({_LINKEDIN_SQL})))",
-            f"(v.departments IS NULL OR (v.departments ~ '{_PRINTABLE_ASCII}' "
-            f"AND cardinality(string_to_array(v.departments, CASE WHEN strpos(v.departments, "
-            f"';') > 0 THEN ';' ELSE ',' END)) <= {_MAX_LIST_ITEMS}))",
-            f"(v.uuid IS NULL OR {_uuid_syntax('v.uuid')})",
-            f"(v.company_id IS NULL OR {_uuid_syntax('v.company_id')})",
-            # A key without email: the person key (ASCII names only; a LinkedIn URL needs
-            # urlsplit's normalization: left to Python).
-            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR (v.linkedin_url IS NULL "
-            "AND (v.first_name IS NOT NULL OR v.last_name IS NOT NULL) "
-            f"AND concat(v.first_name, v.last_name) ~ '{_PRINTABLE_ASCII}'))",
-        ]
+        checks += length_checks(self.model, {name: f"v.{name}" for name in self.columns})
+        checks.append(f"(v.uuid IS NULL OR {uuid_syntax('v.uuid')})")
         return checks
 
+    @abstractmethod
+    def _checks(self) -> list[str]:
+        """The conditions of `ok` (over the raw row `r`, its cells `v` and `_laterals`)."""
+
+    def _more_cells(self) -> list[str]:
+        """Further cells of `v` (`<SQL> AS <name>`) beyond the record's own columns."""
+        return []
+
+    def _derived(self) -> list[str]:
+        """Select items `checked` adds after `ok` (for `typed_values`)."""
+        return []
+
+    def _laterals(self) -> str:
+        """Further `, LATERAL (…) AS x` items of `checked`'s FROM (after the cells `v`)."""
+        return ""
+
     def typed_values(self) -> str:
-        """The typed row of a `checked` row `v` whose `ok` holds, in `self.columns` order."""
-        person = (
-            "'person:' || regexp_replace(lower(coalesce(v.first_name, '')), ' +', ' ', 'g') "
-            "|| '|' || regexp_replace(lower(coalesce(v.last_name, '')), ' +', ' ', 'g') || '|'"
-        )
-        key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
-        typed = {name: f"v.{name}" for name in self.columns if name not in ("uuid", "email")} | {
-            "uuid": f"coalesce(v.uuid::uuid, uuid_generate_v5('{CONNECTRA_NAMESPACE}', "
-            f"'contacts/' || {key}))",
-            "email": "lower(v.email)",
-            "departments": _TAGS,
-            "company_id": "v.company_id::uuid",
-        }
-        return ", ".join(f"{typed[name]} AS {name}" for name in self.columns)
+        """The typed row of a `checked` row `v` whose `ok` holds, in `typed_columns` order."""
+        typed = self._typed()
+        return ", ".join(f"{typed[name]} AS {name}" for name in self.typed_columns)
+
+    @abstractmethod
+    def _typed(self) -> dict[str, str]:
+        """Each typed column's SQL over a `checked` row `v` whose `ok` holds."""
 
     def move_to_python(self, uuids: Sequence[str], *, check_companies: bool) -> list[int]:
         """Take out of the typed rows every key Python must load (it holds a row of it
@@ -378,12 +443,15 @@ class ContactConverter:
             return []
         # Hashed lookups: the temporary table has no statistics, and a plan that rescans
         # it per row took seconds per batch.
+        naming_missing = (
+            f"SELECT t.uuid FROM {TYPED_TABLE} AS t "
+            "WHERE t.company_id = ANY(string_to_array(%(companies)s, ',')::uuid[]) UNION "
+            if missing
+            else ""
+        )
         statement = f"""
             WITH moved AS (
-                SELECT t.uuid FROM {TYPED_TABLE} AS t
-                WHERE t.company_id = ANY(string_to_array(%(companies)s, ',')::uuid[])
-                UNION
-                SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[])
+                {naming_missing}SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[]) AS uuid
             )
             DELETE FROM {TYPED_TABLE} AS t USING moved WHERE t.uuid = moved.uuid
             RETURNING t.pos
@@ -410,3 +478,39 @@ class ContactConverter:
         cursor = self.conn.cursor(row_factory=tuple_row)
         rows = cursor.execute(f"SELECT pos FROM {TYPED_TABLE}").fetchall()
         return [row[0] for row in rows]
+
+
+class ContactConverter(StagedConverter):
+    """Contacts: email check, list cell, person key of ASCII names and LinkedIn URL."""
+
+    entity = Entity.CONTACTS
+
+    def _checks(self) -> list[str]:
+        return [
+            *self._common_checks(),
+            f"(v.email IS NULL OR v.email ~ '{_EMAIL}')",
+            linkedin_ok("v.linkedin_url"),
+            list_ok("departments"),
+            f"(v.company_id IS NULL OR {uuid_syntax('v.company_id')})",
+            # A key without email: the person key (ASCII names only; a LinkedIn URL is
+            # one linkedin_ok takes, which staged_keys.linkedin normalizes exactly).
+            "(v.uuid IS NOT NULL OR v.email IS NOT NULL OR ((v.first_name IS NOT NULL "
+            "OR v.last_name IS NOT NULL OR v.linkedin_url IS NOT NULL) "
+            f"AND concat(v.first_name, v.last_name) ~ '{PRINTABLE_ASCII}'))",
+        ]
+
+    def _derived(self) -> list[str]:
+        return [list_parts("departments")]
+
+    def _typed(self) -> dict[str, str]:
+        first = keys.name("coalesce(v.first_name, '')")
+        last = keys.name("coalesce(v.last_name, '')")
+        linkedin = f"coalesce({keys.linkedin('lower(v.linkedin_url)')}, '')"
+        person = f"'person:' || {first} || '|' || {last} || '|' || {linkedin}"
+        key = f"CASE WHEN v.email IS NOT NULL THEN 'email:' || lower(v.email) ELSE {person} END"
+        return {name: f"v.{name}" for name in self.columns} | {
+            "uuid": f"coalesce(v.uuid::uuid, {keys.uuid5('contacts', key)})",
+            "email": "lower(v.email)",
+            "departments": list_value("departments"),
+            "company_id": "v.company_id::uuid",
+        }

@@ -14,6 +14,13 @@ the same counts and row errors as the Python parser and loader would give:
   its savepoint and Python loads the batch, isolating the refused rows. (It first loads
   without looking up email owners, and again with them if the unique email index
   refuses: see `StagedLoader.load`.)
+
+Combined rows (staged_combined.py): before the typed rows are loaded, their companies
+(the batch's last row of each) are recorded and created in combined.py's short
+transaction and the contacts pointed to them as stored (`_link_companies`); the rows
+Python loads link theirs in the loader. Two calls where the Python path makes one may
+create a company from an earlier row of the batch: finalize writes each company's last
+row of the file anyway (the ledger keeps it), so the tables, counts and outbox end alike.
 """
 
 from __future__ import annotations
@@ -22,16 +29,37 @@ import uuid
 from typing import Any
 
 from psycopg import Connection, errors
+from psycopg.rows import tuple_row
 
+from connectra.ingest.combined import CompanyRow
 from connectra.ingest.load import BatchCounts, BatchLoader
 from connectra.ingest.parse import ParsedRow, RecordParser, RowError
 from connectra.ingest.splitter import Record
-from connectra.ingest.staged import CellSource, ContactConverter, RawBatch
+from connectra.ingest.staged import (
+    TYPED_TABLE,
+    CellSource,
+    ContactConverter,
+    CsvCells,
+    RawBatch,
+    StagedConverter,
+)
+from connectra.ingest.staged_combined import CombinedContactConverter
+from connectra.ingest.staged_companies import CompanyConverter
 from connectra.ingest.staged_direct import DirectLoad, DirectOutcome
 from connectra.ingest.staged_load import StagedCounts, StagedLoader
+from connectra.models.fields import Entity
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
 MAX_SKIPPED_BATCHES = 64
+
+
+def converter_for(conn: Connection[Any], entity: Entity, source: CellSource) -> StagedConverter:
+    """The entity's converter over the source's cells (company columns: CSV only)."""
+    if entity is Entity.COMPANIES:
+        return CompanyConverter(conn, source)
+    if isinstance(source, CsvCells) and source.columns.has_company_columns:
+        return CombinedContactConverter(conn, source)
+    return ContactConverter(conn, source)
 
 
 class StagedBatches:
@@ -50,10 +78,11 @@ class StagedBatches:
         self.loader = loader
         self.source = source
         self.batch = RawBatch(encode=source.encode)
-        self.converter = ContactConverter(conn, source)
+        self.converter = converter_for(conn, loader.entity, source)
         self.staged = StagedLoader(
             conn,
             job_id,
+            loader.entity,
             enqueue_search=loader.enqueue_search,
             filter_changes=loader.filter_changes,
         )
@@ -108,6 +137,8 @@ class StagedBatches:
         python_rows, counts = self._parse(self.batch.take(to_python))
         python_keys = [str(row.row["uuid"]) for row in python_rows]
         self._move_to_python(python_keys, python_rows, counts)
+        if isinstance(self.converter, CombinedContactConverter):
+            counts.companies_written += self._link_companies()
         staged = self._load_staged()
         if staged is None and self._company_refused and not self._check_companies:
             # The chunk's first missing company: this batch and every later one look the
@@ -133,7 +164,9 @@ class StagedBatches:
         record entered the COPY, no missing company met in this chunk, no refusal of that
         statement yet (a chunk whose rows update other records' emails would pay for it on
         every batch). None: take the two-step way."""
-        if self.batch.ineligible or self._check_companies or self._direct_refused:
+        if not self.converter.direct or self.batch.ineligible:
+            return None
+        if self._check_companies or self._direct_refused:
             return None
         try:
             with self.conn.transaction():
@@ -175,6 +208,31 @@ class StagedBatches:
             more_rows, more = self._parse(self.batch.take(moved))
             python_rows += more_rows
             counts.add(more)
+
+    def _link_companies(self) -> int:
+        """The typed rows' companies (the batch's last row of each) recorded and the
+        missing ones created, committed (BatchLoader.upsert_companies); each contact
+        pointed to its company as stored. The number of companies created."""
+        rows = (
+            self.conn.cursor(row_factory=tuple_row)
+            .execute(
+                f"SELECT DISTINCT ON (company_uuid) company_uuid, company_values, pos "
+                f"FROM {TYPED_TABLE} WHERE company_uuid IS NOT NULL ORDER BY company_uuid, pos DESC"
+            )
+            .fetchall()
+        )
+        if not rows:
+            return 0
+        companies = [CompanyRow(natural, values, position) for natural, values, position in rows]
+        outcome = self.loader.upsert_companies(companies)
+        if outcome.owners:
+            self.conn.execute(
+                f"UPDATE {TYPED_TABLE} AS t SET company_id = o.stored_id "
+                "FROM unnest(%s::uuid[], %s::uuid[]) AS o(natural_id, stored_id) "
+                "WHERE t.company_uuid = o.natural_id AND t.company_id = o.natural_id",
+                (list(outcome.owners), list(outcome.owners.values())),
+            )
+        return len(outcome.written)
 
     def _load_staged(self) -> StagedCounts | None:
         """Load the typed rows in SQL; None when the database refused the batch

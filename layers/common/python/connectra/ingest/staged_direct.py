@@ -29,7 +29,7 @@ from psycopg.rows import tuple_row
 
 from connectra.db import outbox
 from connectra.ingest.load import BatchCounts
-from connectra.ingest.staged import TYPED_TABLE, ContactConverter
+from connectra.ingest.staged import TYPED_TABLE, StagedConverter
 from connectra.ingest.staged_load import (
     INSERTED,
     PREVIOUS,
@@ -51,7 +51,7 @@ class DirectOutcome:
 class DirectLoad:
     """The one-statement load of a chunk's batches (call `run` inside a savepoint)."""
 
-    def __init__(self, conn: Connection[Any], converter: ContactConverter, loader: StagedLoader):
+    def __init__(self, conn: Connection[Any], converter: StagedConverter, loader: StagedLoader):
         self.conn = conn
         self.converter = converter
         self.loader = loader
@@ -67,12 +67,13 @@ class DirectLoad:
         cursor = self.conn.cursor(row_factory=tuple_row)
         row = cursor.execute(self.statement).fetchone()
         assert row is not None
-        flagged, in_batch, seen_before, first_seen, inserted, existing, deltas = row
+        flagged, in_batch, seen_before, first_seen, inserted, existing, deltas, displays = row
         if flagged:
             return DirectOutcome(flagged=list(flagged))
         if existing:
             self.loader.update_winners()
         self.loader.filter_changes.add_deltas(tuple(delta) for delta in deltas or [])
+        self.loader.filter_changes.add_displays(tuple(shown) for shown in displays or [])
         counts = BatchCounts(
             inserted=inserted,
             updated=max(0, first_seen - inserted),
@@ -81,17 +82,24 @@ class DirectLoad:
         return DirectOutcome(counts=counts)
 
 
-def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
+def _statement(converter: StagedConverter, loader: StagedLoader) -> str:
     """Built from constants, the cell source's layout and the job's uuid (no cell values);
     sent without parameters (the conversion's LIKE patterns hold `%`)."""
     columns = ", ".join(converter.columns)
     written = ", ".join(f"k.{name}" for name in loader.written)
-    enqueue = (
-        f", queued AS ({outbox.batch_statement('contacts', 'SELECT uuid FROM kept')} RETURNING 1)"
-        if loader.enqueue_search
-        else ""
+    queued = outbox.import_statements(loader.table, "SELECT uuid FROM kept")
+    enqueue = "".join(
+        f", queued_{index} AS ({statement} RETURNING 1)"
+        for index, statement in enumerate(queued if loader.enqueue_search else [])
     )
     deltas = filter_deltas_query(loader.filter_delta_parts("kept", 1))
+    displays = loader.displays_query("kept")
+    shown = (
+        f"(SELECT json_agg(json_build_array(d.key, d.value, d.display)) "
+        f"FROM ({displays}) AS d(key, value, display))"
+        if displays
+        else "NULL::json"
+    )
     # `typed` is read by three parts: PostgreSQL materializes it once (a tuplestore, not a
     # table). The EXISTS conditions on `flagged` are evaluated once per statement.
     return f"""
@@ -116,7 +124,7 @@ def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
             JOIN recorded AS r ON r.record_uuid = b.uuid
             WHERE r.first_seen OR r.position = b.pos
         ), inserted AS (
-            INSERT INTO contacts (uuid, {", ".join(loader.written)}, created_at, updated_at)
+            INSERT INTO {loader.table} (uuid, {", ".join(loader.written)}, created_at, updated_at)
             SELECT k.uuid, {written}, now(), now() FROM kept AS k ORDER BY k.uuid
             ON CONFLICT (uuid) DO NOTHING
             RETURNING uuid
@@ -132,5 +140,6 @@ def _statement(converter: ContactConverter, loader: StagedLoader) -> str:
                (SELECT count(*) FROM kept WHERE first_seen),
                (SELECT count(*) FROM kept WHERE first_seen AND uuid IN (SELECT uuid FROM inserted)),
                (SELECT count(*) FROM existing),
-               (SELECT json_agg(json_build_array(d.key, d.value, d.sum)) FROM ({deltas}) AS d)
+               (SELECT json_agg(json_build_array(d.key, d.value, d.sum)) FROM ({deltas}) AS d),
+               {shown}
     """

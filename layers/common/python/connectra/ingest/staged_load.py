@@ -6,16 +6,18 @@ over the temporary typed table:
 1. last row of a key in the batch wins (the others are duplicates);
 2. the job's key ledger (`import_keys`) keeps, across parallel chunks, only the last row
    of a key in the file; a key seen before in this job is a duplicate;
-3. a row whose email belongs to another record updates that record, and two rows that
-   end on one record keep the later (a duplicate);
+3. a row whose unique key (a contact's email, a company's domain) belongs to another
+   record updates that record, and two rows that end on one record keep the later (a
+   duplicate);
 4. new records are inserted first (`ON CONFLICT (uuid) DO NOTHING`, uuid order); only when
    some row's record already exists are those records locked in uuid order and their
    filter columns read under that lock (exact filter count deltas, db/filter_counts.py),
    then updated (a live record equal to its row is not rewritten). A batch of new keys,
    the common case, probes nothing before its insert;
-5. the search outbox gets one batch entry of every written key, in the same transaction
-   (db/outbox.py `batch_statement`);
-6. the filter count changes come back grouped by (key, value), a few rows per batch.
+5. the search outbox gets every written key, in the same transaction, as the Python
+   loader queues it (db/outbox.py `import_statements`: contacts as one batch entry);
+6. the filter count changes come back grouped by (key, value), a few rows per batch, and
+   the displays of the filters another column shows (a company's uuid by its name).
 
 The caller runs this in a savepoint: a refused row (a unique email held by a record with
 another explicit uuid, a key another import committed since the lock) rolls the batch
@@ -33,10 +35,18 @@ from psycopg.rows import tuple_row
 
 from connectra.db import outbox
 from connectra.db.filter_counts import FilterChanges
+from connectra.db.filters import display_column
 from connectra.ingest.staged import TYPED_TABLE
 from connectra.models.fields import FIELDS_BY_ENTITY, WRITABLE_COLUMNS, Entity
 
 WINNERS = "ingest_winners"
+# How a winner `w` finds the live record `c` that holds its unique key (db/upsert.py
+# `_resolve_existing_emails` / `_resolve_existing_domains`).
+_OWNED_KEY = {
+    Entity.CONTACTS: "w.email IS NOT NULL AND lower(c.email) = w.email",
+    Entity.COMPANIES: "w.normalized_domain IS NOT NULL "
+    "AND c.normalized_domain = w.normalized_domain",
+}
 PREVIOUS = "ingest_previous"
 INSERTED = "ingest_inserted"
 
@@ -55,15 +65,18 @@ class StagedLoader:
         self,
         conn: Connection[Any],
         job_id: uuid.UUID,
+        entity: Entity,
         *,
         enqueue_search: bool,
         filter_changes: FilterChanges,
     ) -> None:
         self.conn = conn
         self.job_id = job_id
+        self.entity = entity
+        self.table = entity.value
         self.enqueue_search = enqueue_search
         self.filter_changes = filter_changes
-        self.written = WRITABLE_COLUMNS[Entity.CONTACTS]
+        self.written = WRITABLE_COLUMNS[entity]
         self.previous_columns = [c for c in filter_changes.columns if c != "uuid"]
         self.holds_rows = False  # whether `load` has filled the tables (they stay so)
 
@@ -78,7 +91,7 @@ class StagedLoader:
         )
         self.conn.execute(
             f"CREATE TEMP TABLE {PREVIOUS} ON COMMIT DROP AS "
-            f"SELECT uuid, {', '.join(self.previous_columns)} FROM contacts WITH NO DATA"
+            f"SELECT uuid, {', '.join(self.previous_columns)} FROM {self.table} WITH NO DATA"
         )
         self.conn.execute(f"CREATE TEMP TABLE {INSERTED} (uuid uuid) ON COMMIT DROP")
 
@@ -145,13 +158,12 @@ class StagedLoader:
         return int(row[0]), int(row[1]), int(row[2])
 
     def _resolve_owners(self) -> None:
-        """A row whose email a live record holds updates that record (a soft-deleted one
-        no longer claims its email, as in db/upsert.py); of rows that end on one record,
-        the last in the file is applied."""
+        """A row whose unique key (a contact's email, a company's domain) a live record
+        holds updates that record (a soft-deleted one no longer claims it, as in
+        db/upsert.py); of rows that end on one record, the last in the file is applied."""
         self.conn.execute(
-            f"UPDATE {WINNERS} AS w SET target = c.uuid FROM contacts AS c "
-            "WHERE w.email IS NOT NULL AND lower(c.email) = w.email AND c.uuid <> w.uuid "
-            "AND c.deleted_at IS NULL"
+            f"UPDATE {WINNERS} AS w SET target = c.uuid FROM {self.table} AS c "
+            f"WHERE {_OWNED_KEY[self.entity]} AND c.uuid <> w.uuid AND c.deleted_at IS NULL"
         )
         self.conn.execute(
             f"UPDATE {WINNERS} AS w SET applied = false FROM ("
@@ -165,7 +177,7 @@ class StagedLoader:
         columns = ", ".join(self.written)
         statement = f"""
             WITH inserted AS (
-                INSERT INTO contacts (uuid, {columns}, created_at, updated_at)
+                INSERT INTO {self.table} (uuid, {columns}, created_at, updated_at)
                 SELECT w.target, {", ".join(f"w.{c}" for c in self.written)}, now(), now()
                 FROM {WINNERS} AS w WHERE w.applied ORDER BY w.target
                 ON CONFLICT (uuid) DO NOTHING
@@ -190,7 +202,7 @@ class StagedLoader:
         columns as they were (the rows just inserted are not among them)."""
         columns = ", ".join(f"c.{name}" for name in self.previous_columns)
         self.conn.execute(
-            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM contacts AS c "
+            f"INSERT INTO {PREVIOUS} SELECT c.uuid, {columns} FROM {self.table} AS c "
             f"WHERE c.uuid IN (SELECT target FROM {WINNERS} WHERE applied "
             f"EXCEPT SELECT uuid FROM {INSERTED}) "
             "ORDER BY c.uuid FOR UPDATE OF c"
@@ -201,16 +213,16 @@ class StagedLoader:
         mine = ", ".join(f"t.{c}" for c in self.written)
         theirs = ", ".join(f"w.{c}" for c in self.written)
         self.conn.execute(
-            f"UPDATE contacts AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
+            f"UPDATE {self.table} AS t SET {assignments}, updated_at = now(), deleted_at = NULL "
             f"FROM {WINNERS} AS w JOIN {PREVIOUS} AS p ON p.uuid = w.target "
             "WHERE w.applied AND t.uuid = w.target "
             f"AND (({mine}) IS DISTINCT FROM ({theirs}) OR t.deleted_at IS NOT NULL)"
         )
 
     def _enqueue(self) -> None:
-        self.conn.execute(
-            outbox.batch_statement("contacts", f"SELECT target FROM {WINNERS} WHERE applied")
-        )
+        ids = f"SELECT target FROM {WINNERS} WHERE applied"
+        for statement in outbox.import_statements(self.table, ids):
+            self.conn.execute(statement)
 
     def _counts(self) -> tuple[int, int, int]:
         """(first-seen rows whose key became a new record, first-seen rows, rows merged
@@ -227,22 +239,46 @@ class StagedLoader:
         return int(row[0]), int(row[1]), int(row[2])
 
     def _count_filters(self) -> None:
-        """Written values in, replaced live values out, summed per (key, value)."""
-        parts = self.filter_delta_parts(f"{WINNERS} WHERE applied", 1)
+        """Written values in, replaced live values out, summed per (key, value); the
+        written records' displays."""
+        written = f"{WINNERS} WHERE applied"
+        parts = self.filter_delta_parts(written, 1, uuid="target")
         parts += self.filter_delta_parts(f"{PREVIOUS} WHERE deleted_at IS NULL", -1)
         self._add_filter_deltas(parts)
+        displays = self.displays_query(written, uuid="target")
+        if displays is not None:
+            rows = self.conn.cursor(row_factory=tuple_row).execute(displays).fetchall()
+            self.filter_changes.add_displays(rows)
 
-    def filter_delta_parts(self, rows: str, sign: int) -> list[str]:
+    def filter_delta_parts(self, rows: str, sign: int, *, uuid: str = "uuid") -> list[str]:
         """SELECTs of (key, value, `sign`) for each filter value of `rows` (a table or a CTE
-        and its condition), to be summed per (key, value)."""
-        fields = FIELDS_BY_ENTITY[Entity.CONTACTS]
+        and its condition, whose record id is the column `uuid`), to be summed per
+        (key, value)."""
+        fields = FIELDS_BY_ENTITY[self.entity]
         parts: list[str] = []
         for key in self.filter_changes.keys:
-            value = f"unnest({key})" if fields[key].is_array else key
+            value = f"unnest({key})" if fields[key].is_array else self._column(key, uuid)
             parts.append(
                 f"SELECT '{key}' AS key, {value}::text AS value, {sign} AS delta FROM {rows}"
             )
         return parts
+
+    def displays_query(self, rows: str, *, uuid: str = "uuid") -> str | None:
+        """(key, value, display) of each written record of `rows` for the filters shown by
+        another column (a company's uuid by its name: FilterChanges.add_displays); None
+        when the entity has none."""
+        parts = [
+            f"SELECT '{key}', {self._column(key, uuid)}::text, "
+            f"coalesce({self._column(shown_by, uuid)}::text, {self._column(key, uuid)}::text) "
+            f"FROM {rows}"
+            for key in self.filter_changes.keys
+            if (shown_by := display_column(self.entity, key)) != key
+        ]
+        return " UNION ALL ".join(parts) if parts else None
+
+    @staticmethod
+    def _column(name: str, uuid: str) -> str:
+        return uuid if name == "uuid" else name
 
     def _add_filter_deltas(self, parts: list[str]) -> None:
         if not parts:
