@@ -25,9 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.common import RESULTS, machine
 from bench.ingest import BUCKET, MIB, _environment, _free_port, _fresh_database, _new_job, _truncate
 
 DATABASE = "connectra_bench_ingest_paths"
+RESULT = RESULTS / "ingest_paths.json"
+COMMAND = (
+    ".venv/bin/python -m bench.ingest_paths --file {companies,combined,contacts} "
+    "--rows 100000 --rounds 3"
+)
 PATHS = {"sql": "true", "python": "false"}
 # Emptied before each round; companies only for a companies file (contacts reference them).
 EMPTIED = ("filters_data", "search_outbox", "search_outbox_batches", "import_keys", "contacts")
@@ -140,8 +146,48 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk-mib", type=int, default=16)
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.file, args.rows, args.rounds, args.chunk_mib), indent=2))
+    result = run(args.file, args.rows, args.rounds, args.chunk_mib)
+    print(json.dumps(result, indent=2))
+    record(result)
     return 0
+
+
+def record(result: dict[str, Any]) -> None:
+    """The run replaces the last one of its file in bench/results/ingest_paths.json (the
+    other files' stay), and the table is written again from it."""
+    runs = json.loads(RESULT.read_text())["runs"] if RESULT.exists() else []
+    runs = [run for run in runs if run["file"] != result["file"]]
+    runs.append({**result, "machine": machine()})
+    runs.sort(key=lambda run: str(run["file"]))
+    RESULT.write_text(json.dumps({"command": COMMAND, "runs": runs}, indent=2) + "\n")
+    RESULT.with_suffix(".md").write_text(markdown(runs))
+
+
+def markdown(runs: list[dict[str, Any]]) -> str:
+    lines = [
+        "# SQL import path against the Python parser (bench/ingest_paths.py)",
+        "",
+        "One process, one worker, the OpenSearch configuration (keys-only tables, search "
+        "outbox written), generated files, the paths alternated within each round; the "
+        "ratio of medians is the figure. Combined: contacts carrying their company's name, "
+        "domain, industries and head count, 100 contacts per company.",
+        "",
+        f"`{COMMAND}`",
+        "",
+        "| file | rows | SQL path rows/s (rounds) | Python rows/s (rounds) | median ratio "
+        "| measured |",
+        "|---|---:|---|---|---:|---|",
+    ]
+    for run in runs:
+        sql, python = run["rows_per_s"]["sql"], run["rows_per_s"]["python"]
+        medians = run["median_rows_per_s"]
+        lines.append(
+            f"| {run['file']} | {run['rows']:,} | {medians['sql']:,} "
+            f"({', '.join(f'{value:,}' for value in sql)}) | {medians['python']:,} "
+            f"({', '.join(f'{value:,}' for value in python)}) | {run['sql_to_python']} | "
+            f"{run.get('machine', {}).get('when', '?')} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
