@@ -139,7 +139,11 @@ class FilterChanges:
             "latest_display": [k for k in self.keys if display_column(self.entity, k) != k],
         }
         conn.execute(_APPLY, params)
-        conn.execute(_PRUNE, params)
+        # Never prepared: a generic plan estimates 10 changed values whatever their number
+        # and, for `value = touched.value`, may probe the value's trigram GIN once per value
+        # (a 36-character uuid's trigrams each match most company ids): 21 s for one
+        # batch's companies, where the custom plan's primary-key lookups take milliseconds.
+        conn.execute(_PRUNE, params, prepare=False)
         self.deltas.clear()
         self.displays.clear()
 
