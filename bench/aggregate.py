@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.common import RESULTS, machine, summary_ms, write_result
+from bench.common import machine, results_dir, summary_ms, write_result
 from bench.search import SIZES, database_url, ensure_loaded
 from connectra.models.fields import Entity
 from connectra.search.postgres import PostgresSearchEngine
@@ -179,7 +179,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "target_met": headline["p95_ms"] <= 300,
     }
     write_result("aggregate", result)
-    (RESULTS / "aggregate.md").write_text(markdown(result))
+    (results_dir(result["quick"]) / "aggregate.md").write_text(markdown(result))
     return result
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.common import RESULTS, machine, summary_ms, write_result
+from bench.common import machine, results_dir, summary_ms, write_result
 from bench.search import ENGINE, SECRET, SIZES, database_url, ensure_loaded
 from connectra.models.fields import Entity
 from connectra.settings import get_settings
@@ -270,7 +270,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "all_under_target": all(p95 < TARGET_P95_MS for p95, _ in slowest),
     }
     write_result("budget", result)
-    (RESULTS / "budget.md").write_text(markdown(result))
+    (results_dir(quick) / "budget.md").write_text(markdown(result))
     return result
 
 

@@ -55,6 +55,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     ours_wall, ours_cpu = (median(sample[i] for sample in ours) for i in (0, 1))
     base_wall, base_cpu = (median(sample[i] for sample in baseline) for i in (0, 1))
     result = {
+        "quick": quick,
         "machine": machine(),
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "repeats": repeats,

@@ -97,6 +97,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     finally:
         server.stop()
     result = {
+        "quick": quick,
         "contacts": contacts,
         "companies": max(1, contacts // 10),
         "plain_contacts": baseline,

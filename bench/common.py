@@ -43,8 +43,15 @@ def machine() -> dict[str, Any]:
     }
 
 
+def results_dir(quick: bool) -> Path:
+    """Where a run writes: bench/results, or bench/results/quick for `--quick` runs (small
+    data sets, whose figures must not replace the full runs')."""
+    folder = RESULTS / "quick" if quick else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path = results_dir(bool(result.get("quick"))) / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     return path

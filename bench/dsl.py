@@ -75,6 +75,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     n = len(mix)
     result: dict[str, Any] = {
+        "quick": quick,
         "machine": machine(),
         "queries_in_mix": n,
         "iterations": iterations,

@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import psycopg
 
-from bench.common import RESULTS, machine, write_result
+from bench.common import RESULTS, machine, results_dir, write_result
 
 MIB = 1024 * 1024
 BUCKET = "connectra-bench"
@@ -535,7 +535,7 @@ def run(quick: bool) -> dict[str, Any]:
         "configurations": configurations,
     }
     write_result("ingest", result)
-    (RESULTS / "ingest.md").write_text(markdown(result))
+    (results_dir(result["quick"]) / "ingest.md").write_text(markdown(result))
     return result
 
 

@@ -134,6 +134,7 @@ def run(quick: bool = False, base_url: str = "http://127.0.0.1:8000") -> dict[st
     for entry in results:
         entry["throughput_vs_1_client"] = round(entry["throughput_rps"] / baseline, 2)
     result = {
+        "quick": quick,
         "machine": machine(),
         "seconds_per_level": seconds,
         "levels": results,

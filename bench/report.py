@@ -6,7 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS
+from bench.common import results_dir
 from bench.projection import (
     TARGET_GIB,
     TARGET_MINUTES,
@@ -18,7 +18,7 @@ from bench.projection import (
 MIB = 1024 * 1024
 
 
-def _chart_ingest(ingest: dict[str, Any], plt: Any) -> str | None:
+def _chart_ingest(ingest: dict[str, Any], plt: Any, folder: Path) -> str | None:
     if "ours" not in ingest:
         return None
     labels = ["reference\n500-row INSERT", "ours\npipeline", "ceiling\nraw COPY"]
@@ -34,10 +34,10 @@ def _chart_ingest(ingest: dict[str, Any], plt: Any) -> str | None:
     axis.set_title(f"Ingest, {ingest['file']['contacts']:,} contacts")
     for index, value in enumerate(values):
         axis.text(index, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=8)
-    return _save(figure, "ingest_rows_per_s.png", plt)
+    return _save(figure, "ingest_rows_per_s.png", plt, folder)
 
 
-def _chart_rss(ingest: dict[str, Any], plt: Any) -> str | None:
+def _chart_rss(ingest: dict[str, Any], plt: Any, folder: Path) -> str | None:
     points = ingest.get("worker_rss") or []
     if not points:
         return None
@@ -46,10 +46,10 @@ def _chart_rss(ingest: dict[str, Any], plt: Any) -> str | None:
     axis.set_xlabel("chunk size (MiB)")
     axis.set_ylabel("peak RSS (MiB)")
     axis.set_title("Chunk worker peak memory vs chunk size")
-    return _save(figure, "chunk_worker_rss.png", plt)
+    return _save(figure, "chunk_worker_rss.png", plt, folder)
 
 
-def _chart_search(search: dict[str, Any], plt: Any) -> str | None:
+def _chart_search(search: dict[str, Any], plt: Any, folder: Path) -> str | None:
     """Page and count p95 of every query shape against their targets (log scale)."""
     shapes = search.get("shapes") or {}
     if not shapes:
@@ -80,10 +80,10 @@ def _chart_search(search: dict[str, Any], plt: Any) -> str | None:
     axis.legend(fontsize=7)
     axis.set_title(f"Search p95 per query shape, {search.get('contacts', 0):,} contacts")
     figure.tight_layout()
-    return _save(figure, "search_p95.png", plt)
+    return _save(figure, "search_p95.png", plt, folder)
 
 
-def _chart_load(load: dict[str, Any], plt: Any) -> str | None:
+def _chart_load(load: dict[str, Any], plt: Any, folder: Path) -> str | None:
     levels = load.get("levels") or []
     if not levels:
         return None
@@ -98,11 +98,11 @@ def _chart_load(load: dict[str, Any], plt: Any) -> str | None:
     right.plot(concurrency, [level["p95_ms"] for level in levels], marker="s", color="#d95f02")
     right.set_ylabel("p95 ms", color="#d95f02")
     left.set_title("Search API under load (127.0.0.1)")
-    return _save(figure, "load.png", plt)
+    return _save(figure, "load.png", plt, folder)
 
 
-def _save(figure: Any, name: str, plt: Any) -> str:
-    figure.savefig(RESULTS / name, dpi=110)
+def _save(figure: Any, name: str, plt: Any, folder: Path) -> str:
+    figure.savefig(folder / name, dpi=110)
     plt.close(figure)
     return name
 
@@ -131,8 +131,8 @@ def _load_section(body: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _section(name: str, body: dict[str, Any]) -> list[str]:
-    markdown = RESULTS / f"{name}.md"
+def _section(name: str, body: dict[str, Any], folder: Path) -> list[str]:
+    markdown = folder / f"{name}.md"
     if "error" in body:
         return [f"## {name}", "", f"Failed: `{body['error']}`", ""]
     if name == "load":
@@ -246,11 +246,12 @@ def write_report(results: dict[str, Any]) -> Path:
 
     benchmarks = results.get("benchmarks", {})
     ingest, search = benchmarks.get("ingest", {}), benchmarks.get("search", {})
+    folder = results_dir(bool(results.get("quick")))
     charts = [
-        _chart_ingest(ingest, plt),
-        _chart_rss(ingest, plt),
-        _chart_search(search, plt),
-        _chart_load(benchmarks.get("load", {}), plt),
+        _chart_ingest(ingest, plt, folder),
+        _chart_rss(ingest, plt, folder),
+        _chart_search(search, plt, folder),
+        _chart_load(benchmarks.get("load", {}), plt, folder),
     ]
     machine = results.get("machine", {})
     lines = [
@@ -264,8 +265,8 @@ def write_report(results: dict[str, Any]) -> Path:
     lines += [f"![{chart}]({chart})" for chart in charts if chart]
     lines.append("")
     for name, body in benchmarks.items():
-        lines += _section(name, body)
+        lines += _section(name, body, folder)
     lines += _projection_section(ingest)
-    report = RESULTS / "report.md"
+    report = folder / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report

@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Any
 
-from bench.common import RESULTS, machine
+from bench.common import machine, results_dir
 
 # Order matters: the load test needs the local stack, started last.
 BENCHMARKS = (
@@ -92,7 +92,7 @@ def _with_local_stack(module: Any, quick: bool) -> dict[str, Any]:
 def _include_earlier_results(results: dict[str, Any]) -> None:
     """With --only, the report still shows the other benchmarks' latest results (dated)."""
     for name in BENCHMARKS:
-        path = RESULTS / f"{name}.json"
+        path = results_dir(bool(results["quick"])) / f"{name}.json"
         if name in results["benchmarks"] or not path.exists():
             continue
         earlier = json.loads(path.read_text())
@@ -107,12 +107,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     results = run_all(args.quick, args.only)
     _include_earlier_results(results)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    latest = results_dir(args.quick) / "latest.json"
+    latest.write_text(json.dumps(results, indent=2, default=str) + "\n")
     from bench.report import write_report
 
     report = write_report(results)
-    print(f"results: {RESULTS / 'latest.json'}\nreport:  {report}")
+    print(f"results: {latest}\nreport:  {report}")
     return 0
 
 

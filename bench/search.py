@@ -34,7 +34,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from bench import shapes
-from bench.common import RESULTS, machine, summary_ms, write_result
+from bench.common import RESULTS, machine, results_dir, summary_ms, write_result
 from connectra.db import migrate, search_structures
 from connectra.local import postgres, sample
 from connectra.models.fields import TABLE_COLUMNS, Entity, FieldKind
@@ -359,7 +359,7 @@ def run(
         result["write_cost"] = json.loads(cost_file.read_text())
     if not only:
         write_result("search", result)
-        (RESULTS / "search.md").write_text(markdown(result))
+        (results_dir(result["quick"]) / "search.md").write_text(markdown(result))
     return result
 
 

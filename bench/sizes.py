@@ -54,6 +54,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         if folder.is_dir()
     }
     result = {
+        "quick": quick,
         "machine": machine(),
         "layer": layer,
         "functions": functions,
