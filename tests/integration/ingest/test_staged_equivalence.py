@@ -386,6 +386,20 @@ def opensearch_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Monke
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def parsed(opensearch_backend: pytest.MonkeyPatch) -> list[int]:
+    """The lines the Python parser parses during the test, in order."""
+    lines: list[int] = []
+    original = parse_module.RecordParser.parse
+
+    def counting(self: Any, record: Any) -> Any:
+        lines.append(record.line)
+        return original(self, record)
+
+    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
+    return lines
+
+
 def _import(
     store: ObjectStore, database_url: str, body: bytes, chunk_size: int, sql_path: bool,
     monkeypatch: pytest.MonkeyPatch, entity: str = "contacts", filename: str = "data.csv",
@@ -485,16 +499,11 @@ def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
 
 
 def test_plain_records_never_reach_the_python_parser(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
 ) -> None:
-    parsed: list[int] = []
-    original = parse_module.RecordParser.parse
-
-    def counting(self: Any, record: Any) -> Any:
-        parsed.append(record.line)
-        return original(self, record)
-
-    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
     body = (
         b"first_name,last_name,email,departments,company_id\n"
         b"Ada,Lovelace,ada@acme.com,Sales; Ops," + str(COMPANY).encode() + b"\n"
@@ -509,16 +518,11 @@ def test_plain_records_never_reach_the_python_parser(
 
 
 def test_plain_ndjson_lines_never_reach_the_python_parser(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
 ) -> None:
-    parsed: list[int] = []
-    original = parse_module.RecordParser.parse
-
-    def counting(self: Any, record: Any) -> Any:
-        parsed.append(record.line)
-        return original(self, record)
-
-    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
     body = (
         b'{"first_name": "Ada", "email": "ada@acme.com", "departments": "Sales; Ops", '
         b'"company_id": "' + str(COMPANY).encode() + b'", "notes": 1}\n'
@@ -540,16 +544,11 @@ def test_plain_ndjson_lines_never_reach_the_python_parser(
 
 
 def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql_path(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
 ) -> None:
-    parsed: list[int] = []
-    original = parse_module.RecordParser.parse
-
-    def counting(self: Any, record: Any) -> Any:
-        parsed.append(record.line)
-        return original(self, record)
-
-    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
     body = b"".join(
         b'{"email": "p%d@x.io", "id": %b}\n' % (index, b"NaN" if index == 3 else b"%d" % index)
         for index in range(6)
@@ -566,16 +565,11 @@ def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql
 
 
 def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
 ) -> None:
-    parsed: list[int] = []
-    original = parse_module.RecordParser.parse
-
-    def counting(self: Any, record: Any) -> Any:
-        parsed.append(record.line)
-        return original(self, record)
-
-    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
     body = (
         b"first_name,last_name,linkedin_url\n"
         b"Ada,Lovelace,HTTPS://WWW.LinkedIn.com/in/Ada/?trk=x\n"
@@ -591,16 +585,11 @@ def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
 
 
 def test_plain_combined_rows_never_reach_the_python_parser(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
 ) -> None:
-    parsed: list[int] = []
-    original = parse_module.RecordParser.parse
-
-    def counting(self: Any, record: Any) -> Any:
-        parsed.append(record.line)
-        return original(self, record)
-
-    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
     body = (
         b"first_name,email,company_name,company_domain,company_industries,company_employees\n"
         b"Ada,ada@ACME.io,Acme,,SaaS; AI,120\n"  # the email's domain: acme.io's owner
@@ -673,16 +662,11 @@ def test_mostly_bad_batches_back_off_to_python_with_the_same_results(
 
 
 def test_plain_companies_never_reach_the_python_parser(
-    store: ObjectStore, clean_db: str, opensearch_backend: pytest.MonkeyPatch
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
 ) -> None:
-    parsed: list[int] = []
-    original = parse_module.RecordParser.parse
-
-    def counting(self: Any, record: Any) -> Any:
-        parsed.append(record.line)
-        return original(self, record)
-
-    opensearch_backend.setattr(parse_module.RecordParser, "parse", counting)
     body = (
         b"name,domain,website,linkedin_url,industry,employees,annual_revenue\n"
         b"Acme,Acme.com,https://acme.com,https://www.linkedin.com/company/acme,SaaS; AI,120,"
