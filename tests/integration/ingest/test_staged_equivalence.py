@@ -564,6 +564,33 @@ def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql
     assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
 
 
+def test_rows_ending_on_the_record_of_a_line_python_loads_are_loaded_by_python_too(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
+) -> None:
+    # Line 2 meets new keys (Python's) and names OWNER's uuid; line 3's email is OWNER's,
+    # so its row updates OWNER too and, later in the file, wins. Taken by the SQL load and
+    # loaded before line 2, it lost to it (OWNER kept line 2, its email wiped).
+    body = (
+        b'{"first_name": "Ada", "email": "ada@acme.com"}\n'
+        b'{"id": "%b", "uuid": "%b", "city": "VP, Sales", "city": "multi\\nline", '
+        b'"First Name": "tab\\tinside"}\n'
+        b'{"first_name": "Jean", "email": "owner@acme.com"}\n'
+    ) % (b"x" * 300, str(OWNER).encode())
+    with_sql = _import(
+        store, clean_db, body, 100_000, True, opensearch_backend, filename="data.ndjson"
+    )
+    assert parsed == [1, 2, 3]  # the first line parsed ahead; line 3 moved with line 2
+    python_only = _import(
+        store, clean_db, body, 100_000, False, opensearch_backend, filename="data.ndjson"
+    )
+    assert with_sql == python_only
+    owner = next(row for row in with_sql["contacts"] if row[0] == OWNER)
+    assert (owner[1], owner[3], owner[10]) == ("Jean", "owner@acme.com", None)
+
+
 def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
     store: ObjectStore,
     clean_db: str,

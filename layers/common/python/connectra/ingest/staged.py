@@ -333,6 +333,12 @@ class CsvCells:
 
 
 CONTACT_COLUMNS = ("uuid", *WRITABLE_COLUMNS[Entity.CONTACTS])
+# Each entity's unique key besides its uuid: the typed column and, over a stored record
+# `c`, the value a typed row's matches (staged_load.py `_OWNED_KEY`, db/upsert.py).
+_UNIQUE_KEYS = {
+    Entity.CONTACTS: ("email", "lower(c.email)"),
+    Entity.COMPANIES: ("normalized_domain", "c.normalized_domain"),
+}
 
 
 class StagedConverter(ABC):
@@ -434,13 +440,21 @@ class StagedConverter(ABC):
     def _typed(self) -> dict[str, str]:
         """Each typed column's SQL over a `checked` row `v` whose `ok` holds."""
 
-    def move_to_python(self, uuids: Sequence[str], *, check_companies: bool) -> list[int]:
-        """Take out of the typed rows every key Python must load (it holds a row of it
-        Python parsed, or, with `check_companies`, a row naming a missing company: Python
-        reports that error); the offsets taken out. Usually there is none."""
+    def move_to_python(
+        self, uuids: Sequence[str], owned: Sequence[str], *, check_companies: bool
+    ) -> list[int]:
+        """Take out of the typed rows every row that may end on a record Python loads (its
+        key is one of `uuids`, or its unique key, a contact's email or a company's domain,
+        meets one of `owned`, the unique keys of the rows Python loads, or the record of
+        either holds one of them: the loaders resolve a unique key to the live record
+        holding it, and both loaders must see such rows in file order), or, with
+        `check_companies`, a row naming a missing company (Python reports that error); the
+        offsets taken out. Usually there is none."""
         missing = self._missing_companies() if check_companies else []
-        if not missing and not uuids:
+        if not missing and not uuids and not owned:
             return []
+        unique, stored = _UNIQUE_KEYS[self.entity]
+        table = self.entity.value
         # Hashed lookups: the temporary table has no statistics, and a plan that rescans
         # it per row took seconds per batch.
         naming_missing = (
@@ -450,13 +464,26 @@ class StagedConverter(ABC):
             else ""
         )
         statement = f"""
-            WITH moved AS (
-                {naming_missing}SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[]) AS uuid
+            WITH keys AS (SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[]) AS uuid),
+            owned AS (
+                SELECT unnest(string_to_array(%(owned)s, ',')) AS value
+                UNION SELECT {stored} FROM {table} AS c JOIN keys ON c.uuid = keys.uuid
+                WHERE c.deleted_at IS NULL AND c.{unique} IS NOT NULL
+            ),
+            moved AS (
+                {naming_missing}SELECT keys.uuid FROM keys
+                UNION SELECT c.uuid FROM {table} AS c JOIN owned ON {stored} = owned.value
+                WHERE c.deleted_at IS NULL
+                UNION SELECT t.uuid FROM {TYPED_TABLE} AS t JOIN owned ON t.{unique} = owned.value
             )
             DELETE FROM {TYPED_TABLE} AS t USING moved WHERE t.uuid = moved.uuid
             RETURNING t.pos
         """
-        params = {"companies": ",".join(missing), "uuids": ",".join(uuids)}
+        params = {
+            "companies": ",".join(missing),
+            "uuids": ",".join(uuids),
+            "owned": ",".join(owned),
+        }
         rows = self.conn.cursor(row_factory=tuple_row).execute(statement, params).fetchall()
         return [row[0] for row in rows]
 

@@ -5,9 +5,11 @@ the same counts and row errors as the Python parser and loader would give:
 
 * COPY rejects the batch (invalid UTF-8, NUL, a wrong number of fields), or none of its
   records enters the COPY: Python parses and loads all of it;
-* the conversion flags a record (staged.py): Python parses it; every other row of a key
-  Python loads, or of a key whose row names a missing company, joins it, so "last row
-  wins" and the company check see the same rows as in the Python loader. (Missing
+* the conversion flags a record (staged.py): Python parses it; every other row that may
+  end on a record Python loads (of its key, of its email or domain, or of the record
+  holding either: the loaders resolve those to that record), or of a key whose row names
+  a missing company, joins it, so "last row wins" and the company check see the same rows
+  in the same order as in the Python loader. (Missing
   companies are looked up only once the foreign key has refused a batch of the chunk:
   that batch is then loaded again after the lookup, and so is every later batch);
 * the SQL load refuses the batch (a constraint the checks cannot see): it rolls back to
@@ -51,6 +53,15 @@ from connectra.models.fields import Entity
 
 _REFUSALS = (errors.IntegrityError, errors.DataError)
 MAX_SKIPPED_BATCHES = 64
+
+
+def _unique_keys(entity: Entity, rows: list[ParsedRow]) -> list[str]:
+    """The rows' unique keys besides their uuids (a contact's email, lowercased as the
+    loaders match it; a company's domain): a row whose unique key a record holds
+    updates that record (db/upsert.py)."""
+    if entity is Entity.CONTACTS:
+        return [row.row["email"].lower() for row in rows if row.row.get("email")]
+    return [row.row["normalized_domain"] for row in rows if row.row.get("normalized_domain")]
 
 
 def converter_for(conn: Connection[Any], entity: Entity, source: CellSource) -> StagedConverter:
@@ -202,12 +213,18 @@ class StagedBatches:
     def _move_to_python(
         self, python_keys: list[str], python_rows: list[ParsedRow], counts: BatchCounts
     ) -> None:
-        """Parse the typed rows Python must load instead (converter.move_to_python)."""
-        moved = self.converter.move_to_python(python_keys, check_companies=self._check_companies)
-        if moved:
+        """Parse the typed rows Python must load instead (converter.move_to_python): those
+        of the keys and unique keys of the rows Python loads, then of the rows moved, until
+        none is left that may end on a record Python loads."""
+        keys, owned = python_keys, _unique_keys(self.loader.entity, python_rows)
+        check_companies = self._check_companies
+        while moved := self.converter.move_to_python(keys, owned, check_companies=check_companies):
             more_rows, more = self._parse(self.batch.take(moved))
             python_rows += more_rows
             counts.add(more)
+            keys = [str(row.row["uuid"]) for row in more_rows]
+            owned = _unique_keys(self.loader.entity, more_rows)
+            check_companies = False  # the first call moved every row naming one
 
     def _link_companies(self) -> int:
         """The typed rows' companies (the batch's last row of each) recorded and the
