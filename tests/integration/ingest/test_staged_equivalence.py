@@ -484,17 +484,14 @@ def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
     body: bytes,
     chunk_size: int,
 ) -> None:
-    # Several batches a chunk: lines meet new keys mid-chunk. Batches then end at other
-    # records on the two paths (the Python path counts valid rows, the SQL path records),
-    # so a key's rows in two batches count as an update on one path and a duplicate on
-    # the other (both right, see `opensearch_backend`): their sum is compared.
-    opensearch_backend.setenv("INGEST_BATCH_SIZE", "7")
+    # One batch per chunk, as for CSV (`opensearch_backend`): with several, the two paths
+    # end batches at other records (the Python path counts valid rows, the SQL path
+    # lines), and the loaders resolve an email to its record once per batch, so where a
+    # row clearing a record's email falls decides which record a later row of that email
+    # updates (both right). Lines still meet new keys mid-batch and mid-chunk.
     args = (store, clean_db, body, chunk_size)
     with_sql = _import(*args, True, opensearch_backend, filename="data.ndjson")
     python_only = _import(*args, False, opensearch_backend, filename="data.ndjson")
-    for snapshot in (with_sql, python_only):
-        status, total, inserted, updated, failed, duplicates = snapshot["counts"]
-        snapshot["counts"] = (status, total, inserted, updated + duplicates, failed)
     assert with_sql == python_only
 
 
