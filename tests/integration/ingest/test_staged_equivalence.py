@@ -413,11 +413,33 @@ def _import(
     return _snapshot(database_url, summary)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+def _property(max_examples: int) -> Any:
+    """The property tests' hypothesis settings (each example imports a file twice)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+def _assert_paths_agree(
+    store: ObjectStore,
+    database_url: str,
+    body: bytes,
+    chunk_size: int,
+    monkeypatch: pytest.MonkeyPatch,
+    **kind: str,
+) -> None:
+    """The file imported with the SQL path and without it gives the same snapshot, part by
+    part (`kind`: `_import`'s entity and file name)."""
+    args = (store, database_url, body, chunk_size)
+    with_sql = _import(*args, True, monkeypatch, **kind)
+    python_only = _import(*args, False, monkeypatch, **kind)
+    for part, expected in python_only.items():
+        assert with_sql[part] == expected, part
+
+
+@_property(30)
 @given(body=csv_files(), chunk_size=st.sampled_from([64, 256, 100_000]))
 def test_sql_path_loads_what_the_python_parser_loads(
     store: ObjectStore,
@@ -426,17 +448,10 @@ def test_sql_path_loads_what_the_python_parser_loads(
     body: bytes,
     chunk_size: int,
 ) -> None:
-    with_sql = _import(store, clean_db, body, chunk_size, True, opensearch_backend)
-    python_only = _import(store, clean_db, body, chunk_size, False, opensearch_backend)
-    for part, expected in python_only.items():
-        assert with_sql[part] == expected, part
+    _assert_paths_agree(store, clean_db, body, chunk_size, opensearch_backend)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_property(40)
 @given(body=csv_files("companies"), chunk_size=st.sampled_from([64, 256, 100_000]))
 def test_sql_path_loads_the_companies_the_python_parser_loads(
     store: ObjectStore,
@@ -445,18 +460,10 @@ def test_sql_path_loads_the_companies_the_python_parser_loads(
     body: bytes,
     chunk_size: int,
 ) -> None:
-    args = (store, clean_db, body, chunk_size)
-    with_sql = _import(*args, True, opensearch_backend, "companies")
-    python_only = _import(*args, False, opensearch_backend, "companies")
-    for part, expected in python_only.items():
-        assert with_sql[part] == expected, part
+    _assert_paths_agree(store, clean_db, body, chunk_size, opensearch_backend, entity="companies")
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_property(40)
 @given(body=csv_files("combined"), chunk_size=st.sampled_from([64, 256, 100_000]))
 def test_sql_path_loads_the_combined_rows_the_python_parser_loads(
     store: ObjectStore,
@@ -465,17 +472,10 @@ def test_sql_path_loads_the_combined_rows_the_python_parser_loads(
     body: bytes,
     chunk_size: int,
 ) -> None:
-    with_sql = _import(store, clean_db, body, chunk_size, True, opensearch_backend)
-    python_only = _import(store, clean_db, body, chunk_size, False, opensearch_backend)
-    for part, expected in python_only.items():
-        assert with_sql[part] == expected, part
+    _assert_paths_agree(store, clean_db, body, chunk_size, opensearch_backend)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_property(40)
 @given(body=ndjson_files(), chunk_size=st.sampled_from([64, 512, 100_000]))
 def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
     store: ObjectStore,
@@ -489,10 +489,9 @@ def test_sql_path_loads_what_the_python_parser_loads_from_ndjson(
     # lines), and the loaders resolve an email to its record once per batch, so where a
     # row clearing a record's email falls decides which record a later row of that email
     # updates (both right). Lines still meet new keys mid-batch and mid-chunk.
-    args = (store, clean_db, body, chunk_size)
-    with_sql = _import(*args, True, opensearch_backend, filename="data.ndjson")
-    python_only = _import(*args, False, opensearch_backend, filename="data.ndjson")
-    assert with_sql == python_only
+    _assert_paths_agree(
+        store, clean_db, body, chunk_size, opensearch_backend, filename="data.ndjson"
+    )
 
 
 def test_plain_records_never_reach_the_python_parser(
