@@ -379,9 +379,6 @@ class StagedConverter(ABC):
         flagged = self.conn.cursor(row_factory=tuple_row).execute(statement).fetchall()
         return [row[0] for row in flagged]
 
-    def _cell(self, name: str) -> str:
-        return self.source.cell(name)
-
     def _convert_statement(self) -> str:
         """Built from constants and the cell source's layout only (no cell values)."""
         return f"""
@@ -395,7 +392,7 @@ class StagedConverter(ABC):
     def checked_query(self) -> str:
         """The raw records' cells, each with `ok` (SQL decides it exactly) and the
         entity's derived values (a query over the raw table, for a `checked` CTE)."""
-        cells = [f"{self._cell(name)} AS {name}" for name in self.columns]
+        cells = [f"{self.source.cell(name)} AS {name}" for name in self.columns]
         values = ", ".join([*cells, *self._more_cells()])
         derived = "".join(f", {item}" for item in self._derived())
         # `ok` is never NULL: a NULL would leave the record neither typed nor flagged.

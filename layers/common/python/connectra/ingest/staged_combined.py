@@ -62,7 +62,7 @@ class CombinedContactConverter(ContactConverter):
 
     def _more_cells(self) -> list[str]:
         return [
-            f"{self._cell(COMPANY_REF_PREFIX + name)} AS {PREFIX}{name}"
+            f"{self.source.cell(COMPANY_REF_PREFIX + name)} AS {PREFIX}{name}"
             for name in WRITABLE_COLUMNS[Entity.COMPANIES]
         ]
 
