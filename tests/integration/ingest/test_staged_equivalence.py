@@ -619,7 +619,7 @@ def test_plain_combined_rows_never_reach_the_python_parser(
         b"Bob,bob@gmail.com,Bobco,,,\n"  # free mail: keyed by name
         b'Cy,cy@x.io,,https://www.Beta.io/,,"1,200"\n'
         b"Di,di@y.io,,,,\n"  # no company
-        b"Ev,ev@z.io,Acme,acme.io,a | b,\n"  # `|` in a list cell: Python's
+        b"Ev,ev@z.io,Evco,evco.io,a | b,\n"  # `|` in a list cell: Python's
         b"Fay,fay@acme.io,Acme 2,,,\n"  # acme.io's last row in the file
     )
     with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
@@ -629,6 +629,26 @@ def test_plain_combined_rows_never_reach_the_python_parser(
     assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
     ada = contact_uuid("ada@acme.io", None, None, None)
     assert [row[13] for row in with_sql["contacts"] if row[0] == ada] == [DOMAIN_OWNER]
+
+
+def test_rows_of_a_company_python_loads_are_loaded_by_python_too(
+    store: ObjectStore,
+    clean_db: str,
+    opensearch_backend: pytest.MonkeyPatch,
+    parsed: list[int],
+) -> None:
+    # Line 3's braced company_id is Python's; both rows key acme.io (DOMAIN_OWNER). Left to
+    # the SQL load, line 2's company was written apart from line 3's (two writes of the
+    # batch's acme.io where the Python path makes one: its industries counted twice).
+    body = (
+        b"First Name,Email,Company,Website,Industry,# Employees,company_id\n"
+        b"Ada,ada@acme.io,Acme,acme.io,SaaS; saas; AI,120,%b\n"
+        b"Ada,x@gmail.com,Acme,www.www.acme.io,SaaS; saas; AI,120,{%b}\n"
+    ) % (str(COMPANY).encode(), str(COMPANY).encode())
+    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
+    assert parsed == [3, 2]  # line 3 flagged; line 2 moved with its company
+    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
+    assert with_sql == python_only
 
 
 # A first batch taking the two-step way (a flagged record: its typed rows stay in the typed

@@ -438,17 +438,23 @@ class StagedConverter(ABC):
         """Each typed column's SQL over a `checked` row `v` whose `ok` holds."""
 
     def move_to_python(
-        self, uuids: Sequence[str], owned: Sequence[str], *, check_companies: bool
+        self,
+        uuids: Sequence[str],
+        owned: Sequence[str],
+        companies: Sequence[str] = (),
+        *,
+        check_companies: bool,
     ) -> list[int]:
         """Take out of the typed rows every row that may end on a record Python loads (its
         key is one of `uuids`, or its unique key, a contact's email or a company's domain,
         meets one of `owned`, the unique keys of the rows Python loads, or the record of
         either holds one of them: the loaders resolve a unique key to the live record
-        holding it, and both loaders must see such rows in file order), or, with
-        `check_companies`, a row naming a missing company (Python reports that error); the
-        offsets taken out. Usually there is none."""
+        holding it, and both loaders must see such rows in file order), a row of one of
+        `companies` (combined rows: the natural keys of the companies Python writes), or,
+        with `check_companies`, a row naming a missing company (Python reports that error);
+        the offsets taken out. Usually there is none."""
         missing = self._missing_companies() if check_companies else []
-        if not missing and not uuids and not owned:
+        if not missing and not uuids and not owned and not companies:
             return []
         unique, stored = _UNIQUE_KEYS[self.entity]
         table = self.entity.value
@@ -460,6 +466,7 @@ class StagedConverter(ABC):
             if missing
             else ""
         )
+        of_companies = f"{self._rows_of_companies()} UNION " if companies else ""
         statement = f"""
             WITH keys AS (SELECT unnest(string_to_array(%(uuids)s, ',')::uuid[]) AS uuid),
             owned AS (
@@ -468,7 +475,7 @@ class StagedConverter(ABC):
                 WHERE c.deleted_at IS NULL AND c.{unique} IS NOT NULL
             ),
             moved AS (
-                {naming_missing}SELECT keys.uuid FROM keys
+                {naming_missing}{of_companies}SELECT keys.uuid FROM keys
                 UNION SELECT c.uuid FROM {table} AS c JOIN owned ON {stored} = owned.value
                 WHERE c.deleted_at IS NULL
                 UNION SELECT t.uuid FROM {TYPED_TABLE} AS t JOIN owned ON t.{unique} = owned.value
@@ -478,11 +485,17 @@ class StagedConverter(ABC):
         """
         params = {
             "companies": ",".join(missing),
+            "of_companies": ",".join(companies),
             "uuids": ",".join(uuids),
             "owned": ",".join(owned),
         }
         rows = self.conn.cursor(row_factory=tuple_row).execute(statement, params).fetchall()
         return [row[0] for row in rows]
+
+    def _rows_of_companies(self) -> str:
+        """The typed rows' keys whose company is one of `%(of_companies)s` (only typed rows
+        of combined files carry a company: staged_combined.py)."""
+        return "SELECT NULL::uuid WHERE false"
 
     def _missing_companies(self) -> list[str]:
         """The company ids the typed rows name that no company has (an index probe per

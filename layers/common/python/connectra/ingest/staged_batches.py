@@ -7,11 +7,12 @@ the same counts and row errors as the Python parser and loader would give:
   records enters the COPY: Python parses and loads all of it;
 * the conversion flags a record (staged.py): Python parses it; every other row that may
   end on a record Python loads (of its key, of its email or domain, or of the record
-  holding either: the loaders resolve those to that record), or of a key whose row names
-  a missing company, joins it, so "last row wins" and the company check see the same rows
-  in the same order as in the Python loader. (Missing
-  companies are looked up only once the foreign key has refused a batch of the chunk:
-  that batch is then loaded again after the lookup, and so is every later batch);
+  holding either: the loaders resolve those to that record), of a company a row Python
+  loads writes (combined rows), or of a key whose row names a missing company, joins it,
+  so "last row wins" and the company check see the same rows in the same order as in the
+  Python loader. (Missing companies are looked up only once the foreign key has refused
+  a batch of the chunk: that batch is then loaded again after the lookup, and so is every
+  later batch);
 * the SQL load refuses the batch (a constraint the checks cannot see): it rolls back to
   its savepoint and Python loads the batch, isolating the refused rows. (It first loads
   without looking up email owners, and again with them if the unique email index
@@ -20,9 +21,11 @@ the same counts and row errors as the Python parser and loader would give:
 Combined rows (staged_combined.py): before the typed rows are loaded, their companies
 (the batch's last row of each) are recorded and created in combined.py's short
 transaction and the contacts pointed to them as stored (`_link_companies`); the rows
-Python loads link theirs in the loader. Two calls where the Python path makes one may
-create a company from an earlier row of the batch: finalize writes each company's last
-row of the file anyway (the ledger keeps it), so the tables, counts and outbox end alike.
+Python loads link theirs in the loader. The two calls write disjoint companies (the rows
+of a company Python writes are moved to Python), so each company's batch row is the one
+the Python path writes. When the SQL load then refuses the batch, Python writes its
+companies again from the same rows: finalize writes each company's last row of the file
+anyway (the ledger keeps it), so the tables, counts and outbox end alike.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ def _unique_keys(entity: Entity, rows: list[ParsedRow]) -> list[str]:
     if entity is Entity.CONTACTS:
         return [row.row["email"].lower() for row in rows if row.row.get("email")]
     return [row.row["normalized_domain"] for row in rows if row.row.get("normalized_domain")]
+
+
+def _companies(rows: list[ParsedRow]) -> list[str]:
+    """The natural keys of the rows' companies (combined rows): each company's last row of
+    a batch must go one way, as the Python loader writes one row per company."""
+    return [str(row.company.uuid) for row in rows if row.company is not None]
 
 
 def converter_for(conn: Connection[Any], entity: Entity, source: CellSource) -> StagedConverter:
@@ -217,13 +226,17 @@ class StagedBatches:
         of the keys and unique keys of the rows Python loads, then of the rows moved, until
         none is left that may end on a record Python loads."""
         keys, owned = python_keys, _unique_keys(self.loader.entity, python_rows)
+        companies = _companies(python_rows)
         check_companies = self._check_companies
-        while moved := self.converter.move_to_python(keys, owned, check_companies=check_companies):
+        while moved := self.converter.move_to_python(
+            keys, owned, companies, check_companies=check_companies
+        ):
             more_rows, more = self._parse(self.batch.take(moved))
             python_rows += more_rows
             counts.add(more)
             keys = [str(row.row["uuid"]) for row in more_rows]
             owned = _unique_keys(self.loader.entity, more_rows)
+            companies = _companies(more_rows)
             check_companies = False  # the first call moved every row naming one
 
     def _link_companies(self) -> int:

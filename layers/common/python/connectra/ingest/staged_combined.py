@@ -60,6 +60,12 @@ class CombinedContactConverter(ContactConverter):
             "ADD COLUMN company_values jsonb"
         )
 
+    def _rows_of_companies(self) -> str:
+        return (
+            f"SELECT t.uuid FROM {TYPED_TABLE} AS t "
+            "WHERE t.company_uuid = ANY(string_to_array(%(of_companies)s, ',')::uuid[])"
+        )
+
     def _more_cells(self) -> list[str]:
         return [
             f"{self.source.cell(COMPANY_REF_PREFIX + name)} AS {PREFIX}{name}"
