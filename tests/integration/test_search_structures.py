@@ -86,7 +86,12 @@ def test_the_migration_builds_the_set_of_the_configured_backend(
         monkeypatch.delenv("SEARCH_BACKEND")
         get_settings.cache_clear()
     with _connect(scratch_url) as conn:
-        assert search_structures.status(conn) == {"set": "keys", "missing": [], "extra": []}
+        assert search_structures.status(conn) == {
+            "set": "keys",
+            "missing": [],
+            "extra": [],
+            "stale": [],
+        }
         for table, keys in TABLE_KEYS.items():
             assert _indexes(conn, table) == keys
             assert not {c for c in _columns(conn, table) if c.startswith("vql_")}
@@ -129,6 +134,39 @@ def test_an_interrupted_concurrent_build_is_finished_by_running_the_switch_again
         assert search_structures.status(conn)["set"] == "partial"
         assert search_structures.apply(conn, "postgres")["set"] == "postgres"
         assert _columns_match_functions(conn)
+
+
+def test_an_index_of_an_earlier_definition_is_rebuilt_online_by_the_switch(
+    scratch_url: str,
+) -> None:
+    migrate.upgrade(scratch_url)
+    with _connect(scratch_url) as conn:
+        _insert_contacts(conn, ["Engineer"])
+        assert search_structures.status(conn, definitions=True)["set"] == "postgres"
+        # Same names, other definitions: another column; the predicate of an earlier design.
+        conn.execute("DROP INDEX vql_contacts_city_lower, vql_contacts_title_cjk")
+        conn.execute("CREATE INDEX vql_contacts_city_lower ON contacts (lower(state))")
+        conn.execute(
+            "CREATE INDEX vql_contacts_title_cjk ON contacts (uuid) "
+            "WHERE vql_title_folded ~ '[一-龥]'"
+        )
+        assert search_structures.status(conn)["set"] == "postgres"  # names only: cheap
+        found = search_structures.status(conn, definitions=True)
+        assert found["set"] == "partial"
+        assert found["stale"] == ["vql_contacts_title_cjk", "vql_contacts_city_lower"]
+        messages: list[str] = []
+        assert search_structures.apply(conn, "postgres", log=messages.append)["set"] == "postgres"
+        assert messages == [
+            "rebuilding vql_contacts_title_cjk (its definition changed)",
+            "rebuilding vql_contacts_city_lower (its definition changed)",
+        ]
+        row = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'vql_contacts_city_lower'"
+        ).fetchone()
+        assert row is not None and "lower(city)" in row["indexdef"]
+        messages.clear()
+        search_structures.apply(conn, "postgres", log=messages.append)
+        assert messages == []  # nothing left to rebuild
 
 
 def test_the_trigger_keeps_the_columns_and_rebuild_recomputes_them(scratch_url: str) -> None:

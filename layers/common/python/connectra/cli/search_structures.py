@@ -47,7 +47,7 @@ def search_structures_command(
         if apply:
             result: dict[str, Any] = search_structures.apply(conn, target, log=console.print)
         else:
-            result = search_structures.status(conn)
+            result = search_structures.status(conn, definitions=True)
     expected = search_structures.expected_set(target)
     result = {**result, "backend": target, "expected": expected}
     console.print_json(json.dumps(result))

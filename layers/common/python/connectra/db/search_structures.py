@@ -29,18 +29,21 @@ The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows 
   (contacts_company_id_idx, a key) serves the company join and company_id filters.
 
 Switching (`apply`) is idempotent and online: CREATE/DROP INDEX CONCURRENTLY, columns
-added without a rewrite and filled in batches, dropped (a catalogue change). It runs in
-autocommit mode: CONCURRENTLY cannot run inside a transaction.
+added without a rewrite and filled in batches, dropped (a catalogue change). An index of
+the set's name whose definition is not the set's (a design changed since it was built)
+is built again beside it and swapped in. It runs in autocommit mode: CONCURRENTLY cannot
+run inside a transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from connectra.models.char_classes import holds_cjk
 from connectra.models.fields import (
@@ -349,10 +352,12 @@ def _present_triggers(conn: psycopg.Connection[Any]) -> set[str]:
     return {_first(row) for row in rows}
 
 
-def status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def status(conn: psycopg.Connection[Any], *, definitions: bool = False) -> dict[str, Any]:
     """Which structure set the tables carry: "postgres" (all of it), "keys" (none of it)
-    or "partial" (a switch not finished: run it again; with what the postgres set lacks
-    and what it does not have)."""
+    or "partial" (a switch not finished, or with `definitions`, an index of the set's name
+    whose definition is not the set's: run the switch again; with what the postgres set
+    lacks, what it does not have and what differs). `definitions` creates temporary
+    tables (`stale_indexes`): not on a read-only connection."""
     present = _present_indexes(conn) | _present_columns(conn) | _present_triggers(conn)
     wanted = (
         {index.name for index in INDEXES}
@@ -362,10 +367,58 @@ def status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     missing = sorted(wanted - present)
     extra = sorted(present - wanted)
     if not present:
-        return {"set": "keys", "missing": [], "extra": []}
-    if not missing and not extra:
-        return {"set": "postgres", "missing": [], "extra": []}
-    return {"set": "partial", "missing": missing, "extra": extra}
+        return {"set": "keys", "missing": [], "extra": [], "stale": []}
+    stale = [index.name for index in stale_indexes(conn)] if definitions else []
+    if not missing and not extra and not stale:
+        return {"set": "postgres", "missing": [], "extra": [], "stale": []}
+    return {"set": "partial", "missing": missing, "extra": extra, "stale": stale}
+
+
+def stale_indexes(conn: psycopg.Connection[Any]) -> list[Index]:
+    """The set's indexes present under their name with another definition (an earlier
+    design: a changed predicate, column or method), compared as PostgreSQL prints them."""
+    wanted = [index for index in INDEXES if index.name in _present_indexes(conn)]
+    if not wanted:
+        return []
+    rows = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relname = ANY(%s)",
+            ([index.name for index in wanted],),
+        )
+        .fetchall()
+    )
+    actual = {name: _using(definition) for name, definition in rows}
+    expected = _printed_definitions(conn, wanted)
+    return [index for index in wanted if actual[index.name] != expected[index.name]]
+
+
+def _printed_definitions(conn: psycopg.Connection[Any], indexes: list[Index]) -> dict[str, str]:
+    """Each index's definition as PostgreSQL prints it (from USING on): built on an empty
+    temporary copy of its table, in a transaction rolled back."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    printed: dict[str, str] = {}
+    with conn.transaction(force_rollback=True):
+        for table in sorted({index.table for index in indexes}):
+            cursor.execute(f"CREATE TEMP TABLE connectra_probe_{table} (LIKE {table})")
+        for number, index in enumerate(indexes):
+            probe = replace(
+                index, name=f"connectra_probe_{number}", table=f"connectra_probe_{index.table}"
+            )
+            cursor.execute(probe.create(concurrently=False))
+            row = cursor.execute(
+                "SELECT pg_get_indexdef(%s::regclass)", (f"pg_temp.{probe.name}",)
+            ).fetchone()
+            assert row is not None
+            printed[index.name] = _using(row[0])
+    return printed
+
+
+def _using(definition: str) -> str:
+    """An index definition from its method on (`CREATE INDEX name ON table` cut off)."""
+    return definition.split(" USING ", 1)[1]
 
 
 def expected_set(backend: Backend) -> str:
@@ -397,7 +450,7 @@ def apply(conn: psycopg.Connection[Any], backend: Backend, log: Log = _quiet) ->
         _to_postgres(conn, log)
     else:
         _to_keys(conn, log)
-    return status(conn)
+    return status(conn, definitions=True)
 
 
 def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
@@ -412,6 +465,8 @@ def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
         log("filling the search columns")
         backfill(conn, log)
     conn.execute(WORD_START_GRAMS_FUNCTION)
+    for index in stale_indexes(conn):
+        _rebuild_online(conn, index, log)
     for index in INDEXES:
         if index.name not in present:
             log(f"creating {index.name}")
@@ -420,6 +475,18 @@ def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
         conn.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}")
     for table in TEXT_FIELDS:
         conn.execute(f"ANALYZE {table}")
+
+
+def _rebuild_online(conn: psycopg.Connection[Any], index: Index, log: Log) -> None:
+    """Build the index's new definition beside the old one, then swap them: searches keep
+    an index throughout. An interrupted run leaves `<name>_next`, which the next run drops
+    as not in the set, and builds again."""
+    log(f"rebuilding {index.name} (its definition changed)")
+    successor = replace(index, name=f"{index.name}_next")
+    conn.execute(successor.drop(concurrently=True))
+    conn.execute(successor.create(concurrently=True))
+    conn.execute(index.drop(concurrently=True))
+    conn.execute(f"ALTER INDEX {successor.name} RENAME TO {index.name}")
 
 
 def _unfilled(conn: psycopg.Connection[Any]) -> bool:
