@@ -14,6 +14,7 @@ the search outbox and the job's company totals must come out identical.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from functools import partial
@@ -414,9 +415,11 @@ def _import(
 
 
 def _property(max_examples: int) -> Any:
-    """The property tests' hypothesis settings (each example imports a file twice)."""
+    """The property tests' hypothesis settings (each example imports a file twice).
+    EQUIVALENCE_EXAMPLES_SCALE multiplies the examples for a longer search by hand."""
+    scale = int(os.environ.get("EQUIVALENCE_EXAMPLES_SCALE", "1"))
     return settings(
-        max_examples=max_examples,
+        max_examples=max_examples * scale,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
@@ -437,6 +440,25 @@ def _assert_paths_agree(
     python_only = _import(*args, False, monkeypatch, **kind)
     for part, expected in python_only.items():
         assert with_sql[part] == expected, part
+
+
+def _agrees_with_python(
+    store: ObjectStore,
+    database_url: str,
+    body: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    parsed: list[int],
+    python_lines: list[int],
+    **kind: str,
+) -> dict[str, Any]:
+    """The file imported in one batch with the SQL path, the Python parser parsing the
+    lines `python_lines` in that order (`parsed`: the fixture), then without the SQL path:
+    the same snapshot. The SQL path's snapshot."""
+    with_sql = _import(store, database_url, body, 100_000, True, monkeypatch, **kind)
+    assert parsed == python_lines
+    python_only = _import(store, database_url, body, 100_000, False, monkeypatch, **kind)
+    assert with_sql == python_only
+    return with_sql
 
 
 @_property(30)
@@ -549,14 +571,10 @@ def test_a_line_postgresql_cannot_read_leaves_the_others_of_its_batch_on_the_sql
         b'{"email": "p%d@x.io", "id": %b}\n' % (index, b"NaN" if index == 3 else b"%d" % index)
         for index in range(6)
     )  # line 4: Python reads NaN, PostgreSQL's ::jsonb refuses the batch
-    with_sql = _import(
-        store, clean_db, body, 100_000, True, opensearch_backend, filename="data.ndjson"
+    # Parsed by Python: the first line parsed ahead; then only the NaN line
+    with_sql = _agrees_with_python(
+        store, clean_db, body, opensearch_backend, parsed, [1, 4], filename="data.ndjson"
     )
-    assert parsed == [1, 4]  # the first line parsed ahead; then only the NaN line
-    python_only = _import(
-        store, clean_db, body, 100_000, False, opensearch_backend, filename="data.ndjson"
-    )
-    assert with_sql == python_only
     assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
 
 
@@ -575,14 +593,10 @@ def test_rows_ending_on_the_record_of_a_line_python_loads_are_loaded_by_python_t
         b'"First Name": "tab\\tinside"}\n'
         b'{"first_name": "Jean", "email": "owner@acme.com"}\n'
     ) % (b"x" * 300, str(OWNER).encode())
-    with_sql = _import(
-        store, clean_db, body, 100_000, True, opensearch_backend, filename="data.ndjson"
+    # Parsed by Python: the first line parsed ahead; line 3 moved with line 2
+    with_sql = _agrees_with_python(
+        store, clean_db, body, opensearch_backend, parsed, [1, 2, 3], filename="data.ndjson"
     )
-    assert parsed == [1, 2, 3]  # the first line parsed ahead; line 3 moved with line 2
-    python_only = _import(
-        store, clean_db, body, 100_000, False, opensearch_backend, filename="data.ndjson"
-    )
-    assert with_sql == python_only
     owner = next(row for row in with_sql["contacts"] if row[0] == OWNER)
     assert (owner[1], owner[3], owner[10]) == ("Jean", "owner@acme.com", None)
 
@@ -600,10 +614,7 @@ def test_contacts_keyed_by_name_and_linkedin_stay_in_sql(
         b",,http://uk.linkedin.com/in/grace//\n"
         b"Zo\xc3\xab,,linkedin.com/in/zoe\n"  # a non-ASCII name: Python's
     )
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
-    assert parsed == [5]
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
-    assert with_sql == python_only
+    with_sql = _agrees_with_python(store, clean_db, body, opensearch_backend, parsed, [5])
     assert with_sql["counts"] == ("completed", 4, 3, 0, 0, 1)
 
 
@@ -622,10 +633,7 @@ def test_plain_combined_rows_never_reach_the_python_parser(
         b"Ev,ev@z.io,Evco,evco.io,a | b,\n"  # `|` in a list cell: Python's
         b"Fay,fay@acme.io,Acme 2,,,\n"  # acme.io's last row in the file
     )
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
-    assert parsed == [6]
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
-    assert with_sql == python_only
+    with_sql = _agrees_with_python(store, clean_db, body, opensearch_backend, parsed, [6])
     assert with_sql["counts"] == ("completed", 6, 6, 0, 0, 0)
     ada = contact_uuid("ada@acme.io", None, None, None)
     assert [row[13] for row in with_sql["contacts"] if row[0] == ada] == [DOMAIN_OWNER]
@@ -645,10 +653,8 @@ def test_rows_of_a_company_python_loads_are_loaded_by_python_too(
         b"Ada,ada@acme.io,Acme,acme.io,SaaS; saas; AI,120,%b\n"
         b"Ada,x@gmail.com,Acme,www.www.acme.io,SaaS; saas; AI,120,{%b}\n"
     ) % (str(COMPANY).encode(), str(COMPANY).encode())
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend)
-    assert parsed == [3, 2]  # line 3 flagged; line 2 moved with its company
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend)
-    assert with_sql == python_only
+    # Parsed by Python: line 3 flagged; line 2 moved with its company
+    _agrees_with_python(store, clean_db, body, opensearch_backend, parsed, [3, 2])
 
 
 # A first batch taking the two-step way (a flagged record: its typed rows stay in the typed
@@ -720,10 +726,10 @@ def test_plain_companies_never_reach_the_python_parser(
         b"Bad,,,https://example.com/x,,,\n"
         b"Delta,delta.io,,,A | B,$5M,\n"
     )
-    with_sql = _import(store, clean_db, body, 100_000, True, opensearch_backend, "companies")
-    assert parsed == [6, 7]  # the invalid LinkedIn URL (its row error); `|` and `$5M`
-    python_only = _import(store, clean_db, body, 100_000, False, opensearch_backend, "companies")
-    assert with_sql == python_only
+    # Parsed by Python: the invalid LinkedIn URL (its row error); `|` and `$5M`
+    with_sql = _agrees_with_python(
+        store, clean_db, body, opensearch_backend, parsed, [6, 7], entity="companies"
+    )
     assert with_sql["counts"] == ("completed_with_errors", 6, 4, 1, 1, 0)
     assert with_sql["row_errors"] == [(6, "linkedin_url", "not a LinkedIn URL")]
 
