@@ -35,6 +35,7 @@ from connectra.models.fields import (
 from connectra.vql import pinned_sort
 from connectra.vql.ast import (
     MIN_SUBSTRING_LENGTH,
+    AnyOf,
     Condition,
     Direction,
     KeywordCondition,
@@ -461,8 +462,10 @@ class _Compiler:
         ]
         return sql.SQL("({})").format(sql.SQL(" AND ").join(bounds))
 
-    def where(self, *, paged: bool = True) -> sql.Composable:
-        return sql.SQL(" AND ").join(self.where_parts(paged=paged))
+    def where(self, *, paged: bool = True, gated: bool = False) -> sql.Composable:
+        """The row filter; `gated`: the company text groups (`company_text_groups`) as
+        membership of the statement's `gate_companies` (`_GATE_COMPANIES`)."""
+        return sql.SQL(" AND ").join(self.where_parts(paged=paged, gated=gated))
 
     def probe_where(self, *, paged: bool = True) -> sql.Composable:
         """`where` for the rows of a probe's window, each condition in its cheapest
@@ -476,10 +479,16 @@ class _Compiler:
         finally:
             self.index_shaped = True
 
-    def where_parts(self, *, paged: bool = True) -> list[sql.Composable]:
-        """The conjuncts of the row filter (with the keyset bound when `paged`)."""
+    def where_parts(self, *, paged: bool = True, gated: bool = False) -> list[sql.Composable]:
+        """The conjuncts of the row filter (with the keyset bound when `paged`; `gated`:
+        see `where`)."""
         parts: list[sql.Composable] = [sql.SQL("c.deleted_at IS NULL")]
+        replaced = company_text_groups(self.query) if gated else []
+        if replaced:
+            parts.append(sql.SQL("c.company_id IN (SELECT g.uuid FROM gate_companies AS g)"))
         for group in self.query.filter.must:
+            if any(group is other for other in replaced):
+                continue
             alternatives = [self.condition(c) for c in group.conditions]
             if len(alternatives) == 1:
                 parts.append(alternatives[0])
@@ -760,7 +769,7 @@ def _nulls_apart_bounds(compiler: _Compiler) -> tuple[sql.Composable, sql.Compos
 # Parameters are numbered in the order they are added: the arguments below are evaluated
 # in that order, so their order is part of the statement.
 _PROBED_SEARCH = sql.SQL(
-    "WITH {probe}, matched AS MATERIALIZED ("
+    "WITH {gate_companies}{probe}, matched AS MATERIALIZED ("
     "SELECT {sort_values} FROM {source} WHERE {where}"
     ") "
     "SELECT * FROM ("
@@ -799,10 +808,12 @@ def _compile_probed(
     """The two-step statement (`probe`, else `matched`) of `compile_search`'s docstring;
     `probe(compiler, sort_values, need)` builds the probe (default: the sort index walk)."""
     need = compiler.params.add(query.offset + query.limit + 1)
+    gated = probe is None and bool(company_text_groups(query))
     statement = _PROBED_SEARCH.format(
+        gate_companies=_gate_companies(compiler) if gated else sql.SQL(""),
         probe=(probe or _probe)(compiler, sort_values, need),
         sort_values=sort_values,
-        where=compiler.where(),
+        where=compiler.where(gated=gated),
         need=need,
         source=compiler.source(),
         outer_order=compiler.order_by(_outer_sort_columns(query)),
@@ -851,12 +862,17 @@ def _probe(
     )
 
 
-# Contacts filtered on their company's fields: the contacts (deleted ones too: index-only)
-# of the companies those conditions select, counted up to COMPANY_GATE_CONTACTS.
+# Contacts filtered on their company's fields: the live companies those conditions select,
+# found once for the gate and for `matched` (a CTE is read as far as its readers go: the
+# gate stops at its LIMIT, `matched` reads on).
+_GATE_COMPANIES = sql.SQL(
+    "gate_companies AS MATERIALIZED (SELECT co.uuid FROM companies AS co "
+    "WHERE co.deleted_at IS NULL AND {conditions}), "
+)
+# Their contacts (deleted ones too: index-only), counted up to COMPANY_GATE_CONTACTS.
 _COMPANY_GATE = sql.SQL(
-    "(SELECT count(*) FROM (SELECT 1 FROM companies AS co "
-    "JOIN contacts AS gated ON gated.company_id = co.uuid "
-    "WHERE co.deleted_at IS NULL AND {conditions} LIMIT {most}) AS gate) >= {most}"
+    "(SELECT count(*) FROM (SELECT 1 FROM gate_companies AS co "
+    "JOIN contacts AS gated ON gated.company_id = co.uuid LIMIT {most}) AS gate) >= {most}"
 )
 # Under this many contacts `matched` sorts them all for less than the probe's window read
 # (2,000 key lookups and heap rows, against 5,000 contacts and their companies read one by
@@ -865,21 +881,14 @@ _COMPANY_GATE = sql.SQL(
 COMPANY_GATE_CONTACTS = 2_000
 
 
-def _company_gate(compiler: _Compiler) -> sql.Composable | None:
-    """For contacts with a `must` group of text conditions on company fields only: the
-    probe runs only when the companies those groups select hold at least
-    COMPANY_GATE_CONTACTS contacts (a one-time condition: otherwise it reads nothing).
-    Every match is among those contacts, so below it `matched` finds them all from the
-    companies' side (their trigram index, then the company_id key) and sorts fewer rows
-    than the probe would read. At or past it the probe runs as without the gate, after an
-    index-only count of that many keys of contacts_company_id_idx. Text conditions only:
-    a common company keyword or range made the planner read a company sort index for the
-    count's LIMIT (45k entries for one country, +10-20 ms), where the probe alone took
-    2-4 ms. None when no such group."""
-    query = compiler.query
+def company_text_groups(query: Query) -> list[AnyOf]:
+    """Contacts' `must` groups of text conditions on company fields only (the gate's).
+    Text conditions only: a common company keyword or range made the planner read a
+    company sort index for the gate's LIMIT (45k entries for one country, +10-20 ms),
+    where the probe alone took 2-4 ms."""
     if query.entity is not Entity.CONTACTS:
-        return None
-    groups = [
+        return []
+    return [
         group
         for group in query.filter.must
         if all(
@@ -887,16 +896,28 @@ def _company_gate(compiler: _Compiler) -> sql.Composable | None:
             for c in group.conditions
         )
     ]
-    if not groups:
-        return None
+
+
+def _gate_companies(compiler: _Compiler) -> sql.Composable:
+    """The `gate_companies` CTE: the live companies meeting every company text group."""
     conditions = [
         sql.SQL("({})").format(sql.SQL(" OR ").join(compiler.condition(c) for c in g.conditions))
-        for g in groups
+        for g in company_text_groups(compiler.query)
     ]
-    return _COMPANY_GATE.format(
-        conditions=sql.SQL(" AND ").join(conditions),
-        most=compiler.params.add(COMPANY_GATE_CONTACTS),
-    )
+    return _GATE_COMPANIES.format(conditions=sql.SQL(" AND ").join(conditions))
+
+
+def _company_gate(compiler: _Compiler) -> sql.Composable | None:
+    """For contacts with company text groups (`company_text_groups`): the probe runs
+    only when the companies those groups select (`gate_companies`) hold at least
+    COMPANY_GATE_CONTACTS contacts (a one-time condition: otherwise it reads nothing).
+    Every match is among those contacts, so below it `matched` finds them all from the
+    same companies (the company_id key) and sorts fewer rows than the probe would read.
+    At or past it the probe runs as without the gate, after an index-only count of that
+    many keys of contacts_company_id_idx. None when no such group."""
+    if not company_text_groups(compiler.query):
+        return None
+    return _COMPANY_GATE.format(most=compiler.params.add(COMPANY_GATE_CONTACTS))
 
 
 def _country_scope(compiler: _Compiler) -> list[sql.Composable]:
