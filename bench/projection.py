@@ -19,6 +19,7 @@ by the OpenSearch sizing named in the assumptions. Every assumption is in the ou
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -153,6 +154,21 @@ def project(
         "assumptions": {**asdict(a), "rds_vcpus": a.rds_vcpus},
         "cases": cases,
     }
+
+
+def fewest_opensearch_nodes_for_target(bytes_per_row: float) -> int:
+    """The fewest data nodes whose bulk rate makes TARGET_GIB searchable in TARGET_MINUTES
+    (the outbox drains while chunks load; the fixed step overhead comes first)."""
+    a = Assumptions()
+    rows = TARGET_GIB * GIB / bytes_per_row
+    per_node_rows_s = (
+        a.opensearch_bulk_mb_s_per_node
+        * 1024
+        * 1024
+        / bytes_per_row
+        / a.document_bytes_per_csv_byte
+    )
+    return math.ceil(rows / (per_node_rows_s * (TARGET_MINUTES * 60 - a.step_overhead_s)))
 
 
 def smallest_rds_class_for_target(bytes_per_row: float, database_us_per_row: float) -> str | None:

@@ -11,6 +11,7 @@ from bench.projection import (
     TARGET_GIB,
     TARGET_MINUTES,
     Assumptions,
+    fewest_opensearch_nodes_for_target,
     project,
     smallest_rds_class_for_target,
 )
@@ -170,7 +171,10 @@ def _projection_section(ingest: dict[str, Any]) -> list[str]:
     chosen = None
     if "database_cpu_us_per_row" in opensearch:
         chosen = smallest_rds_class_for_target(bytes_per_row, opensearch["database_cpu_us_per_row"])
-    assumptions = Assumptions(rds_instance_class=chosen or "db.r6g.16xlarge")
+    nodes = fewest_opensearch_nodes_for_target(bytes_per_row)
+    assumptions = Assumptions(
+        rds_instance_class=chosen or "db.r6g.16xlarge", opensearch_data_nodes=nodes
+    )
     lines += [
         f"RDS class: **{assumptions.rds_instance_class}** "
         + (
@@ -184,7 +188,8 @@ def _projection_section(ingest: dict[str, Any]) -> list[str]:
         ),
         f"OpenSearch: {assumptions.opensearch_data_nodes} × "
         f"{assumptions.opensearch_instance_type} data nodes, "
-        f"{assumptions.opensearch_replicas} replica.",
+        f"{assumptions.opensearch_replicas} replica (the fewest whose bulk rate makes a "
+        f"{TARGET_GIB} GiB import searchable in ≤ {TARGET_MINUTES:g} min).",
         "",
     ]
     # Each backend's projection starts from the rates measured on its own table configuration.
