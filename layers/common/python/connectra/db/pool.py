@@ -50,12 +50,16 @@ def statement_timeout_ms(settings: Settings) -> int:
     return _process_timeout_ms or settings.db_statement_timeout_ms
 
 
+class DatabaseNotConfigured(RuntimeError):
+    """Neither DATABASE_URL nor the RDS secret and host are set."""
+
+
 def conninfo_from_settings(settings: Settings) -> str:
     """`DATABASE_URL` locally; in AWS the RDS Proxy host and the Secrets Manager secret."""
     if settings.database_url:
         return settings.database_url
     if not (settings.db_secret_arn and settings.db_host):
-        raise RuntimeError("set DATABASE_URL, or DB_SECRET_ARN and DB_HOST")
+        raise DatabaseNotConfigured("set DATABASE_URL, or DB_SECRET_ARN and DB_HOST")
     secret = json.loads(secret_string(settings.db_secret_arn, settings.aws_region))
     user = quote(secret["username"], safe="")
     password = quote(secret["password"], safe="")
