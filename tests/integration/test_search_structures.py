@@ -169,6 +169,55 @@ def test_an_index_of_an_earlier_definition_is_rebuilt_online_by_the_switch(
         assert messages == []  # nothing left to rebuild
 
 
+WORD_START_MATCH = (
+    "SELECT count(*) AS n FROM companies WHERE deleted_at IS NULL "
+    "AND connectra_word_start_grams(vql_name_folded) @> ARRAY[%s]"
+)
+
+
+def _companies_found_by_word_start_index(conn: psycopg.Connection[Any], term: str) -> int:
+    """Companies whose word-start grams hold `term`, as the word-start GIN answers."""
+    plan = conn.execute("EXPLAIN " + WORD_START_MATCH, (term,)).fetchall()
+    assert "Bitmap Index Scan on vql_companies_name_word_starts" in str(plan)
+    row = conn.execute(WORD_START_MATCH, (term,)).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_an_index_built_with_an_earlier_body_of_its_function_is_rebuilt_by_the_switch(
+    scratch_url: str,
+) -> None:
+    migrate.upgrade(scratch_url)
+    with _connect(scratch_url) as conn:
+        conn.execute(
+            "INSERT INTO companies (uuid, name) VALUES (%s, 'Acme Robotics')", (uuid.uuid4(),)
+        )
+        conn.execute(
+            "INSERT INTO companies (uuid, name) "
+            "SELECT gen_random_uuid(), 'Company ' || n FROM generate_series(1, 500) AS n"
+        )
+        conn.execute("ANALYZE companies")  # a selective term: the planner reads the GIN
+        assert search_structures.status(conn, definitions=True)["set"] == "postgres"
+        # An earlier release's body built the index (same name, same printed definition).
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION connectra_word_start_grams(folded text) RETURNS text[] "
+            "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT ARRAY['zz'] $$"
+        )
+        conn.execute("REINDEX INDEX vql_companies_name_word_starts")
+        conn.execute("COMMENT ON FUNCTION connectra_word_start_grams(text) IS 'built with body 0'")
+        conn.execute(search_structures.WORD_START_GRAMS_FUNCTION)  # this release's body
+        assert _companies_found_by_word_start_index(conn, "ro") == 0  # the stale index misses
+        found = search_structures.status(conn, definitions=True)
+        assert (found["set"], found["stale"]) == ("partial", ["vql_companies_name_word_starts"])
+        messages: list[str] = []
+        assert search_structures.apply(conn, "postgres", log=messages.append)["set"] == "postgres"
+        assert messages == ["rebuilding vql_companies_name_word_starts (its definition changed)"]
+        assert _companies_found_by_word_start_index(conn, "ro") == 1
+        messages.clear()
+        search_structures.apply(conn, "postgres", log=messages.append)
+        assert messages == []  # marked: nothing left to rebuild
+
+
 def test_the_trigger_keeps_the_columns_and_rebuild_recomputes_them(scratch_url: str) -> None:
     migrate.upgrade(scratch_url)
     with _connect(scratch_url) as conn:

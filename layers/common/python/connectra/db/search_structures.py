@@ -31,12 +31,14 @@ The set (every index but the CJK ones partial on `deleted_at IS NULL`, the rows 
 Switching (`apply`) is idempotent and online: CREATE/DROP INDEX CONCURRENTLY, columns
 added without a rewrite and filled in batches, dropped (a catalogue change). An index of
 the set's name whose definition is not the set's (a design changed since it was built)
-is built again beside it and swapped in. It runs in autocommit mode: CONCURRENTLY cannot
-run inside a transaction.
+is built again beside it and swapped in, as is an index on connectra_word_start_grams
+built with an earlier body of that function (WORD_START_GRAMS_MARK). It runs in
+autocommit mode: CONCURRENTLY cannot run inside a transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -138,6 +140,16 @@ AS $$ SELECT pg_catalog.array_agg(DISTINCT gram) FROM (
 ) AS tokens, LATERAL (VALUES (pg_catalog.left(tokens.piece, 1)),
     (pg_catalog.left(tokens.piece || coalesce(tokens.next_piece, ''), 2))) AS grams(gram) $$
 """
+
+# An index on a function's results is stale once the function's body changes, and
+# PostgreSQL's printed index definition names the function only. The function's comment
+# marks the body its indexes were built with; the switch sets it once they are rebuilt.
+WORD_START_GRAMS_MARK = (
+    "built with body " + hashlib.sha256(WORD_START_GRAMS_FUNCTION.encode()).hexdigest()[:16]
+)
+MARK_WORD_START_GRAMS = (
+    f"COMMENT ON FUNCTION connectra_word_start_grams(text) IS '{WORD_START_GRAMS_MARK}'"
+)
 
 
 def _word_starts(table: str, field: str) -> Index:
@@ -392,7 +404,27 @@ def stale_indexes(conn: psycopg.Connection[Any]) -> list[Index]:
     )
     actual = {name: _using(definition) for name, definition in rows}
     expected = _printed_definitions(conn, wanted)
-    return [index for index in wanted if actual[index.name] != expected[index.name]]
+    grams_changed = not _word_start_grams_marked(conn)
+    return [
+        index
+        for index in wanted
+        if actual[index.name] != expected[index.name]
+        or (grams_changed and "connectra_word_start_grams(" in index.method)
+    ]
+
+
+def _word_start_grams_marked(conn: psycopg.Connection[Any]) -> bool:
+    """connectra_word_start_grams's indexes were built with its body of this release."""
+    row = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p "
+            "WHERE p.proname = 'connectra_word_start_grams' "
+            "AND p.pronamespace = current_schema()::regnamespace"
+        )
+        .fetchone()
+    )
+    return row is not None and row[0] == WORD_START_GRAMS_MARK
 
 
 def _printed_definitions(conn: psycopg.Connection[Any], indexes: list[Index]) -> dict[str, str]:
@@ -471,6 +503,7 @@ def _to_postgres(conn: psycopg.Connection[Any], log: Log) -> None:
         if index.name not in present:
             log(f"creating {index.name}")
             conn.execute(index.create(concurrently=True))
+    conn.execute(MARK_WORD_START_GRAMS)  # its indexes are now built with this body
     for name, table, expression in STATISTICS:
         conn.execute(f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}")
     for table in TEXT_FIELDS:
@@ -606,6 +639,7 @@ def migration_statements(backend: Backend) -> list[str]:
         statements += [_add_columns(table), _trigger_function(table), _trigger(table)]
     statements.append(WORD_START_GRAMS_FUNCTION)
     statements += [index.create(concurrently=False) for index in INDEXES]
+    statements.append(MARK_WORD_START_GRAMS)
     statements += [
         f"CREATE STATISTICS IF NOT EXISTS {name} ON ({expression}) FROM {table}"
         for name, table, expression in STATISTICS
