@@ -19,8 +19,10 @@ by the OpenSearch sizing named in the assumptions. Every assumption is in the ou
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 GIB = 1024**3
@@ -34,11 +36,21 @@ RDS_CLASSES: dict[str, int] = {
     "db.r6g.16xlarge": 64,
 }
 TARGET_GIB, TARGET_MINUTES = 10, 5.0  # issue 14 item 5, OpenSearch configuration
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+def prod_setting(key: str) -> Any:
+    """A setting of the prod environment in cdk.json: the model follows the deployment."""
+    environments = json.loads(CDK_JSON.read_text())["context"]["connectra:environments"]
+    return environments["prod"][key]
 
 
 @dataclass(frozen=True)
 class Assumptions:
-    map_max_concurrency: int = 40  # Distributed Map child executions at once (cdk.json prod)
+    # Distributed Map child executions at once
+    map_max_concurrency: int = field(
+        default_factory=lambda: int(prod_setting("map_max_concurrency"))
+    )
     lambda_memory_mb: int = 2048  # chunk worker size; ~1.2 vCPU at 2 GB
     lambda_vcpu_vs_this_core: float = 0.8  # a Graviton vCPU slice vs one core of this machine
     ranged_get_mb_s: float = 80.0  # S3 ranged GET per Lambda, sustained
