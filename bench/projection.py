@@ -19,6 +19,7 @@ by the OpenSearch sizing named in the assumptions. Every assumption is in the ou
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,7 @@ TARGET_GIB, TARGET_MINUTES = 10, 5.0  # issue 14 item 5, OpenSearch configuratio
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
+@functools.cache
 def prod_setting(key: str) -> Any:
     """A setting of the prod environment in cdk.json: the model follows the deployment."""
     environments = json.loads(CDK_JSON.read_text())["context"]["connectra:environments"]
